@@ -129,7 +129,7 @@ impl ClusterInfo {
             let v: Value = serde_yaml_ng::from_str(doc.text).map_err(|e| ClusterError::Syntax {
                 path: origin.to_string(),
                 line: doc.first_line + e.location().map_or(1, |l| l.line()) - 1,
-                message: e.to_string(),
+                message: shift_line_numbers(&e.to_string(), doc.first_line - 1),
             })?;
             info.add_value(&v, doc.section.as_deref());
         }
@@ -227,6 +227,23 @@ fn split_yaml_documents(text: &str) -> Vec<YamlDoc<'_>> {
     }
     docs.push(YamlDoc { text: &text[start..], first_line: start_line, section });
     docs
+}
+
+/// Rewrites the document-relative "line N" of a YAML error message into file lines.
+fn shift_line_numbers(message: &str, by: usize) -> String {
+    let mut out = String::with_capacity(message.len());
+    let mut rest = message;
+    while let Some(at) = rest.find("line ") {
+        let (head, tail) = rest.split_at(at + 5);
+        out.push_str(head);
+        let digits: String = tail.chars().take_while(char::is_ascii_digit).collect();
+        if let Ok(n) = digits.parse::<usize>() {
+            out.push_str(&(n + by).to_string());
+        }
+        rest = &tail[digits.len()..];
+    }
+    out.push_str(rest);
+    out
 }
 
 /// Case- and underscore-insensitive key lookup.

@@ -404,7 +404,7 @@ pub fn resolve(
         tag,
         ttl: req.ttl.or(req.flow.ttl).filter(|&t| t != 0).unwrap_or(64),
         ipv4_flags: if v6 { 0 } else { ipv4_flags },
-        ipv4_id,
+        ipv4_id: if v6 { 0 } else { ipv4_id },
         flow_label: if v6 { flow_label } else { 0 },
         transport,
     };
