@@ -2,6 +2,7 @@
 //! from a support bundle's `clusterinfo` (multi-document YAML, antrea-traceflow.md §5.1), read
 //! leniently: keys compared case-insensitively, metadata nested or inlined, unknown objects skipped.
 
+use crate::probe::resolve::{NamedPod, NamedService, Names};
 use serde_json::Value;
 use std::net::IpAddr;
 use std::path::Path;
@@ -195,6 +196,28 @@ impl ClusterInfo {
         scored.sort();
         scored.dedup_by(|a, b| a.1 == b.1);
         scored.into_iter().take(5).map(|(_, s)| s).collect()
+    }
+}
+
+impl Names for ClusterInfo {
+    fn pod(&self, namespace: &str, name: &str) -> Option<NamedPod> {
+        ClusterInfo::pod(self, namespace, name).map(|p| NamedPod {
+            name: format!("{}/{}", p.namespace, p.name),
+            ips: p.ips.clone(),
+            node: p.node.clone(),
+            host_network: p.host_network,
+        })
+    }
+
+    fn service(&self, namespace: &str, name: &str) -> Option<NamedService> {
+        ClusterInfo::service(self, namespace, name).map(|s| NamedService {
+            cluster_ips: s.cluster_ips.clone(),
+            first_port: s.ports.first().map(|p| (p.protocol.clone(), p.port)),
+        })
+    }
+
+    fn nearby(&self, namespace: &str, name: &str) -> Vec<String> {
+        self.nearby_names(namespace, name)
     }
 }
 

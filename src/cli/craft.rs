@@ -8,7 +8,7 @@ use crate::bundle::ClusterInfo;
 use crate::export::{pcap::write_pcap, write_output};
 use crate::probe::filter::{capture_filter, tcpdump_command};
 use crate::probe::flow::parse_flow;
-use crate::probe::resolve::{resolve, ProbeRequest, Proto, TagChoice};
+use crate::probe::resolve::{resolve, Names, ProbeRequest, Proto, TagChoice};
 use crate::probe::rng::ProbeRng;
 use crate::probe::{craft_frame, Probe, ProbeSpec, Transport};
 use clap::Args;
@@ -272,7 +272,7 @@ pub fn run(args: &CraftArgs, quiet: bool) -> Outcome {
         Some(s) => ProbeRng::from_seed(s),
         None => ProbeRng::from_entropy(),
     };
-    let resolved = resolve(&req, cluster.as_ref().map(|(c, f)| (c, f.as_str())), &mut rng)?;
+    let resolved = resolve(&req, cluster.as_ref().map(|(c, f)| (c as &dyn Names, f.as_str())), &mut rng)?;
     let spec = &resolved.spec;
     let frame = craft_frame(spec)?;
     let filter = capture_filter(spec.tag, spec.is_ipv6());

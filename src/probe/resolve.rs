@@ -7,7 +7,6 @@ use super::schema::Endpoint;
 use super::spec::{tcp_flags, ProbeSpec, Transport};
 use super::tag::{Tag, TagError};
 use crate::addr::MacAddr;
-use crate::bundle::cluster::{ClusterInfo, PodInfo};
 use std::net::IpAddr;
 
 /// A transport protocol the probe can carry.
@@ -44,6 +43,38 @@ impl Proto {
             _ => None,
         }
     }
+}
+
+/// A Pod, as name resolution needs it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NamedPod {
+    /// `ns/name`.
+    pub name: String,
+    /// Its addresses.
+    pub ips: Vec<IpAddr>,
+    /// The Node it runs on.
+    pub node: Option<String>,
+    /// Whether it uses the host network.
+    pub host_network: bool,
+}
+
+/// A Service, as name resolution needs it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NamedService {
+    /// Its ClusterIPs (none for a headless Service).
+    pub cluster_ips: Vec<IpAddr>,
+    /// Protocol name (`TCP`, `UDP`, `SCTP`) and port of its first port.
+    pub first_port: Option<(String, u16)>,
+}
+
+/// Where names come from: a cluster inventory (`bundle::ClusterInfo` implements this).
+pub trait Names {
+    /// The Pod `ns/name`.
+    fn pod(&self, namespace: &str, name: &str) -> Option<NamedPod>;
+    /// The Service `ns/name`.
+    fn service(&self, namespace: &str, name: &str) -> Option<NamedService>;
+    /// Existing names that look like `ns/name`, to suggest.
+    fn nearby(&self, namespace: &str, name: &str) -> Vec<String>;
 }
 
 /// How the tag is chosen.
@@ -206,7 +237,7 @@ pub const PLACEHOLDER_DST_MAC: MacAddr = MacAddr([0xaa, 0xbb, 0xcc, 0xdd, 0xee, 
 /// Resolves a request; `cluster` (with its file name) resolves names.
 pub fn resolve(
     req: &ProbeRequest,
-    cluster: Option<(&ClusterInfo, &str)>,
+    cluster: Option<(&dyn Names, &str)>,
     rng: &mut ProbeRng,
 ) -> Result<Resolved, ResolveError> {
     let mut warnings = Vec::new();
@@ -229,12 +260,12 @@ pub fn resolve(
                     what: "source Pod",
                     name: format!("{ns}/{name}"),
                     cluster: file.to_string(),
-                    nearby: cl.nearby_names(&ns, &name),
+                    nearby: cl.nearby(&ns, &name),
                 })?;
                 if pod.host_network {
                     return Err(ResolveError::HostNetworkSource(format!("{ns}/{name}")));
                 }
-                let ip = pod_ip(pod, want_v6)?;
+                let ip = pod_ip(&pod, want_v6)?;
                 (
                     ip,
                     Some(Endpoint {
@@ -252,7 +283,7 @@ pub fn resolve(
 
     // Destination.
     let mut service_port: Option<(Proto, u16)> = None;
-    let mut dst_pod: Option<&PodInfo> = None;
+    let mut dst_pod: Option<NamedPod> = None;
     let (dst_ip, destination) = match (&req.destination, req.dst_ip) {
         (Some(_), Some(_)) => return Err(ResolveError::Conflict("-D/--destination", "--dst-ip")),
         (None, Some(ip)) => (ip, None),
@@ -264,26 +295,25 @@ pub fn resolve(
                 let (ns, name) = split_name(d);
                 let full = format!("{ns}/{name}");
                 if let Some(pod) = cl.pod(&ns, &name) {
+                    let ip = pod_ip(&pod, want_v6)?;
+                    let node = pod.node.clone();
                     dst_pod = Some(pod);
-                    let ip = pod_ip(pod, want_v6)?;
-                    (ip, Some(Endpoint { kind: "pod".into(), name: Some(full), ip, node: pod.node.clone() }))
+                    (ip, Some(Endpoint { kind: "pod".into(), name: Some(full), ip, node }))
                 } else if let Some(svc) = cl.service(&ns, &name) {
                     let ip = svc.cluster_ips.iter().copied().find(|ip| ip.is_ipv6() == want_v6).ok_or(
                         ResolveError::ServiceUnusable(full.clone(), "does not have a ClusterIP of the probe's family"),
                     )?;
-                    let first = svc
-                        .ports
-                        .first()
-                        .ok_or(ResolveError::ServiceUnusable(full.clone(), "does not have any ports"))?;
-                    let proto = Proto::parse(&first.protocol).unwrap_or(Proto::Tcp);
-                    service_port = Some((proto, first.port));
+                    let (protocol, port) =
+                        svc.first_port.ok_or(ResolveError::ServiceUnusable(full.clone(), "does not have any ports"))?;
+                    let proto = Proto::parse(&protocol).unwrap_or(Proto::Tcp);
+                    service_port = Some((proto, port));
                     (ip, Some(Endpoint { kind: "service".into(), name: Some(full), ip, node: None }))
                 } else {
                     return Err(ResolveError::UnknownName {
                         what: "destination Pod or Service",
                         name: full,
                         cluster: file.to_string(),
-                        nearby: cl.nearby_names(&ns, &name),
+                        nearby: cl.nearby(&ns, &name),
                     });
                 }
             }
@@ -388,7 +418,7 @@ pub fn resolve(
         PLACEHOLDER_SRC_MAC
     });
     let dst_mac = req.dst_mac.unwrap_or_else(|| {
-        let same_node = matches!((src_pod, dst_pod), (Some(s), Some(d)) if s.node.is_some() && s.node == d.node);
+        let same_node = matches!((&src_pod, &dst_pod), (Some(s), Some(d)) if s.node.is_some() && s.node == d.node);
         warnings.push(format!(
             "destination MAC unknown: using {PLACEHOLDER_DST_MAC}; Antrea uses {}, so pass --dst-mac",
             if same_node { "the destination Pod's MAC (same Node)" } else { "the source Node's antrea-gw0 MAC" }
@@ -424,9 +454,9 @@ fn split_name(s: &str) -> (String, String) {
     }
 }
 
-fn pod_ip(pod: &PodInfo, v6: bool) -> Result<IpAddr, ResolveError> {
+fn pod_ip(pod: &NamedPod, v6: bool) -> Result<IpAddr, ResolveError> {
     pod.ips.iter().copied().find(|ip| ip.is_ipv6() == v6).ok_or_else(|| ResolveError::NoAddress {
-        name: format!("{}/{}", pod.namespace, pod.name),
+        name: pod.name.clone(),
         family: if v6 { "IPv6" } else { "IPv4" },
         have: if pod.ips.is_empty() {
             "none".to_string()
