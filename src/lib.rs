@@ -12,4 +12,5 @@ pub mod bundle;
 pub mod cli;
 pub mod export;
 pub mod probe;
+pub mod time;
 pub mod trace;

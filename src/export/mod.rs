@@ -2,5 +2,6 @@
 
 pub mod atomic;
 pub mod pcap;
+pub mod result;
 
 pub use atomic::write_output;
