@@ -126,3 +126,65 @@ fn json_view_keeps_antrea_names() {
     let back: TraceResult = serde_json::from_str(&text).unwrap();
     assert_eq!(back, r);
 }
+
+/// A small JSON Schema checker for the subset docs/result.schema.json uses (type, enum, const,
+/// properties, required, additionalProperties: false, items, $ref), so the schema cannot drift
+/// from what `--format json` writes.
+fn check(schema_root: &serde_json::Value, schema: &serde_json::Value, v: &serde_json::Value, path: &str) {
+    use serde_json::Value as J;
+    if let Some(r) = schema.get("$ref").and_then(J::as_str) {
+        let name = r.strip_prefix("#/$defs/").unwrap();
+        return check(schema_root, &schema_root["$defs"][name], v, path);
+    }
+    if let Some(t) = schema.get("type").and_then(J::as_str) {
+        let ok = match t {
+            "object" => v.is_object(),
+            "array" => v.is_array(),
+            "string" => v.is_string(),
+            "integer" => v.is_i64() || v.is_u64(),
+            _ => true,
+        };
+        assert!(ok, "{path}: expected {t}, got {v}");
+    }
+    if let Some(e) = schema.get("enum").and_then(J::as_array) {
+        assert!(e.contains(v), "{path}: {v} not in {e:?}");
+    }
+    if let Some(c) = schema.get("const") {
+        assert_eq!(c, v, "{path}");
+    }
+    if let (Some(props), Some(obj)) = (schema.get("properties").and_then(J::as_object), v.as_object()) {
+        for req in schema.get("required").and_then(J::as_array).into_iter().flatten() {
+            assert!(obj.contains_key(req.as_str().unwrap()), "{path}: missing {req}");
+        }
+        for (k, val) in obj {
+            let sub = props.get(k).unwrap_or_else(|| panic!("{path}: {k} is not in the schema"));
+            check(schema_root, sub, val, &format!("{path}.{k}"));
+        }
+    }
+    if let (Some(items), Some(arr)) = (schema.get("items"), v.as_array()) {
+        for (i, x) in arr.iter().enumerate() {
+            check(schema_root, items, x, &format!("{path}[{i}]"));
+        }
+    }
+}
+
+#[test]
+fn json_matches_the_published_schema() {
+    let schema: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/result.schema.json")).unwrap(),
+    )
+    .unwrap();
+    let mut r = sample();
+    r.findings.push(hoptrace::trace::Finding {
+        kind: "missing-input".into(),
+        node: Some("k8s-node-3".into()),
+        message: "no input".into(),
+    });
+    r.reason = Some("x".into());
+    let v = serde_json::to_value(&r).unwrap();
+    check(&schema, &schema, &v, "$");
+    // And the checker does catch drift.
+    let mut bad = v.clone();
+    bad["results"][0]["observations"][0]["componentInfo2"] = "x".into();
+    assert!(std::panic::catch_unwind(|| check(&schema, &schema, &bad, "$")).is_err());
+}
