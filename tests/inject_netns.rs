@@ -81,7 +81,7 @@ fn three_copies_arrive_byte_identical_from_a_named_netns() {
     assert_eq!(without, Probe::load(&fresh).unwrap());
 }
 
-/// A process sleeping in the namespace, killed on drop.
+/// A child process (sleeping in a namespace, or hoptrace itself), killed on drop.
 struct Sleeper(Child);
 
 impl Drop for Sleeper {
@@ -320,4 +320,70 @@ fn usage_errors_exit_2() {
     let out = hoptrace(&["inject", "/nonexistent/probe.json", "--iface", "lo"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("/nonexistent/probe.json"), "{}", stderr(&out));
+}
+
+#[test]
+fn refuses_an_interface_that_does_not_carry_ethernet() {
+    let pair = VethPair::new();
+    pair.a.ip(&["tuntap", "add", "mode", "tun", "name", "tun0"]);
+    pair.a.ip(&["link", "set", "tun0", "up"]);
+    let dir = tempfile::tempdir().unwrap();
+    let probe = dir.path().join("probe.json");
+    craft(&probe, &[]);
+    let out = hoptrace(&["inject", probe.to_str().unwrap(), "--iface", "tun0", "--netns", &pair.a.name]);
+    assert_refused(&out, "tun0 in network namespace");
+    assert!(stderr(&out).contains("is not an Ethernet interface (link type 65534)"), "{}", stderr(&out));
+}
+
+#[test]
+fn entering_a_netns_without_cap_sys_admin_says_so() {
+    let pair = VethPair::new();
+    let dir = tempfile::tempdir().unwrap();
+    let probe = dir.path().join("probe.json");
+    craft(&probe, &[]);
+    let out = Command::new("setpriv")
+        .args(["--inh-caps=-sys_admin", "--bounding-set=-sys_admin", support::BIN])
+        .args(["inject", probe.to_str().unwrap(), "--iface", &pair.if_a, "--netns", &pair.a.name])
+        .output()
+        .expect("setpriv");
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("needs CAP_SYS_ADMIN"), "{}", stderr(&out));
+    assert!(stderr(&out).contains(&format!("/var/run/netns/{}", pair.a.name)), "{}", stderr(&out));
+}
+
+#[test]
+fn sigint_between_copies_stops_and_records_what_was_sent() {
+    use std::io::{BufRead, BufReader, Read};
+    let pair = VethPair::new();
+    let dir = tempfile::tempdir().unwrap();
+    let probe = dir.path().join("probe.json");
+    craft(&probe, &[]);
+    let frame = frame_of(&probe);
+    let cap = Capture::start(&pair.b.name, &pair.if_b);
+    let mut child = Sleeper(
+        Command::new(support::BIN)
+            .args(["inject", probe.to_str().unwrap(), "--iface", &pair.if_a, "--netns", &pair.a.name])
+            .args(["--count", "5", "--interval", "10s"])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("spawn hoptrace"),
+    );
+    let stdout = child.0.stdout.take().expect("piped stdout");
+    // Wait for the first copy, then interrupt during the 10 s pause.
+    let t0 = Instant::now();
+    let first = BufReader::new(stdout).lines().map_while(Result::ok).find(|l| l.starts_with("sent copy "));
+    assert!(first.as_deref().is_some_and(|l| l.starts_with("sent copy 1/5")), "{first:?}");
+    // SAFETY: kill(2) on our own child, which has not been waited for yet.
+    assert_eq!(unsafe { libc::kill(child.0.id() as i32, libc::SIGINT) }, 0);
+    let status = child.0.wait().unwrap();
+    let mut err = String::new();
+    child.0.stderr.take().expect("piped stderr").read_to_string(&mut err).unwrap();
+    assert!(t0.elapsed() < Duration::from_secs(5), "did not stop promptly");
+    assert_eq!(status.code(), Some(130), "{err}");
+    assert!(err.contains("interrupted; copies sent before the signal: 1"), "{err}");
+    assert_eq!(cap.finish(), vec![frame]);
+    let sends = Probe::load(&probe).unwrap().sends;
+    assert_eq!(sends.len(), 1);
+    assert_eq!(sends[0].copy, 1);
 }

@@ -9,12 +9,37 @@ use crate::inject::clock::rfc3339_ns;
 use crate::inject::copies::{apply_macs, MacOverrides};
 use crate::inject::packet_out::packet_out_command;
 use crate::inject::send::Ready;
-use crate::inject::{inject, InjectPlan, NetnsTarget, SentCopy};
+use crate::inject::{inject, InjectError, InjectPlan, NetnsTarget, SentCopy};
 use crate::probe::{Probe, SendRecord};
 use clap::Args;
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
+
+/// Exit code after SIGINT / SIGTERM between copies (128 + SIGINT, as shells report it).
+pub const INTERRUPTED: u8 = 130;
+
+/// Set by the signal handler; the send loop stops before the next copy.
+static STOP: AtomicBool = AtomicBool::new(false);
+
+extern "C" fn request_stop(_signal: libc::c_int) {
+    STOP.store(true, Ordering::SeqCst);
+}
+
+/// Makes SIGINT and SIGTERM stop the run between copies, so that the copies already sent are
+/// still recorded.
+fn stop_on_signals() {
+    for signal in [libc::SIGINT, libc::SIGTERM] {
+        // SAFETY: installs a handler that only stores to an atomic (async-signal-safe).
+        unsafe {
+            let mut action: libc::sigaction = std::mem::zeroed();
+            action.sa_sigaction = request_stop as *const () as libc::sighandler_t;
+            libc::sigemptyset(&mut action.sa_mask);
+            libc::sigaction(signal, &action, std::ptr::null_mut());
+        }
+    }
+}
 
 /// The most copies one run sends: a probe is a handful of frames, never a flood.
 pub const MAX_COUNT: u32 = 1000;
@@ -133,7 +158,9 @@ pub fn run(args: &InjectArgs, quiet: bool) -> Outcome {
         src_mac_from_iface: args.src_mac_from_iface,
         dst_mac: args.dst_mac,
         dry_run: args.dry_run,
+        cancel: Some(&STOP),
     };
+    stop_on_signals();
     let netns_label = netns.as_ref().map(NetnsTarget::label);
     let where_ = match &netns_label {
         Some(l) => format!("{iface} in netns {l}"),
@@ -148,14 +175,19 @@ pub fn run(args: &InjectArgs, quiet: bool) -> Outcome {
         |r: &Ready| {
             macs_used = r.macs;
             if !quiet {
-                let mut line = format!(
-                    "{} {} x {}-byte frame on {where_} (MTU {}), {} apart",
-                    if args.dry_run { "dry run: checks passed;" } else { "injecting" },
-                    args.count,
-                    r.frame_len,
-                    r.mtu,
-                    humantime(args.interval)
-                );
+                let mut line = if args.dry_run {
+                    format!("dry run: checks passed for {where_} (MTU {}); nothing is sent", r.mtu)
+                } else if args.count == 1 {
+                    format!("injecting the {}-byte probe frame on {where_} (MTU {})", r.frame_len, r.mtu)
+                } else {
+                    format!(
+                        "injecting {} copies of the {}-byte probe frame on {where_} (MTU {}), {} apart",
+                        args.count,
+                        r.frame_len,
+                        r.mtu,
+                        humantime(args.interval)
+                    )
+                };
                 if let Some(src) = r.macs.src {
                     line.push_str(&format!("; source MAC {src} (from {})", r.iface));
                 }
@@ -184,7 +216,11 @@ pub fn run(args: &InjectArgs, quiet: bool) -> Outcome {
         },
     );
     if args.dry_run {
-        return result.map(|()| SUCCESS).map_err(|e| CliError::usage(e.to_string()));
+        return match result {
+            Ok(()) => Ok(SUCCESS),
+            Err(e @ InjectError::Interrupted { .. }) => Err(CliError { code: INTERRUPTED, message: e.to_string() }),
+            Err(e) => Err(CliError::usage(e.to_string())),
+        };
     }
     let records: Vec<SendRecord> = sent
         .iter()
@@ -203,7 +239,14 @@ pub fn run(args: &InjectArgs, quiet: bool) -> Outcome {
         .collect();
     // Record what went out even when a later copy failed.
     let recorded = if records.is_empty() { Ok(()) } else { record(args, &records, quiet) };
-    result.map_err(|e| CliError::usage(e.to_string()))?;
+    match result {
+        Ok(()) => {}
+        Err(e @ InjectError::Interrupted { .. }) => {
+            recorded?;
+            return Err(CliError { code: INTERRUPTED, message: e.to_string() });
+        }
+        Err(e) => return Err(CliError::usage(e.to_string())),
+    }
     recorded?;
     Ok(SUCCESS)
 }

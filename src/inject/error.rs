@@ -45,6 +45,16 @@ pub enum InjectError {
         /// Comma-separated names of the interfaces that do exist.
         available: String,
     },
+    /// The interface does not carry Ethernet frames (a tun device, WireGuard, ...).
+    #[error("interface {iface} in {place} is not an Ethernet interface (link type {link_type}) and the probe is an Ethernet frame; nothing was sent")]
+    NotEthernet {
+        /// The interface.
+        iface: String,
+        /// Where it is.
+        place: String,
+        /// Its `ARPHRD_*` type.
+        link_type: u16,
+    },
     /// The interface is administratively down.
     #[error("interface {iface} in {place} is down (`ip link set {iface} up` brings it up); nothing was sent")]
     InterfaceDown {
@@ -113,6 +123,12 @@ pub enum InjectError {
         sent: u32,
         /// The OS error.
         source: io::Error,
+    },
+    /// Stopped by a signal between two copies.
+    #[error("interrupted; copies sent before the signal: {sent}")]
+    Interrupted {
+        /// How many went out.
+        sent: u32,
     },
     /// The copies cannot be built (e.g. `--vary-id` on a probe whose frame does not match its fields).
     #[error("{0}; nothing was sent")]

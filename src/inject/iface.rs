@@ -14,7 +14,9 @@ pub const ETHERNET_HEADER_LEN: usize = 14;
 pub struct InterfaceInfo {
     /// The interface as pnet describes it (needed to open the channel).
     pub pnet: NetworkInterface,
-    /// Its MAC address, if it has one.
+    /// Its link type (`ARPHRD_*`: 1 Ethernet, 772 loopback, 65534 none as for tun).
+    pub link_type: u16,
+    /// Its MAC address (Ethernet interfaces).
     pub mac: Option<MacAddr>,
     /// Administratively up (`IFF_UP`).
     pub up: bool,
@@ -36,14 +38,14 @@ pub fn lookup(name: &str, place: &str) -> Result<InterfaceInfo, InjectError> {
             available: if names.is_empty() { "none".to_string() } else { names.join(", ") },
         });
     };
-    let mtu = mtu_of(name).map_err(|source| InjectError::Query {
-        iface: name.to_string(),
-        place: place.to_string(),
-        what: "MTU",
-        source,
-    })?;
+    let query = |what: &'static str| {
+        move |source| InjectError::Query { iface: name.to_string(), place: place.to_string(), what, source }
+    };
+    let mtu = mtu_of(name).map_err(query("MTU"))?;
+    let (link_type, mac) = hwaddr_of(name).map_err(query("hardware address"))?;
     Ok(InterfaceInfo {
-        mac: pnet.mac.map(|m| MacAddr(m.octets())),
+        link_type,
+        mac: (link_type == libc::ARPHRD_ETHER).then_some(MacAddr(mac)),
         up: pnet.is_up(),
         running: pnet.is_running(),
         mtu,
@@ -52,9 +54,17 @@ pub fn lookup(name: &str, place: &str) -> Result<InterfaceInfo, InjectError> {
 }
 
 impl InterfaceInfo {
-    /// Refuses an interface that is down, has no carrier, or cannot carry a `frame_len`-byte frame.
+    /// Refuses an interface that does not carry Ethernet frames, is down, has no carrier, or cannot
+    /// carry a `frame_len`-byte frame.
     pub fn check_can_send(&self, frame_len: usize, place: &str) -> Result<(), InjectError> {
         let iface = || self.pnet.name.clone();
+        if self.link_type != libc::ARPHRD_ETHER && self.link_type != libc::ARPHRD_LOOPBACK {
+            return Err(InjectError::NotEthernet {
+                iface: iface(),
+                place: place.to_string(),
+                link_type: self.link_type,
+            });
+        }
         if !self.up {
             return Err(InjectError::InterfaceDown { iface: iface(), place: place.to_string() });
         }
@@ -75,9 +85,9 @@ impl InterfaceInfo {
     }
 }
 
-/// The MTU of `name` in the current namespace (`SIOCGIFMTU` on a throw-away datagram socket, which
-/// needs no privilege; `/sys/class/net` would show the namespace sysfs was mounted in instead).
-fn mtu_of(name: &str) -> io::Result<u32> {
+/// `ioctl(request)` on `name` with a throw-away datagram socket in the current namespace, which
+/// needs no privilege (`/sys/class/net` would show the namespace sysfs was mounted in instead).
+fn ifreq(name: &str, request: libc::c_ulong) -> io::Result<libc::ifreq> {
     let bytes = name.as_bytes();
     // SAFETY: `ifreq` is plain old data; all-zero is a valid value.
     let mut req: libc::ifreq = unsafe { std::mem::zeroed() };
@@ -94,14 +104,33 @@ fn mtu_of(name: &str) -> io::Result<u32> {
     }
     // SAFETY: `raw` is a fresh descriptor nobody else owns.
     let fd = unsafe { <std::os::fd::OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(raw) };
-    // SAFETY: SIOCGIFMTU reads ifr_name and writes ifr_mtu inside `req`, which outlives the call.
-    let rc = unsafe { libc::ioctl(std::os::fd::AsRawFd::as_raw_fd(&fd), libc::SIOCGIFMTU, &mut req) };
+    // SAFETY: the SIOCGIF* requests used here read ifr_name and write the union inside `req`,
+    // which outlives the call.
+    let rc = unsafe { libc::ioctl(std::os::fd::AsRawFd::as_raw_fd(&fd), request as _, &mut req) };
     if rc < 0 {
         return Err(io::Error::last_os_error());
     }
+    Ok(req)
+}
+
+/// The MTU of `name` (`SIOCGIFMTU`).
+fn mtu_of(name: &str) -> io::Result<u32> {
+    let req = ifreq(name, libc::SIOCGIFMTU as libc::c_ulong)?;
     // SAFETY: after a successful SIOCGIFMTU the union holds ifru_mtu.
     let mtu = unsafe { req.ifr_ifru.ifru_mtu };
     u32::try_from(mtu).map_err(|_| io::Error::other(format!("negative MTU {mtu}")))
+}
+
+/// The link type (`ARPHRD_*`) and hardware address of `name` (`SIOCGIFHWADDR`).
+fn hwaddr_of(name: &str) -> io::Result<(u16, [u8; 6])> {
+    let req = ifreq(name, libc::SIOCGIFHWADDR as libc::c_ulong)?;
+    // SAFETY: after a successful SIOCGIFHWADDR the union holds ifru_hwaddr.
+    let sa = unsafe { req.ifr_ifru.ifru_hwaddr };
+    let mut mac = [0u8; 6];
+    for (m, b) in mac.iter_mut().zip(sa.sa_data.iter()) {
+        *m = *b as u8;
+    }
+    Ok((sa.sa_family, mac))
 }
 
 #[cfg(test)]
@@ -109,6 +138,10 @@ mod tests {
     use super::*;
 
     fn info(up: bool, running: bool, mtu: u32) -> InterfaceInfo {
+        info_of(libc::ARPHRD_ETHER, up, running, mtu)
+    }
+
+    fn info_of(link_type: u16, up: bool, running: bool, mtu: u32) -> InterfaceInfo {
         InterfaceInfo {
             pnet: NetworkInterface {
                 name: "veth0".into(),
@@ -118,6 +151,7 @@ mod tests {
                 ips: Vec::new(),
                 flags: 0,
             },
+            link_type,
             mac: None,
             up,
             running,
@@ -133,6 +167,11 @@ mod tests {
         assert!(matches!(info(true, true, 68).check_can_send(86, place), Err(InjectError::FrameTooLarge { .. })));
         assert!(matches!(info(true, true, 68).check_can_send(10, place), Err(InjectError::FrameTooShort(10))));
         assert!(info(true, true, 68).check_can_send(82, place).is_ok());
+        assert!(matches!(
+            info_of(65534, true, true, 1500).check_can_send(42, place),
+            Err(InjectError::NotEthernet { .. })
+        ));
+        assert!(info_of(libc::ARPHRD_LOOPBACK, true, true, 65536).check_can_send(42, place).is_ok());
         let e = info(true, true, 68).check_can_send(86, place).unwrap_err().to_string();
         assert!(e.contains("86-byte frame carries a 72-byte IP packet, larger than the MTU 68 of veth0"), "{e}");
     }
@@ -142,6 +181,8 @@ mod tests {
         let lo = lookup("lo", "here").unwrap();
         assert!(lo.mtu >= 1500, "{}", lo.mtu);
         assert!(lo.pnet.index > 0);
+        assert_eq!(lo.link_type, libc::ARPHRD_LOOPBACK);
+        assert_eq!(lo.mac, None);
     }
 
     #[test]

@@ -11,6 +11,7 @@ use crate::addr::MacAddr;
 use crate::probe::Probe;
 use pnet_datalink::{Channel, Config};
 use std::io;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 /// Everything `inject` needs to know.
@@ -34,6 +35,8 @@ pub struct InjectPlan<'a> {
     pub dst_mac: Option<MacAddr>,
     /// Check everything, send nothing.
     pub dry_run: bool,
+    /// Set from elsewhere (a signal handler) to stop before the next copy.
+    pub cancel: Option<&'a AtomicBool>,
 }
 
 /// What the checks found, reported before the first copy goes out.
@@ -93,8 +96,10 @@ where
         for (i, c) in copies.iter().enumerate() {
             if i > 0 {
                 // Deadline-based, so that the copies do not drift apart by the send time.
-                let due = start + plan.interval.saturating_mul(i as u32);
-                std::thread::sleep(due.saturating_duration_since(Instant::now()));
+                wait_until(start + plan.interval.saturating_mul(i as u32), plan.cancel);
+            }
+            if plan.cancel.is_some_and(|c| c.load(Ordering::SeqCst)) {
+                return Err(InjectError::Interrupted { sent: c.copy - 1 });
             }
             let time_ns = now_ns();
             if let Some(tx) = tx.as_mut() {
@@ -119,6 +124,18 @@ where
         }
         Ok(())
     })
+}
+
+/// Sleeps until `due`, in slices short enough to notice `cancel` promptly.
+fn wait_until(due: Instant, cancel: Option<&AtomicBool>) {
+    const SLICE: Duration = Duration::from_millis(20);
+    loop {
+        let left = due.saturating_duration_since(Instant::now());
+        if left.is_zero() || cancel.is_some_and(|c| c.load(Ordering::SeqCst)) {
+            return;
+        }
+        std::thread::sleep(left.min(SLICE));
+    }
 }
 
 fn own_mac(info: &InterfaceInfo, place: &str) -> Result<MacAddr, InjectError> {
