@@ -387,3 +387,47 @@ fn sigint_between_copies_stops_and_records_what_was_sent() {
     assert_eq!(sends.len(), 1);
     assert_eq!(sends[0].copy, 1);
 }
+
+#[test]
+fn ipv6_copies_each_carry_their_own_flow_label_and_the_given_macs() {
+    let pair = VethPair::new();
+    let dir = tempfile::tempdir().unwrap();
+    let probe = dir.path().join("probe.json");
+    craft(&probe, &["--src-ip", "fd00::5", "--dst-ip", "fd00::6", "--proto", "tcp", "--dst-port", "80"]);
+    let doc = Probe::load(&probe).unwrap();
+    let frame = doc.frame_bytes().unwrap();
+    let base = doc.ip.flow_label.unwrap();
+    let cap = Capture::start(&pair.b.name, &pair.if_b);
+    let out = hoptrace(&[
+        "inject",
+        probe.to_str().unwrap(),
+        "--iface",
+        &pair.if_a,
+        "--netns",
+        &pair.a.name,
+        "--count",
+        "2",
+        "--interval",
+        "1ms",
+        "--vary-id",
+        "--src-mac",
+        "02:00:0a:0a:01:05",
+        "--dst-mac",
+        "02:00:0a:0a:01:01",
+    ]);
+    let frames = cap.finish();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(frames.len(), 2, "{frames:02x?}");
+    for (k, f) in frames.iter().enumerate() {
+        assert_eq!(&f[0..12], &[2, 0, 0x0a, 0x0a, 1, 1, 2, 0, 0x0a, 0x0a, 1, 5]);
+        let label = u32::from_be_bytes([0, f[15] & 0x0f, f[16], f[17]]);
+        assert_eq!(label, hoptrace::inject::copies::varied_flow_label(base, k as u32 + 1));
+        assert_eq!(&f[18..], &frame[18..], "everything after the flow label is the probe's");
+        // Traffic class = tag << 2.
+        assert_eq!(((f[14] & 0x0f) << 4 | f[15] >> 4) >> 2, doc.dataplane_tag);
+    }
+    let sends = Probe::load(&probe).unwrap().sends;
+    assert_eq!(sends[1].flow_label, Some(hoptrace::inject::copies::varied_flow_label(base, 2)));
+    assert_ne!(sends[0].flow_label, sends[1].flow_label);
+    assert!(sends.iter().all(|s| s.ipv4_id.is_none() && s.src_mac.is_some() && s.dst_mac.is_some()));
+}

@@ -163,12 +163,13 @@ fn printed_packet_out_is_accepted_by_ovs_and_the_frame_leaves_the_expected_port(
     let cmd = run_printed(&ovs, &probe, &["br0", "1"]);
     assert!(cmd.starts_with("ovs-ofctl -O OpenFlow15 packet-out br0 in_port=1,packet="), "{cmd}");
     assert!(cmd.trim_end().ends_with(",actions=table"), "{cmd}");
-    // The port by name, and a replaced destination MAC.
-    run_printed(&ovs, &probe, &["br0", "o1", "--dst-mac", "02:00:00:00:02:05"]);
+    // The port by name, and replaced MACs.
+    run_printed(&ovs, &probe, &["br0", "o1", "--dst-mac", "02:00:00:00:02:05", "--src-mac", "02:00:0a:0a:01:05"]);
     let (on2, on1) = (out2.finish(), out1.finish());
 
     let mut rewritten = frame.clone();
     rewritten[0..6].copy_from_slice(&[2, 0, 0, 0, 2, 5]);
+    rewritten[6..12].copy_from_slice(&[2, 0, 0x0a, 0x0a, 1, 5]);
     assert_eq!(on2, vec![frame, rewritten], "port 2 carries exactly the two frames, unchanged");
     assert!(on1.is_empty(), "nothing goes back out of the input port: {on1:02x?}");
     let flows = ovs.ofctl(&["dump-flows", "br0"]);

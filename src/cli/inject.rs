@@ -56,7 +56,7 @@ Examples:
   # a namespace made by `ip netns add`, checks only
   hoptrace inject probe.json --iface veth0 --netns pod1 --dry-run
   # print the OVS packet-out that injects the same frame at OVS port 5 of br-int (Antrea's way)
-  hoptrace inject probe.json --print-packet-out br-int 5
+  hoptrace inject probe.json --print-packet-out br-int 5 --src-mac 02:00:0a:0a:01:05
 
 Send records (time in ns, interface, namespace, copy, IPv4 ID / flow label) are appended to the
 probe file's `sends`, or to --log as JSON lines. Exit 2 when the interface is missing, down or too
@@ -86,6 +86,9 @@ pub struct InjectArgs {
     /// Replace the frame's source MAC with the interface's own (the Pod's eth0 MAC, as SpoofGuard wants).
     #[arg(long)]
     pub src_mac_from_iface: bool,
+    /// Replace the frame's source MAC with this one.
+    #[arg(long, value_name = "MAC", conflicts_with = "src_mac_from_iface")]
+    pub src_mac: Option<MacAddr>,
     /// Replace the frame's destination MAC.
     #[arg(long, value_name = "MAC")]
     pub dst_mac: Option<MacAddr>,
@@ -138,7 +141,7 @@ fn host_name() -> Option<String> {
 pub fn run(args: &InjectArgs, quiet: bool) -> Outcome {
     let probe = Probe::load(&args.probe)?;
     if let Some(po) = &args.print_packet_out {
-        return print_packet_out(&probe, po, args.dst_mac, quiet);
+        return print_packet_out(&probe, po, MacOverrides { src: args.src_mac, dst: args.dst_mac }, quiet);
     }
     let Some(iface) = args.iface.as_deref() else {
         return Err(CliError::usage("--iface is required: hoptrace never picks an interface for you"));
@@ -156,6 +159,7 @@ pub fn run(args: &InjectArgs, quiet: bool) -> Outcome {
         interval: args.interval,
         vary_id: args.vary_id,
         src_mac_from_iface: args.src_mac_from_iface,
+        src_mac: args.src_mac,
         dst_mac: args.dst_mac,
         dry_run: args.dry_run,
         cancel: Some(&STOP),
@@ -189,7 +193,8 @@ pub fn run(args: &InjectArgs, quiet: bool) -> Outcome {
                     )
                 };
                 if let Some(src) = r.macs.src {
-                    line.push_str(&format!("; source MAC {src} (from {})", r.iface));
+                    let origin = if args.src_mac_from_iface { format!(" (from {})", r.iface) } else { String::new() };
+                    line.push_str(&format!("; source MAC {src}{origin}"));
                 }
                 if let Some(dst) = r.macs.dst {
                     line.push_str(&format!("; destination MAC {dst}"));
@@ -282,12 +287,12 @@ fn record(args: &InjectArgs, records: &[SendRecord], quiet: bool) -> Result<(), 
     Ok(())
 }
 
-fn print_packet_out(probe: &Probe, po: &[String], dst_mac: Option<MacAddr>, quiet: bool) -> Outcome {
+fn print_packet_out(probe: &Probe, po: &[String], macs: MacOverrides, quiet: bool) -> Outcome {
     let [bridge, port] = po else {
         return Err(CliError::usage("--print-packet-out takes BRIDGE PORT"));
     };
     let mut frame = probe.frame_bytes().map_err(CliError::usage)?;
-    apply_macs(&mut frame, MacOverrides { src: None, dst: dst_mac });
+    apply_macs(&mut frame, macs);
     let cmd = packet_out_command(bridge, port, &frame);
     if let Err(e) = writeln!(std::io::stdout(), "{cmd}") {
         if !is_broken_pipe(&e) {

@@ -31,6 +31,8 @@ pub struct InjectPlan<'a> {
     pub vary_id: bool,
     /// Replace the source MAC with the interface's own.
     pub src_mac_from_iface: bool,
+    /// Replace the source MAC with this one (ignored with `src_mac_from_iface`).
+    pub src_mac: Option<MacAddr>,
     /// Replace the destination MAC.
     pub dst_mac: Option<MacAddr>,
     /// Check everything, send nothing.
@@ -86,7 +88,7 @@ where
         let frame_len = plan.probe.frame.length;
         info.check_can_send(frame_len, &where_)?;
         let macs = MacOverrides {
-            src: if plan.src_mac_from_iface { Some(own_mac(&info, &where_)?) } else { None },
+            src: if plan.src_mac_from_iface { Some(own_mac(&info, &where_)?) } else { plan.src_mac },
             dst: plan.dst_mac,
         };
         let copies = plan_copies(plan.probe, macs, plan.count, plan.vary_id).map_err(InjectError::Copies)?;
