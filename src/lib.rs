@@ -11,6 +11,7 @@ pub mod antrea;
 pub mod bundle;
 pub mod cli;
 pub mod export;
+pub mod inject;
 pub mod probe;
 pub mod time;
 pub mod trace;

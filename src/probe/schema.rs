@@ -139,6 +139,12 @@ pub struct SendRecord {
     /// The host that sent it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub host: Option<String>,
+    /// The source MAC this copy carried, when `inject` replaced the probe's (`--src-mac-from-iface`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub src_mac: Option<MacAddr>,
+    /// The destination MAC this copy carried, when `inject` replaced the probe's (`--dst-mac`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dst_mac: Option<MacAddr>,
 }
 
 /// Why a probe document could not be used.
