@@ -6,6 +6,8 @@
 
 pub mod addr;
 pub mod bundle;
+pub mod capture;
 pub mod cli;
+pub mod decode;
 pub mod export;
 pub mod probe;

@@ -2,6 +2,7 @@
 
 pub mod craft;
 pub mod exit;
+pub mod extract;
 
 use clap::{Parser, Subcommand};
 use exit::CliError;
@@ -27,10 +28,14 @@ Exit codes: 0 success (probe delivered), 1 probe dropped or rejected, 2 usage or
 3 path incomplete.";
 
 /// The subcommands.
+// Parsed once per run: the size difference between variants does not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Build a DSCP-tagged probe packet the way Antrea's Traceflow does.
     Craft(craft::CraftArgs),
+    /// Scan one node's captures for the probe and write its evidence (sightings) as JSON.
+    Extract(extract::ExtractArgs),
 }
 
 /// What a command reports on success: the exit code to use.
@@ -40,5 +45,6 @@ pub type Outcome = Result<u8, CliError>;
 pub fn run(cli: Cli) -> Outcome {
     match cli.command {
         Command::Craft(args) => craft::run(&args, cli.quiet),
+        Command::Extract(args) => extract::run(&args, cli.quiet),
     }
 }
