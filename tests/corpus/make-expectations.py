@@ -80,7 +80,27 @@ def tshark(path):
     return count, status
 
 
+SLL2_FILES = ["zeek/linux_dlt_sll2.pcap", "suricata-verify/decode-sll2-01__input.pcap",
+              "suricata-verify/decode-sll2-02__input.pcap", "libpcap/linux_dlt_sll2.pcap"]
+
+
+def write_sll2_outputs():
+    """tcpdump's verbose output for the Linux cooked v2 captures (direction In/Out per packet)."""
+    outdir = os.path.join(ROOT, "tests", "corpus", "sll2")
+    os.makedirs(outdir, exist_ok=True)
+    for rel in SLL2_FILES:
+        path = os.path.join(CORPUS, rel)
+        if not os.path.exists(path):
+            continue
+        p = subprocess.run(["tcpdump", "-#", "-n", "-v", "-r", path], capture_output=True, text=True,
+                           errors="replace", env=dict(os.environ, TZ="GMT0"))
+        name = rel.replace("/", "__").rsplit(".", 1)[0] + ".out"
+        with open(os.path.join(outdir, name), "w") as f:
+            f.write(p.stdout)
+
+
 def main():
+    write_sll2_outputs()
     rows = []
     for dirpath, _, files in os.walk(CORPUS):
         for name in files:
