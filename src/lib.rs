@@ -9,7 +9,9 @@
 pub mod addr;
 pub mod antrea;
 pub mod bundle;
+pub mod capture;
 pub mod cli;
+pub mod decode;
 pub mod export;
 pub mod inject;
 pub mod probe;

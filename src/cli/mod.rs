@@ -2,6 +2,7 @@
 
 pub mod craft;
 pub mod exit;
+pub mod extract;
 pub mod inject;
 
 use clap::{Parser, Subcommand};
@@ -36,6 +37,8 @@ pub enum Command {
     Craft(craft::CraftArgs),
     /// Send the probe from a node through a raw socket, usually inside the source Pod's netns.
     Inject(inject::InjectArgs),
+    /// Scan one node's captures for the probe and write its evidence (sightings) as JSON.
+    Extract(extract::ExtractArgs),
 }
 
 /// What a command reports on success: the exit code to use.
@@ -46,5 +49,6 @@ pub fn run(cli: Cli) -> Outcome {
     match cli.command {
         Command::Craft(args) => craft::run(&args, cli.quiet),
         Command::Inject(args) => inject::run(&args, cli.quiet),
+        Command::Extract(args) => extract::run(&args, cli.quiet),
     }
 }

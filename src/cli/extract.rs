@@ -1,0 +1,120 @@
+//! `hoptrace extract`: scan one node's captures for the probe and write the node's evidence
+//! document (docs/evidence-schema.md). This is the unit that runs where the data is.
+
+use super::exit::{CliError, SUCCESS};
+use super::Outcome;
+use crate::decode::evidence::{CaptureReport, Evidence, ProbeRef, EVIDENCE_SCHEMA};
+use crate::decode::scan::{expand_inputs, scan_files, ScanTarget};
+use crate::export::write_output;
+use crate::probe::Probe;
+use clap::Args;
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::time::Instant;
+
+const EXAMPLES: &str = "\
+Examples:
+  hoptrace extract --node k8s-node-1 --probe probe.json captures/*.pcap* -o k8s-node-1.evidence.json
+  hoptrace extract --node k8s-node-2 --probe probe.json /var/log/captures/ -o - | jq .sightings
+
+Files may be pcap or pcapng, plain or gzip-compressed (detected by content); directories are
+searched for captures. A file named NODE_IFACE.pcap names its interface.";
+
+/// Arguments of `hoptrace extract`.
+#[derive(Debug, Args)]
+#[command(after_help = EXAMPLES)]
+pub struct ExtractArgs {
+    /// The node the captures were taken on (recorded in every sighting).
+    #[arg(long, value_name = "NAME")]
+    pub node: String,
+    /// The probe document written by `hoptrace craft`.
+    #[arg(long, value_name = "probe.json")]
+    pub probe: PathBuf,
+    /// Capture files or directories of captures.
+    #[arg(required = true, value_name = "FILES")]
+    pub files: Vec<PathBuf>,
+    /// Where to write the evidence document (`-` for stdout) [default: NODE.evidence.json].
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Worker threads (default: one per core).
+    #[arg(short = 'j', long, value_name = "N")]
+    pub threads: Option<usize>,
+}
+
+/// Runs `hoptrace extract`.
+pub fn run(args: &ExtractArgs, quiet: bool) -> Outcome {
+    let probe = Probe::load(&args.probe)?;
+    let files = expand_inputs(&args.files).map_err(|e| CliError::usage(format!("cannot list inputs: {e}")))?;
+    if files.is_empty() {
+        return Err(CliError::usage("no capture files found in the given inputs"));
+    }
+    let output = args.output.clone().unwrap_or_else(|| PathBuf::from(format!("{}.evidence.json", args.node)));
+    let total: u64 = files.iter().filter_map(|f| std::fs::metadata(f).ok()).map(|m| m.len()).sum();
+    let progress = (!quiet && std::io::stderr().is_terminal()).then(|| {
+        let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
+        bar.set_style(
+            ProgressStyle::with_template("{spinner} {bytes}/{total_bytes} {wide_bar} {bytes_per_sec} eta {eta}")
+                .unwrap_or_else(|_| ProgressStyle::default_bar()),
+        );
+        bar
+    });
+    let started = Instant::now();
+    let target = ScanTarget { node: &args.node, fingerprint: &probe.fingerprint };
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(args.threads.unwrap_or(0))
+        .build()
+        .map_err(|e| CliError::usage(format!("cannot start worker threads: {e}")))?;
+    let scans = pool.install(|| scan_files(&target, &files, progress.as_ref()));
+    if let Some(bar) = &progress {
+        bar.finish_and_clear();
+    }
+    let elapsed = started.elapsed();
+    let mut captures: Vec<CaptureReport> = Vec::with_capacity(scans.len());
+    let mut sightings = Vec::new();
+    for scan in scans {
+        captures.push(scan.report);
+        sightings.extend(scan.sightings);
+    }
+    for c in &captures {
+        if let Some(e) = &c.error {
+            eprintln!("hoptrace: warning: {}", e.message);
+        }
+    }
+    let evidence = Evidence {
+        schema: EVIDENCE_SCHEMA.to_string(),
+        node: args.node.clone(),
+        created_by: format!("hoptrace {}", env!("CARGO_PKG_VERSION")),
+        probe: ProbeRef { dataplane_tag: probe.dataplane_tag, fingerprint: probe.fingerprint.clone() },
+        captures,
+        sightings,
+    };
+    let written = write_output(&output, |w| {
+        serde_json::to_writer_pretty(&mut *w, &evidence).map_err(std::io::Error::other)?;
+        w.write_all(b"\n")
+    });
+    match written {
+        Ok(()) => {}
+        Err(e) if super::exit::is_broken_pipe(&e) => return Ok(SUCCESS),
+        Err(e) => return Err(CliError::usage(format!("{}: cannot write evidence: {e}", output.display()))),
+    }
+    let readable = evidence.captures.iter().filter(|c| c.format.is_some()).count();
+    if !quiet {
+        let packets: u64 = evidence.captures.iter().map(|c| c.packets).sum();
+        let damaged = evidence.captures.iter().filter(|c| c.error.is_some()).count();
+        eprintln!(
+            "{}: {} sighting(s) in {} file(s), {} packets, {:.1} MB in {:.2} s{}",
+            args.node,
+            evidence.sightings.len(),
+            evidence.captures.len(),
+            packets,
+            total as f64 / 1e6,
+            elapsed.as_secs_f64(),
+            if damaged > 0 { format!("; {damaged} file(s) damaged or unreadable") } else { String::new() },
+        );
+    }
+    if readable == 0 {
+        return Err(CliError::usage("none of the inputs is a readable capture"));
+    }
+    Ok(SUCCESS)
+}

@@ -1,0 +1,135 @@
+//! The evidence document `hoptrace extract` writes for one node (`NODE.evidence.json`) and
+//! `analyze` reads: which captures were scanned, what was damaged, and every sighting of the
+//! probe. Versioned by [`EVIDENCE_SCHEMA`]; documented field by field in docs/evidence-schema.md.
+
+use super::sighting::Sighting;
+use crate::probe::Fingerprint;
+use serde::{Deserialize, Serialize};
+use std::path::Path;
+
+/// The value of the `schema` field for this version of the document.
+pub const EVIDENCE_SCHEMA: &str = "hoptrace.evidence/v1";
+
+/// One node's evidence.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Evidence {
+    /// Always [`EVIDENCE_SCHEMA`].
+    pub schema: String,
+    /// The node the captures came from.
+    pub node: String,
+    /// Which program wrote the document.
+    pub created_by: String,
+    /// The probe that was looked for.
+    pub probe: ProbeRef,
+    /// One report per capture file, in the order given.
+    pub captures: Vec<CaptureReport>,
+    /// Every sighting, by file (in the order given) then packet number.
+    pub sightings: Vec<Sighting>,
+}
+
+/// What identified the probe.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ProbeRef {
+    /// The DSCP tag (Antrea's `dataplaneTag`).
+    pub dataplane_tag: u8,
+    /// The fingerprint matched against every packet.
+    pub fingerprint: Fingerprint,
+}
+
+/// What scanning one capture file gave.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CaptureReport {
+    /// The file, as given.
+    pub file: String,
+    /// `pcap` or `pcapng` (absent when the file is not a capture).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub format: Option<String>,
+    /// `gzip` when the file was compressed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub compression: Option<String>,
+    /// Packets read.
+    pub packets: u64,
+    /// Bytes of capture data read (after decompression).
+    pub bytes: u64,
+    /// Link types met (tcpdump names).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub link_types: Vec<String>,
+    /// Interface names the file records (pcapng `if_name`) or implies (`NODE_IFACE.pcap`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub interfaces: Vec<String>,
+    /// Sightings in this file.
+    pub sightings: u64,
+    /// Packets that could not be decoded to an IP header, by reason.
+    #[serde(default, skip_serializing_if = "Undecoded::is_empty")]
+    pub undecoded: Undecoded,
+    /// The damage that stopped reading, if any (the packets before it were scanned).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<ErrorReport>,
+}
+
+/// Counts of packets that yielded no IP header.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Undecoded {
+    /// Link type we do not decode.
+    #[serde(default)]
+    pub unsupported_link_type: u64,
+    /// Frame too short for its link header.
+    #[serde(default)]
+    pub short_frame: u64,
+    /// Not IP (ARP, LLDP, ...), at the innermost layer reached.
+    #[serde(default)]
+    pub not_ip: u64,
+    /// Tunnels nested deeper than we decode.
+    #[serde(default)]
+    pub too_deep: u64,
+}
+
+impl Undecoded {
+    /// Whether every count is zero.
+    pub fn is_empty(&self) -> bool {
+        *self == Undecoded::default()
+    }
+}
+
+/// Where and why reading a capture stopped.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ErrorReport {
+    /// The packet number the damaged record would have had.
+    pub packet: u64,
+    /// Byte offset of the damaged record in the (decompressed) stream.
+    pub offset: u64,
+    /// What is wrong.
+    pub message: String,
+}
+
+/// Why an evidence file cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum EvidenceFileError {
+    /// Unreadable file.
+    #[error("{0}: {1}")]
+    Io(String, std::io::Error),
+    /// Not JSON of the expected shape.
+    #[error("{0}: not an evidence document: {1}")]
+    Json(String, serde_json::Error),
+    /// Another schema version.
+    #[error("{0}: schema {1:?} is not {EVIDENCE_SCHEMA}")]
+    Schema(String, String),
+}
+
+impl Evidence {
+    /// Reads and validates an evidence file.
+    pub fn load(path: &Path) -> Result<Evidence, EvidenceFileError> {
+        let name = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|e| EvidenceFileError::Io(name.clone(), e))?;
+        let ev: Evidence = serde_json::from_str(&text).map_err(|e| EvidenceFileError::Json(name.clone(), e))?;
+        if ev.schema != EVIDENCE_SCHEMA {
+            return Err(EvidenceFileError::Schema(name, ev.schema));
+        }
+        Ok(ev)
+    }
+}

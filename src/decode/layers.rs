@@ -1,0 +1,465 @@
+//! Taking one captured frame apart: the link layer (Ethernet with 802.1Q/QinQ, Linux cooked
+//! SLL/SLL2, raw IP, loopback), the outer IP headers and the tunnels they carry (Geneve, VXLAN,
+//! VXLAN-GPE/NSH, GRE, STT, nested up to [`MAX_TUNNEL_DEPTH`]), and the innermost IP and
+//! transport headers. Standard headers go through etherparse's lax slicer, which accepts frames
+//! cut at the snapshot length; the tunnel headers through our own views. Never panics, never
+//! allocates.
+
+use super::geneve::{self, GeneveHeader};
+use super::gre::{self, GreHeader};
+use super::sll::CookedHeader;
+use super::stt::{self, SttHeader};
+use super::transport::{proto, TransportInfo};
+use super::vxlan::{self, Next};
+use crate::addr::MacAddr;
+use crate::capture::LinkType;
+use etherparse::{EtherType, LaxNetSlice, LaxSlicedPacket, LinkSlice};
+use serde::{Deserialize, Serialize};
+use std::net::IpAddr;
+
+/// How many tunnels deep we decapsulate (VXLAN in Geneve is 2); deeper layers stay undecoded.
+pub const MAX_TUNNEL_DEPTH: usize = 4;
+
+/// The tunnel protocols we decapsulate.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum TunnelKind {
+    /// Geneve, UDP 6081.
+    Geneve,
+    /// VXLAN, UDP 4789 or 8472.
+    Vxlan,
+    /// VXLAN-GPE, UDP 4790 (possibly with NSH).
+    VxlanGpe,
+    /// GRE (including transparent Ethernet bridging and ERSPAN).
+    Gre,
+    /// STT, TCP 7471.
+    Stt,
+}
+
+/// One tunnel layer: the outer IP header that carried it and the tunnel's own id.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TunnelInfo {
+    /// Tunnel protocol.
+    pub kind: TunnelKind,
+    /// Outer source IP (the sending node's tunnel endpoint).
+    pub src: IpAddr,
+    /// Outer destination IP (Antrea's `tunnelDstIP`).
+    pub dst: IpAddr,
+    /// DSCP of the outer IP header.
+    pub dscp: u8,
+    /// TTL / hop limit of the outer IP header.
+    pub ttl: u8,
+    /// VNI (Geneve, VXLAN, VXLAN-GPE).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vni: Option<u32>,
+    /// GRE key or STT context id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key: Option<u64>,
+    /// Outer UDP source port (the flow entropy of UDP tunnels).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub src_port: Option<u16>,
+    /// Length of the Geneve options in bytes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub options_length: Option<u16>,
+}
+
+/// An IP header as seen at one layer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct IpInfo {
+    /// 4 or 6.
+    pub version: u8,
+    /// Source address.
+    pub src: IpAddr,
+    /// Destination address.
+    pub dst: IpAddr,
+    /// DSCP (ToS / Traffic Class >> 2).
+    pub dscp: u8,
+    /// ECN bits.
+    pub ecn: u8,
+    /// TTL / hop limit.
+    pub ttl: u8,
+    /// Transport protocol (after IPv6 extension headers).
+    pub protocol: u8,
+    /// IPv4 identification.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub identification: Option<u16>,
+    /// IPv6 flow label.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub flow_label: Option<u32>,
+    /// IPv4 total length / IPv6 payload length, as the header says.
+    pub length: u16,
+    /// Fragment offset in bytes (0 for unfragmented packets and first fragments).
+    pub fragment_offset: u16,
+    /// More-fragments flag.
+    pub more_fragments: bool,
+}
+
+impl IpInfo {
+    /// Whether this header belongs to a fragment (first or later).
+    pub fn is_fragment(&self) -> bool {
+        self.more_fragments || self.fragment_offset != 0
+    }
+}
+
+/// Ethernet addresses and VLAN tags of one layer.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct EthInfo {
+    /// Source MAC.
+    pub src: MacAddr,
+    /// Destination MAC.
+    pub dst: MacAddr,
+    /// VLAN ids, outer first.
+    pub vlans: [u16; 3],
+    /// How many entries of `vlans` are used.
+    pub vlan_count: u8,
+}
+
+impl EthInfo {
+    /// The VLAN ids, outer first.
+    pub fn vlan_ids(&self) -> &[u16] {
+        &self.vlans[..self.vlan_count as usize]
+    }
+}
+
+/// Why decoding stopped before reaching an IP header.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Stop {
+    /// The capture's link type is not one we decode.
+    UnsupportedLinkType,
+    /// The frame is too short for its link-layer header.
+    ShortFrame,
+    /// The (innermost) payload is not IP (ARP, LLDP, ...).
+    NotIp,
+    /// More tunnels than [`MAX_TUNNEL_DEPTH`].
+    TooDeep,
+}
+
+/// Everything decoded from one frame.
+#[derive(Clone, Debug, Default)]
+pub struct Decoded {
+    /// Outermost Ethernet header (absent for cooked, raw and loopback link types).
+    pub outer_eth: Option<EthInfo>,
+    /// Linux cooked header, for SLL/SLL2 captures.
+    pub cooked: Option<CookedHeader>,
+    /// Tunnels, outermost first.
+    pub tunnels: [Option<TunnelInfo>; MAX_TUNNEL_DEPTH],
+    /// Number of tunnels decoded.
+    pub depth: usize,
+    /// Ethernet header inside the innermost tunnel, if it carried Ethernet.
+    pub inner_eth: Option<EthInfo>,
+    /// Innermost IP header.
+    pub ip: Option<IpInfo>,
+    /// Transport header of the innermost IP packet (absent for later fragments).
+    pub transport: Option<TransportInfo>,
+    /// Some header was cut short (snapshot length).
+    pub truncated: bool,
+    /// Why decoding stopped early, if it did.
+    pub stop: Option<Stop>,
+}
+
+impl Decoded {
+    /// The tunnels, outermost first.
+    pub fn tunnels(&self) -> impl Iterator<Item = &TunnelInfo> {
+        self.tunnels.iter().take(self.depth).flatten()
+    }
+}
+
+/// Where the next layer starts.
+#[derive(Clone, Copy)]
+enum Start<'a> {
+    Ethernet(&'a [u8]),
+    EtherType(u16, &'a [u8]),
+    Ip(&'a [u8]),
+}
+
+/// Decodes one captured frame of the given link type.
+pub fn decode(link: LinkType, data: &[u8]) -> Decoded {
+    let mut d = Decoded::default();
+    let mut start = match link.0 {
+        1 => Start::Ethernet(data),
+        113 | 276 => {
+            let h = if link.0 == 113 { CookedHeader::parse_sll(data) } else { CookedHeader::parse_sll2(data) };
+            let Some(h) = h else {
+                d.stop = Some(Stop::ShortFrame);
+                return d;
+            };
+            d.cooked = Some(h);
+            Start::EtherType(h.protocol, data.get(h.header_len..).unwrap_or_default())
+        }
+        0 | 108 => {
+            let Some(af) = data.get(..4) else {
+                d.stop = Some(Stop::ShortFrame);
+                return d;
+            };
+            let le = u32::from_le_bytes([af[0], af[1], af[2], af[3]]);
+            let family = if le < 256 { le } else { u32::from_be_bytes([af[0], af[1], af[2], af[3]]) };
+            match family {
+                2 | 24 | 28 | 30 => Start::Ip(&data[4..]),
+                _ => {
+                    d.stop = Some(Stop::NotIp);
+                    return d;
+                }
+            }
+        }
+        12 | 14 | 101 | 228 | 229 => Start::Ip(data),
+        _ => {
+            d.stop = Some(Stop::UnsupportedLinkType);
+            return d;
+        }
+    };
+    loop {
+        let sliced = match start {
+            Start::Ethernet(b) => match LaxSlicedPacket::from_ethernet(b) {
+                Ok(s) => s,
+                Err(_) => {
+                    d.stop = Some(Stop::ShortFrame);
+                    d.truncated = true;
+                    return d;
+                }
+            },
+            Start::EtherType(t, b) => LaxSlicedPacket::from_ether_type(EtherType(t), b),
+            Start::Ip(b) => match LaxSlicedPacket::from_ip(b) {
+                Ok(s) => s,
+                Err(_) => {
+                    d.stop = Some(Stop::NotIp);
+                    return d;
+                }
+            },
+        };
+        let eth = eth_info(&sliced);
+        if d.depth == 0 {
+            d.outer_eth = eth;
+        } else {
+            d.inner_eth = eth;
+        }
+        if sliced.stop_err.is_some() {
+            d.truncated = true;
+        }
+        let Some((ip, payload, incomplete)) = ip_info(&sliced) else {
+            d.stop = Some(Stop::NotIp);
+            return d;
+        };
+        d.truncated |= incomplete;
+        d.ip = Some(ip);
+        if ip.fragment_offset != 0 {
+            return d;
+        }
+        d.transport = TransportInfo::parse(ip.protocol, payload);
+        let Some((tunnel, next)) = tunnel(&ip, d.transport.as_ref(), payload) else { return d };
+        if d.depth == MAX_TUNNEL_DEPTH {
+            // The innermost IP header is deeper than we look: report none rather than a middle one.
+            d.stop = Some(Stop::TooDeep);
+            d.ip = None;
+            d.transport = None;
+            return d;
+        }
+        d.tunnels[d.depth] = Some(tunnel);
+        d.depth += 1;
+        d.ip = None;
+        d.transport = None;
+        start = next;
+    }
+}
+
+fn eth_info(s: &LaxSlicedPacket<'_>) -> Option<EthInfo> {
+    let Some(LinkSlice::Ethernet2(e)) = &s.link else { return None };
+    let mut info = EthInfo { src: MacAddr(e.source()), dst: MacAddr(e.destination()), ..EthInfo::default() };
+    for id in s.vlan_ids().iter().take(3) {
+        info.vlans[info.vlan_count as usize] = id.value();
+        info.vlan_count += 1;
+    }
+    Some(info)
+}
+
+/// The IP header fields, the IP payload and whether it was cut short.
+fn ip_info<'a>(s: &LaxSlicedPacket<'a>) -> Option<(IpInfo, &'a [u8], bool)> {
+    match s.net.as_ref()? {
+        LaxNetSlice::Ipv4(v4) => {
+            let h = v4.header();
+            let p = v4.payload();
+            let info = IpInfo {
+                version: 4,
+                src: IpAddr::V4(h.source_addr()),
+                dst: IpAddr::V4(h.destination_addr()),
+                dscp: h.dcp().value(),
+                ecn: h.ecn().value(),
+                ttl: h.ttl(),
+                protocol: h.protocol().0,
+                identification: Some(h.identification()),
+                flow_label: None,
+                length: h.total_len(),
+                fragment_offset: h.fragments_offset().value().saturating_mul(8),
+                more_fragments: h.more_fragments(),
+            };
+            Some((info, p.payload, p.incomplete))
+        }
+        LaxNetSlice::Ipv6(v6) => {
+            let h = v6.header();
+            let p = v6.payload();
+            let mut info = IpInfo {
+                version: 6,
+                src: IpAddr::V6(h.source_addr()),
+                dst: IpAddr::V6(h.destination_addr()),
+                dscp: h.traffic_class() >> 2,
+                ecn: h.traffic_class() & 3,
+                ttl: h.hop_limit(),
+                protocol: p.ip_number.0,
+                identification: None,
+                flow_label: Some(h.flow_label().value()),
+                length: h.payload_length(),
+                fragment_offset: 0,
+                more_fragments: false,
+            };
+            for ext in v6.extensions().clone() {
+                if let etherparse::Ipv6ExtensionSlice::Fragment(f) = ext {
+                    info.fragment_offset = f.fragment_offset().value().saturating_mul(8);
+                    info.more_fragments = f.more_fragments();
+                }
+            }
+            Some((info, p.payload, p.incomplete))
+        }
+        LaxNetSlice::Arp(_) => None,
+    }
+}
+
+/// Recognises a tunnel header in the transport payload; returns the tunnel layer and where its
+/// payload starts.
+fn tunnel<'a>(ip: &IpInfo, transport: Option<&TransportInfo>, payload: &'a [u8]) -> Option<(TunnelInfo, Start<'a>)> {
+    let mut t = TunnelInfo {
+        kind: TunnelKind::Geneve,
+        src: ip.src,
+        dst: ip.dst,
+        dscp: ip.dscp,
+        ttl: ip.ttl,
+        vni: None,
+        key: None,
+        src_port: None,
+        options_length: None,
+    };
+    if ip.protocol == gre::IP_PROTOCOL {
+        let (h, inner) = GreHeader::parse(payload)?;
+        t.kind = TunnelKind::Gre;
+        t.key = h.key.map(u64::from);
+        let start = match h.protocol {
+            gre::TEB | gre::ERSPAN_II | gre::ERSPAN_III => Start::Ethernet(inner),
+            0x0800 | 0x86dd => Start::Ip(inner),
+            _ => return None,
+        };
+        return Some((t, start));
+    }
+    match *transport? {
+        TransportInfo::Udp { src_port, dst_port, .. } => {
+            let udp_payload = payload.get(8..)?;
+            let is = |p: u16| dst_port == p || src_port == p;
+            t.src_port = Some(src_port);
+            if is(geneve::PORT) {
+                let (h, inner) = GeneveHeader::parse(udp_payload)?;
+                t.vni = Some(h.vni);
+                t.options_length = Some(h.options_len as u16);
+                let start = match h.protocol {
+                    0x6558 => Start::Ethernet(inner),
+                    p => Start::EtherType(p, inner),
+                };
+                Some((t, start))
+            } else if is(vxlan::PORT) || is(vxlan::LINUX_PORT) {
+                let (vni, inner) = vxlan::parse(udp_payload)?;
+                t.kind = TunnelKind::Vxlan;
+                t.vni = Some(vni);
+                Some((t, Start::Ethernet(inner)))
+            } else if is(vxlan::GPE_PORT) {
+                let (vni, mut next, mut inner) = vxlan::parse_gpe(udp_payload)?;
+                t.kind = TunnelKind::VxlanGpe;
+                t.vni = Some(vni);
+                if next == Next::Nsh {
+                    (next, inner) = vxlan::parse_nsh(inner)?;
+                }
+                let start = match next {
+                    Next::Ethernet => Start::Ethernet(inner),
+                    Next::Ipv4 | Next::Ipv6 => Start::Ip(inner),
+                    Next::Nsh => return None,
+                };
+                Some((t, start))
+            } else {
+                None
+            }
+        }
+        TransportInfo::Tcp { dst_port, seq, .. } if dst_port == stt::PORT && ip.protocol == proto::TCP => {
+            let data_offset = (*payload.get(12)? >> 4) as usize * 4;
+            let (h, inner) = SttHeader::parse(payload.get(data_offset..)?, (seq & 0xffff) as u16)?;
+            t.kind = TunnelKind::Stt;
+            t.key = Some(h.context_id);
+            Some((t, Start::Ethernet(inner)))
+        }
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use etherparse::PacketBuilder;
+
+    fn udp_frame(dscp: u8, src_port: u16, dst_port: u16, payload: &[u8]) -> Vec<u8> {
+        let mut h =
+            etherparse::Ipv4Header::new(0, 64, etherparse::IpNumber::UDP, [10, 0, 0, 1], [10, 0, 0, 2]).unwrap();
+        h.dscp = etherparse::IpDscp::try_new(dscp).unwrap();
+        h.identification = 0x1234;
+        let b = PacketBuilder::ethernet2([1; 6], [2; 6]).ip(etherparse::IpHeaders::Ipv4(h, Default::default()));
+        let mut out = Vec::new();
+        b.udp(src_port, dst_port).write(&mut out, payload).unwrap();
+        out
+    }
+
+    #[test]
+    fn plain_udp() {
+        let f = udp_frame(7, 1000, 53, &[]);
+        let d = decode(LinkType::ETHERNET, &f);
+        let ip = d.ip.unwrap();
+        assert_eq!((ip.dscp, ip.identification, ip.protocol, d.depth), (7, Some(0x1234), 17, 0));
+        assert_eq!(d.transport, Some(TransportInfo::Udp { src_port: 1000, dst_port: 53, length: 8 }));
+        assert_eq!(d.outer_eth.unwrap().src, MacAddr([1; 6]));
+    }
+
+    #[test]
+    fn vxlan_in_geneve() {
+        let inner = udp_frame(11, 5, 6, &[]);
+        let mut vx = vec![0x08, 0, 0, 0, 0, 0, 42, 0];
+        vx.extend(&inner);
+        let mid = udp_frame(0, 777, 4789, &vx);
+        let mut gen = vec![0x01, 0, 0x65, 0x58, 0, 0, 9, 0, 1, 2, 3, 4];
+        gen.extend(&mid);
+        let outer = udp_frame(0, 555, 6081, &gen);
+        let d = decode(LinkType::ETHERNET, &outer);
+        let kinds: Vec<_> = d.tunnels().map(|t| (t.kind, t.vni)).collect();
+        assert_eq!(kinds, vec![(TunnelKind::Geneve, Some(9)), (TunnelKind::Vxlan, Some(42))]);
+        assert_eq!(d.ip.unwrap().dscp, 11);
+        assert_eq!(d.tunnels[0].unwrap().options_length, Some(4));
+        // Every prefix decodes without panicking.
+        for n in 0..outer.len() {
+            let _ = decode(LinkType::ETHERNET, &outer[..n]);
+        }
+    }
+
+    #[test]
+    fn depth_is_bounded() {
+        let mut f = udp_frame(11, 5, 6, &[]);
+        for _ in 0..6 {
+            let mut vx = vec![0x08, 0, 0, 0, 0, 0, 1, 0];
+            vx.extend(&f);
+            f = udp_frame(0, 1, 4789, &vx);
+        }
+        let d = decode(LinkType::ETHERNET, &f);
+        assert_eq!((d.depth, d.stop), (MAX_TUNNEL_DEPTH, Some(Stop::TooDeep)));
+        assert!(d.ip.is_none());
+    }
+
+    #[test]
+    fn unsupported_and_short() {
+        assert_eq!(decode(LinkType(104), &[1, 2, 3]).stop, Some(Stop::UnsupportedLinkType));
+        assert_eq!(decode(LinkType::ETHERNET, &[1, 2, 3]).stop, Some(Stop::ShortFrame));
+        assert_eq!(decode(LinkType::LINUX_SLL2, &[0; 10]).stop, Some(Stop::ShortFrame));
+        assert_eq!(decode(LinkType::NULL, &[2, 0, 0, 0]).stop, Some(Stop::NotIp));
+    }
+}

@@ -1,0 +1,172 @@
+//! Scanning one node's capture files for the probe: read, decode and match every packet,
+//! files in parallel (rayon), memory bounded by one read buffer per file in flight plus the
+//! sightings themselves.
+
+use super::evidence::{CaptureReport, ErrorReport, Undecoded};
+use super::layers::{decode, Stop};
+use super::sighting::{match_fingerprint, Match, PacketContext, Sighting};
+use crate::capture::iface::interface_from_file_name;
+use crate::capture::{open_capture, read_capture, CaptureError, Compression, ErrorKind, Format};
+use crate::probe::Fingerprint;
+use indicatif::ProgressBar;
+use rayon::prelude::*;
+use std::path::{Path, PathBuf};
+
+/// What to look for and where the results belong.
+#[derive(Clone, Debug)]
+pub struct ScanTarget<'a> {
+    /// Node name recorded in every sighting.
+    pub node: &'a str,
+    /// The probe's fingerprint.
+    pub fingerprint: &'a Fingerprint,
+}
+
+/// The result of scanning one file.
+#[derive(Clone, Debug)]
+pub struct FileScan {
+    /// Counts, link types, interfaces, damage.
+    pub report: CaptureReport,
+    /// Sightings in packet order.
+    pub sightings: Vec<Sighting>,
+}
+
+/// How often (in stream bytes) a file scan reports progress.
+const PROGRESS_STEP: u64 = 8 << 20;
+
+/// Scans one capture file. `progress`, when given, advances by the file's size on disk.
+pub fn scan_file(target: &ScanTarget<'_>, path: &Path, progress: Option<&ProgressBar>) -> FileScan {
+    let file_name = path.display().to_string();
+    let mut report = CaptureReport { file: file_name.clone(), ..CaptureReport::default() };
+    let disk_size = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+    let source = match open_capture(path) {
+        Ok(s) => s,
+        Err(e) => {
+            let err =
+                CaptureError { file: path.to_path_buf(), packet: 1, offset: 0, kind: ErrorKind::Io(e.to_string()) };
+            report.error = Some(ErrorReport { packet: 1, offset: 0, message: err.to_string() });
+            if let Some(p) = progress {
+                p.inc(disk_size);
+            }
+            return FileScan { report, sightings: Vec::new() };
+        }
+    };
+    let plain = source.compression == Compression::None;
+    let file_iface = interface_from_file_name(path, target.node);
+    let mut sightings = Vec::new();
+    let mut undecoded = Undecoded::default();
+    let mut link_types = Vec::new();
+    let mut interfaces: Vec<String> = file_iface.iter().cloned().collect();
+    let mut reported = 0u64;
+    let summary = read_capture(path, source, |pkt| {
+        if !link_types.contains(&pkt.link_type) {
+            link_types.push(pkt.link_type);
+        }
+        if let Some(name) = pkt.interface.and_then(|i| i.name.as_deref()) {
+            if !interfaces.iter().any(|n| n == name) {
+                interfaces.push(name.to_string());
+            }
+        }
+        if let Some(p) = progress.filter(|_| plain && pkt.offset - reported >= PROGRESS_STEP) {
+            p.inc(pkt.offset - reported);
+            reported = pkt.offset;
+        }
+        let d = decode(pkt.link_type, pkt.data);
+        match d.stop {
+            Some(Stop::UnsupportedLinkType) => undecoded.unsupported_link_type += 1,
+            Some(Stop::ShortFrame) => undecoded.short_frame += 1,
+            Some(Stop::NotIp) => undecoded.not_ip += 1,
+            Some(Stop::TooDeep) => undecoded.too_deep += 1,
+            None => {}
+        }
+        let Some(ip) = d.ip else { return };
+        let m = match_fingerprint(target.fingerprint, &ip, d.transport.as_ref());
+        if m == Match::No {
+            return;
+        }
+        let interface = pkt.interface.and_then(|i| i.name.as_deref()).or(file_iface.as_deref());
+        let ctx = PacketContext {
+            node: target.node,
+            file: &file_name,
+            packet: pkt.index,
+            interface,
+            direction: pkt.direction,
+            timestamp_ns: pkt.timestamp_ns,
+            captured_length: pkt.data.len() as u32,
+            original_length: pkt.orig_len,
+        };
+        sightings.push(Sighting::new(&ctx, &d, ip, m));
+    });
+    if let Some(p) = progress {
+        p.inc(disk_size.saturating_sub(if plain { reported } else { 0 }));
+    }
+    report.format = summary.format.map(|f| match f {
+        Format::Pcap => "pcap".to_string(),
+        Format::PcapNg => "pcapng".to_string(),
+    });
+    // A file that is not a capture at all has no format.
+    if summary.packets == 0 && matches!(summary.error.as_ref().map(|e| &e.kind), Some(ErrorKind::NotACapture)) {
+        report.format = None;
+    }
+    report.compression = (summary.compression == Compression::Gzip).then(|| "gzip".to_string());
+    report.packets = summary.packets;
+    report.bytes = summary.bytes;
+    report.link_types = link_types.iter().map(|l| l.name()).collect();
+    report.interfaces = interfaces;
+    report.sightings = sightings.len() as u64;
+    report.undecoded = undecoded;
+    report.error = summary.error.map(|e| ErrorReport { packet: e.packet, offset: e.offset, message: e.to_string() });
+    FileScan { report, sightings }
+}
+
+/// Scans several files in parallel on the current rayon pool; results keep the given order.
+pub fn scan_files(target: &ScanTarget<'_>, paths: &[PathBuf], progress: Option<&ProgressBar>) -> Vec<FileScan> {
+    paths.par_iter().with_max_len(1).map(|p| scan_file(target, p, progress)).collect()
+}
+
+/// Expands the inputs: files as given; directories walked (sorted) for files that start like a
+/// pcap, pcapng or gzip file (gzip only when the name mentions a capture extension).
+pub fn expand_inputs(inputs: &[PathBuf]) -> std::io::Result<Vec<PathBuf>> {
+    let mut out = Vec::new();
+    for input in inputs {
+        if input.is_dir() {
+            walk(input, &mut out, 0)?;
+        } else {
+            out.push(input.clone());
+        }
+    }
+    Ok(out)
+}
+
+fn walk(dir: &Path, out: &mut Vec<PathBuf>, depth: usize) -> std::io::Result<()> {
+    if depth > 16 {
+        return Ok(());
+    }
+    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)?.filter_map(|e| e.ok().map(|e| e.path())).collect();
+    entries.sort();
+    for p in entries {
+        if p.is_dir() {
+            walk(&p, out, depth + 1)?;
+        } else if looks_like_capture(&p) {
+            out.push(p);
+        }
+    }
+    Ok(())
+}
+
+fn looks_like_capture(p: &Path) -> bool {
+    use std::io::Read;
+    let mut head = [0u8; 4];
+    let Ok(mut f) = std::fs::File::open(p) else { return false };
+    if f.read_exact(&mut head).is_err() {
+        return false;
+    }
+    let name = p.file_name().and_then(|n| n.to_str()).unwrap_or("").to_ascii_lowercase();
+    match head {
+        [0xd4, 0xc3, 0xb2, 0xa1] | [0xa1, 0xb2, 0xc3, 0xd4] | [0x4d, 0x3c, 0xb2, 0xa1] | [0xa1, 0xb2, 0x3c, 0x4d] => {
+            true
+        }
+        [0x0a, 0x0d, 0x0d, 0x0a] => true,
+        [0x1f, 0x8b, ..] => [".pcap", ".cap", ".ntar"].iter().any(|e| name.contains(e)),
+        _ => false,
+    }
+}
