@@ -8,4 +8,5 @@ pub mod addr;
 pub mod bundle;
 pub mod cli;
 pub mod export;
+pub mod ovs;
 pub mod probe;
