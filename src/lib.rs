@@ -5,6 +5,7 @@
 //! to the command line. Later stages use earlier ones, never the reverse.
 
 pub mod addr;
+pub mod antrea;
 pub mod bundle;
 pub mod cli;
 pub mod export;

@@ -1,0 +1,12 @@
+//! Everything hoptrace knows about Antrea's OVS pipeline: table names, order and legacy ids,
+//! the register/mark/label layout, cookie categories, port roles, and what a node's flows say
+//! about its Pods, peer nodes and Services. The generic OpenFlow types live in [`crate::ovs`].
+
+pub mod cookie;
+pub mod node;
+pub mod registers;
+pub mod tables;
+
+pub use cookie::{Cookie, CookieCategory};
+pub use node::{Endpoint, NodeView, PortInfo, PortRole, RemoteCidr, ServiceEntry};
+pub use tables::{TableMap, TableMapSource};
