@@ -2,6 +2,7 @@
 
 pub mod craft;
 pub mod exit;
+pub mod flows;
 
 use clap::{Parser, Subcommand};
 use exit::CliError;
@@ -31,6 +32,8 @@ Exit codes: 0 success (probe delivered), 1 probe dropped or rejected, 2 usage or
 pub enum Command {
     /// Build a DSCP-tagged probe packet the way Antrea's Traceflow does.
     Craft(craft::CraftArgs),
+    /// View flow dumps: filter by table or port, or show the flows a probe hit.
+    Flows(flows::FlowsArgs),
 }
 
 /// What a command reports on success: the exit code to use.
@@ -40,5 +43,6 @@ pub type Outcome = Result<u8, CliError>;
 pub fn run(cli: Cli) -> Outcome {
     match cli.command {
         Command::Craft(args) => craft::run(&args, cli.quiet),
+        Command::Flows(args) => flows::run(&args, cli.quiet),
     }
 }
