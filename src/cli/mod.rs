@@ -29,6 +29,7 @@ Exit codes: 0 success (probe delivered), 1 probe dropped or rejected, 2 usage or
 
 /// The subcommands.
 #[derive(Debug, Subcommand)]
+#[allow(clippy::large_enum_variant)] // parsed once per run; boxing buys nothing
 pub enum Command {
     /// Build a DSCP-tagged probe packet the way Antrea's Traceflow does.
     Craft(craft::CraftArgs),
