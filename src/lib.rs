@@ -14,6 +14,7 @@ pub mod cli;
 pub mod decode;
 pub mod export;
 pub mod inject;
+pub mod ovs;
 pub mod probe;
 pub mod time;
 pub mod trace;

@@ -85,7 +85,7 @@ pub struct EgressInfo {
 
 /// What is known about the node that makes the observations.
 #[derive(Clone, Debug, Default)]
-pub struct NodeView {
+pub struct ObservingNode {
     /// This node owns the source Pod (its first observation is SpoofGuard).
     pub is_sender: bool,
     /// The cluster's traffic mode.
@@ -124,7 +124,7 @@ impl PolicyLookup for NoPolicies {
 }
 
 /// Builds the ordered observation list Antrea would report for this node.
-pub fn observations(node: &NodeView, state: &TerminalState, policies: &dyn PolicyLookup) -> Vec<Observation> {
+pub fn observations(node: &ObservingNode, state: &TerminalState, policies: &dyn PolicyLookup) -> Vec<Observation> {
     let mut out = Vec::new();
     let valid = |ip: Option<IpAddr>| ip.filter(|ip| !in_zero_block(*ip));
 
@@ -206,7 +206,7 @@ fn attribute(o: &mut Observation, conj: u32, policies: &dyn PolicyLookup) -> Opt
     }
 }
 
-fn output_observations(node: &NodeView, state: &TerminalState) -> Vec<Observation> {
+fn output_observations(node: &ObservingNode, state: &TerminalState) -> Vec<Observation> {
     let mut out = Vec::new();
     let port = state.reg1;
     let is_tunnel = node.tunnel_port == Some(port);
@@ -284,8 +284,8 @@ mod tests {
         Some(s.parse().unwrap())
     }
 
-    fn node(sender: bool) -> NodeView {
-        NodeView {
+    fn node(sender: bool) -> ObservingNode {
+        ObservingNode {
             is_sender: sender,
             tunnel_port: Some(1),
             gateway_port: Some(2),

@@ -3,6 +3,7 @@
 pub mod craft;
 pub mod exit;
 pub mod extract;
+pub mod flows;
 pub mod inject;
 
 use clap::{Parser, Subcommand};
@@ -39,6 +40,8 @@ pub enum Command {
     Inject(inject::InjectArgs),
     /// Scan one node's captures for the probe and write its evidence (sightings) as JSON.
     Extract(extract::ExtractArgs),
+    /// View flow dumps: filter by table or port, or show the flows a probe hit.
+    Flows(flows::FlowsArgs),
 }
 
 /// What a command reports on success: the exit code to use.
@@ -50,5 +53,6 @@ pub fn run(cli: Cli) -> Outcome {
         Command::Craft(args) => craft::run(&args, cli.quiet),
         Command::Inject(args) => inject::run(&args, cli.quiet),
         Command::Extract(args) => extract::run(&args, cli.quiet),
+        Command::Flows(args) => flows::run(&args, cli.quiet),
     }
 }
