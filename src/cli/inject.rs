@@ -103,7 +103,7 @@ pub struct InjectArgs {
         long,
         num_args = 2,
         value_names = ["BRIDGE", "PORT"],
-        conflicts_with_all = ["iface", "netns", "netns_pid", "src_mac_from_iface", "dry_run", "log", "vary_id"]
+        conflicts_with_all = ["iface", "netns", "netns_pid", "src_mac_from_iface", "dry_run", "log", "vary_id", "count", "interval"]
     )]
     pub print_packet_out: Option<Vec<String>>,
 }

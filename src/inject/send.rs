@@ -94,15 +94,17 @@ where
         let copies = plan_copies(plan.probe, macs, plan.count, plan.vary_id).map_err(InjectError::Copies)?;
         let mut tx = if plan.dry_run { None } else { Some(open(&info, &where_)?) };
         on_ready(&Ready { iface: info.pnet.name.clone(), mtu: info.mtu, mac: info.mac, macs, frame_len });
-        let start = Instant::now();
-        for (i, c) in copies.iter().enumerate() {
-            if i > 0 {
-                // Deadline-based, so that the copies do not drift apart by the send time.
-                wait_until(start + plan.interval.saturating_mul(i as u32), plan.cancel);
+        let mut previous: Option<Instant> = None;
+        for c in &copies {
+            if let Some(prev) = previous {
+                // At least `interval` between two sends, even after a scheduling stall: a late
+                // copy is never followed by a burst that catches up.
+                wait_until(prev + plan.interval, plan.cancel);
             }
             if plan.cancel.is_some_and(|c| c.load(Ordering::SeqCst)) {
                 return Err(InjectError::Interrupted { sent: c.copy - 1 });
             }
+            previous = Some(Instant::now());
             let time_ns = now_ns();
             if let Some(tx) = tx.as_mut() {
                 let result = tx
