@@ -109,25 +109,39 @@ pub struct InjectArgs {
 }
 
 /// Parses `--interval`: a decimal number followed by `ns`, `us` (or `µs`), `ms`, `s` or `m`.
+/// Exact (integer arithmetic); fractions finer than a nanosecond are dropped.
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
     let t = s.trim();
     let split = t.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(t.len());
     let (num, unit) = t.split_at(split);
-    let scale = match unit {
-        "ns" => 1e-9,
-        "us" | "µs" => 1e-6,
-        "ms" => 1e-3,
-        "s" => 1.0,
-        "m" => 60.0,
+    let unit_ns: u128 = match unit {
+        "ns" => 1,
+        "us" | "µs" => 1_000,
+        "ms" => 1_000_000,
+        "s" => 1_000_000_000,
+        "m" => 60_000_000_000,
         "" => return Err(format!("{s:?}: give a unit, e.g. 100ms, 1s, 250us")),
         _ => return Err(format!("{s:?}: unknown unit {unit:?} (use ns, us, ms, s or m)")),
     };
-    let value: f64 = num.parse().map_err(|_| format!("{s:?}: not a number followed by a unit"))?;
-    let d = Duration::try_from_secs_f64(value * scale).map_err(|e| format!("{s:?}: {e}"))?;
-    if d > Duration::from_secs(3600) {
+    let not_a_number = || format!("{s:?}: not a number followed by a unit");
+    let (int, frac) = num.split_once('.').unwrap_or((num, ""));
+    if (int.is_empty() && frac.is_empty()) || frac.contains('.') || int.len() > 12 {
+        return Err(not_a_number());
+    }
+    let int: u128 = if int.is_empty() { 0 } else { int.parse().map_err(|_| not_a_number())? };
+    // Digits beyond the 18th cannot matter at nanosecond resolution for these units.
+    let frac = &frac[..frac.len().min(18)];
+    let frac_ns = if frac.is_empty() {
+        0
+    } else {
+        let digits: u128 = frac.parse().map_err(|_| not_a_number())?;
+        digits * unit_ns / 10u128.pow(frac.len() as u32)
+    };
+    let total = int * unit_ns + frac_ns;
+    if total > 3_600_000_000_000 {
         return Err(format!("{s:?}: more than an hour between copies"));
     }
-    Ok(d)
+    Ok(Duration::from_nanos(total as u64))
 }
 
 /// The host name, for the send records.
@@ -340,7 +354,13 @@ mod tests {
         assert_eq!(parse_duration("0s"), Ok(Duration::ZERO));
         assert_eq!(parse_duration("2m"), Ok(Duration::from_secs(120)));
         assert_eq!(parse_duration("10ns"), Ok(Duration::from_nanos(10)));
-        for bad in ["", "100", "ms", "1h", "-1s", "1..5s", "1e3s", "2 ms", "61m"] {
+        assert_eq!(parse_duration(".5s"), Ok(Duration::from_millis(500)));
+        assert_eq!(parse_duration("0.000000001s"), Ok(Duration::from_nanos(1)));
+        assert_eq!(parse_duration("1.0000000009s"), Ok(Duration::from_nanos(1_000_000_000)));
+        assert_eq!(parse_duration("60m"), Ok(Duration::from_secs(3600)));
+        for bad in
+            ["", "100", "ms", ".ms", "1h", "-1s", "1..5s", "1.2.3s", "1e3s", "2 ms", "61m", "99999999999999999999s"]
+        {
             assert!(parse_duration(bad).is_err(), "{bad:?}");
         }
     }
@@ -351,5 +371,29 @@ mod tests {
         assert_eq!(humantime(Duration::from_secs(2)), "2s");
         assert_eq!(humantime(Duration::from_micros(250)), "250us");
         assert_eq!(humantime(Duration::ZERO), "0s");
+    }
+}
+
+#[cfg(test)]
+mod properties {
+    use super::parse_duration;
+    use proptest::prelude::*;
+    use std::time::Duration;
+
+    proptest! {
+        /// Any string: an answer, never a panic, never more than an hour.
+        #[test]
+        fn parse_duration_never_panics(s in "\\PC{0,24}") {
+            if let Ok(d) = parse_duration(&s) {
+                prop_assert!(d <= Duration::from_secs(3600));
+            }
+        }
+
+        /// Printed milliseconds and fractional seconds parse back exactly.
+        #[test]
+        fn values_round_trip(ms in 0u64..3_600_000, ns in 0u64..1_000_000_000) {
+            prop_assert_eq!(parse_duration(&format!("{ms}ms")), Ok(Duration::from_millis(ms)));
+            prop_assert_eq!(parse_duration(&format!("0.{ns:09}s")), Ok(Duration::from_nanos(ns)));
+        }
     }
 }
