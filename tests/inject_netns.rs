@@ -436,3 +436,26 @@ fn ipv6_copies_each_carry_their_own_flow_label_and_the_given_macs() {
     assert_ne!(sends[0].flow_label, sends[1].flow_label);
     assert!(sends.iter().all(|s| s.ipv4_id.is_none() && s.src_mac.is_some() && s.dst_mac.is_some()));
 }
+
+#[test]
+fn an_unwritable_log_is_refused_before_anything_is_sent() {
+    let pair = VethPair::new();
+    let dir = tempfile::tempdir().unwrap();
+    let probe = dir.path().join("probe.json");
+    craft(&probe, &[]);
+    let log = dir.path().join("no-such-dir").join("sends.jsonl");
+    let cap = Capture::start(&pair.b.name, &pair.if_b);
+    let out = hoptrace(&[
+        "inject",
+        probe.to_str().unwrap(),
+        "--iface",
+        &pair.if_a,
+        "--netns",
+        &pair.a.name,
+        "--log",
+        log.to_str().unwrap(),
+    ]);
+    assert!(cap.finish().is_empty());
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("cannot open the send log"), "{}", stderr(&out));
+}

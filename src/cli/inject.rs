@@ -185,6 +185,17 @@ pub fn run(args: &InjectArgs, quiet: bool) -> Outcome {
         None => iface.to_string(),
     };
     let host = host_name();
+    // Open --log before sending, so that a bad path is refused while nothing has gone out.
+    let log = match (&args.log, args.dry_run) {
+        (Some(path), false) => Some(
+            std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(path)
+                .map_err(|e| CliError::usage(format!("{}: cannot open the send log: {e}", path.display())))?,
+        ),
+        _ => None,
+    };
     let mut sent: Vec<SentCopy> = Vec::new();
     let mut macs_used = MacOverrides::default();
     let verb = if args.dry_run { "would send" } else { "sent" };
@@ -257,7 +268,7 @@ pub fn run(args: &InjectArgs, quiet: bool) -> Outcome {
         })
         .collect();
     // Record what went out even when a later copy failed.
-    let recorded = if records.is_empty() { Ok(()) } else { record(args, &records, quiet) };
+    let recorded = if records.is_empty() { Ok(()) } else { record(args, log, &records, quiet) };
     match result {
         Ok(()) => {}
         Err(e @ InjectError::Interrupted { .. }) => {
@@ -271,16 +282,20 @@ pub fn run(args: &InjectArgs, quiet: bool) -> Outcome {
 }
 
 /// Appends the records to `--log` (JSON lines) or to the probe file's `sends` (atomically).
-fn record(args: &InjectArgs, records: &[SendRecord], quiet: bool) -> Result<(), CliError> {
-    let write_err =
-        |p: &Path, e: std::io::Error| CliError::usage(format!("{}: cannot record the sends: {e}", p.display()));
-    if let Some(log) = &args.log {
+/// `log` is the `--log` file, opened before anything was sent.
+fn record(args: &InjectArgs, log: Option<std::fs::File>, records: &[SendRecord], quiet: bool) -> Result<(), CliError> {
+    let write_err = |p: &Path, e: std::io::Error| {
+        CliError::usage(format!(
+            "{}: cannot record the sends: {e} (the copies were sent; their times are printed above)",
+            p.display()
+        ))
+    };
+    if let (Some(mut f), Some(log)) = (log, &args.log) {
         let mut text = String::new();
         for r in records {
             text.push_str(&serde_json::to_string(r).map_err(|e| CliError::usage(e.to_string()))?);
             text.push('\n');
         }
-        let mut f = std::fs::OpenOptions::new().create(true).append(true).open(log).map_err(|e| write_err(log, e))?;
         f.write_all(text.as_bytes()).map_err(|e| write_err(log, e))?;
         if !quiet {
             println_ok(&format!("recorded {} send(s) in {}", records.len(), log.display()));
