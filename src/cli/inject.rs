@@ -204,26 +204,7 @@ pub fn run(args: &InjectArgs, quiet: bool) -> Outcome {
         |r: &Ready| {
             macs_used = r.macs;
             if !quiet {
-                let mut line = if args.dry_run {
-                    format!("dry run: checks passed for {where_} (MTU {}); nothing is sent", r.mtu)
-                } else if args.count == 1 {
-                    format!("injecting the {}-byte probe frame on {where_} (MTU {})", r.frame_len, r.mtu)
-                } else {
-                    format!(
-                        "injecting {} copies of the {}-byte probe frame on {where_} (MTU {}), {} apart",
-                        args.count,
-                        r.frame_len,
-                        r.mtu,
-                        humantime(args.interval)
-                    )
-                };
-                if let Some(src) = r.macs.src {
-                    let origin = if args.src_mac_from_iface { format!(" (from {})", r.iface) } else { String::new() };
-                    line.push_str(&format!("; source MAC {src}{origin}"));
-                }
-                if let Some(dst) = r.macs.dst {
-                    line.push_str(&format!("; destination MAC {dst}"));
-                }
+                let line = ready_line(args, &where_, r);
                 println_ok(&line);
             }
         },
@@ -269,16 +250,40 @@ pub fn run(args: &InjectArgs, quiet: bool) -> Outcome {
         .collect();
     // Record what went out even when a later copy failed.
     let recorded = if records.is_empty() { Ok(()) } else { record(args, log, &records, quiet) };
-    match result {
-        Ok(()) => {}
-        Err(e @ InjectError::Interrupted { .. }) => {
-            recorded?;
-            return Err(CliError { code: INTERRUPTED, message: e.to_string() });
-        }
-        Err(e) => return Err(CliError::usage(e.to_string())),
+    let failure = match result {
+        Ok(()) => return recorded.map(|()| SUCCESS),
+        Err(e @ InjectError::Interrupted { .. }) => CliError { code: INTERRUPTED, message: e.to_string() },
+        Err(e) => CliError::usage(e.to_string()),
+    };
+    if let Err(r) = recorded {
+        eprintln!("hoptrace: error: {r}");
     }
-    recorded?;
-    Ok(SUCCESS)
+    Err(failure)
+}
+
+/// The line printed once the checks passed: what goes where, how often, with which MACs.
+fn ready_line(args: &InjectArgs, where_: &str, r: &Ready) -> String {
+    let mut line = if args.dry_run {
+        format!("dry run: checks passed for {where_} (MTU {}); nothing is sent", r.mtu)
+    } else if args.count == 1 {
+        format!("injecting the {}-byte probe frame on {where_} (MTU {})", r.frame_len, r.mtu)
+    } else {
+        format!(
+            "injecting {} copies of the {}-byte probe frame on {where_} (MTU {}), {} apart",
+            args.count,
+            r.frame_len,
+            r.mtu,
+            humantime(args.interval)
+        )
+    };
+    if let Some(src) = r.macs.src {
+        let origin = if args.src_mac_from_iface { format!(" (from {})", r.iface) } else { String::new() };
+        line.push_str(&format!("; source MAC {src}{origin}"));
+    }
+    if let Some(dst) = r.macs.dst {
+        line.push_str(&format!("; destination MAC {dst}"));
+    }
+    line
 }
 
 /// Appends the records to `--log` (JSON lines) or to the probe file's `sends` (atomically).
