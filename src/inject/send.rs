@@ -164,7 +164,30 @@ fn open(info: &InterfaceInfo, place: &str) -> Result<Box<dyn pnet_datalink::Data
             place: place.to_string(),
             source: io::Error::other("pnet returned a channel that is not Ethernet"),
         }),
-        Err(e) if matches!(e.raw_os_error(), Some(libc::EPERM) | Some(libc::EACCES)) => Err(InjectError::NoCapNetRaw),
-        Err(source) => Err(InjectError::Socket { iface: info.pnet.name.clone(), place: place.to_string(), source }),
+        Err(e) => Err(socket_error(e, &info.pnet.name, place)),
+    }
+}
+
+/// An error opening the raw socket; "permission denied" gets the same advice as the capability check.
+fn socket_error(e: io::Error, iface: &str, place: &str) -> InjectError {
+    match e.raw_os_error() {
+        Some(libc::EPERM) | Some(libc::EACCES) => InjectError::NoCapNetRaw,
+        _ => InjectError::Socket { iface: iface.to_string(), place: place.to_string(), source: e },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn permission_errors_say_how_to_get_cap_net_raw() {
+        let e = socket_error(io::Error::from_raw_os_error(libc::EPERM), "eth0", "here");
+        assert!(matches!(e, InjectError::NoCapNetRaw));
+        assert!(e.to_string().contains("setcap cap_net_raw+ep"));
+        let e = socket_error(io::Error::from_raw_os_error(libc::EACCES), "eth0", "here");
+        assert!(matches!(e, InjectError::NoCapNetRaw));
+        let e = socket_error(io::Error::from_raw_os_error(libc::ENODEV), "eth0", "here").to_string();
+        assert!(e.starts_with("interface eth0 in here: cannot open a raw socket"), "{e}");
     }
 }
