@@ -459,3 +459,37 @@ fn an_unwritable_log_is_refused_before_anything_is_sent() {
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("cannot open the send log"), "{}", stderr(&out));
 }
+
+#[test]
+fn setcap_cap_net_raw_lets_an_unprivileged_user_inject() {
+    use std::os::unix::fs::PermissionsExt;
+    let pair = VethPair::new();
+    // A directory on the build's file system (file capabilities need xattrs), open to `nobody`.
+    let dir = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o777)).unwrap();
+    let probe = dir.path().join("probe.json");
+    craft(&probe, &[]);
+    std::fs::set_permissions(&probe, std::fs::Permissions::from_mode(0o666)).unwrap();
+    let with_cap = dir.path().join("hoptrace-cap");
+    let without = dir.path().join("hoptrace-plain");
+    std::fs::copy(support::BIN, &with_cap).unwrap();
+    std::fs::copy(support::BIN, &without).unwrap();
+    support::sh("setcap", &["cap_net_raw+ep", with_cap.to_str().unwrap()]);
+    // Root enters the namespace (`ip netns exec`), then becomes nobody without capabilities.
+    let as_nobody = |bin: &Path| {
+        Command::new("ip")
+            .args(["netns", "exec", &pair.a.name, "setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"])
+            .arg(bin)
+            .args(["inject", probe.to_str().unwrap(), "--iface", &pair.if_a])
+            .output()
+            .expect("ip netns exec setpriv")
+    };
+    let cap = Capture::start(&pair.b.name, &pair.if_b);
+    let refused = as_nobody(&without);
+    let sent = as_nobody(&with_cap);
+    let frames = cap.finish();
+    assert_refused(&refused, "needs CAP_NET_RAW");
+    assert!(sent.status.success(), "{}", stderr(&sent));
+    assert_eq!(frames, vec![frame_of(&probe)]);
+    assert_eq!(Probe::load(&probe).unwrap().sends.len(), 1);
+}
