@@ -217,6 +217,20 @@ fn dry_run_checks_but_sends_and_records_nothing() {
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(stdout(&out).contains("would send copy 2/2"), "{}", stdout(&out));
     assert_eq!(std::fs::read(&probe).unwrap(), before);
+    assert!(!stderr(&out).contains("warning"), "{}", stderr(&out));
+    // craft's placeholder MACs draw a warning (SpoofGuard would drop the frame), unless replaced.
+    let bare = dir.path().join("bare.json");
+    let made =
+        hoptrace(&["craft", "-q", "--src-ip", "10.10.1.5", "--dst-ip", "10.10.2.5", "-o", bare.to_str().unwrap()]);
+    assert!(made.status.success());
+    let dry = ["inject", bare.to_str().unwrap(), "--iface", &pair.if_a, "--netns", &pair.a.name, "--dry-run"];
+    let out = hoptrace(&dry);
+    assert!(out.status.success());
+    assert!(stderr(&out).contains("source MAC is craft's placeholder 02:00:00:00:00:01"), "{}", stderr(&out));
+    assert!(stderr(&out).contains("destination MAC is craft's placeholder"), "{}", stderr(&out));
+    let out = hoptrace(&[&dry[..], &["--src-mac-from-iface", "--dst-mac", "02:00:00:00:01:01"]].concat());
+    assert!(out.status.success());
+    assert!(!stderr(&out).contains("warning"), "{}", stderr(&out));
     // ...and a dry run still refuses what a real run would.
     let out =
         hoptrace(&["inject", probe.to_str().unwrap(), "--iface", "nosuch0", "--netns", &pair.a.name, "--dry-run"]);

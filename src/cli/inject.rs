@@ -10,6 +10,7 @@ use crate::inject::copies::{apply_macs, MacOverrides};
 use crate::inject::packet_out::packet_out_command;
 use crate::inject::send::Ready;
 use crate::inject::{inject, InjectError, InjectPlan, NetnsTarget, SentCopy};
+use crate::probe::resolve::{PLACEHOLDER_DST_MAC, PLACEHOLDER_SRC_MAC};
 use crate::probe::{Probe, SendRecord};
 use clap::Args;
 use std::io::Write;
@@ -157,6 +158,7 @@ pub fn run(args: &InjectArgs, quiet: bool) -> Outcome {
     if let Some(po) = &args.print_packet_out {
         return print_packet_out(&probe, po, MacOverrides { src: args.src_mac, dst: args.dst_mac }, quiet);
     }
+    warn_placeholder_macs(&probe, args);
     let Some(iface) = args.iface.as_deref() else {
         return Err(CliError::usage("--iface is required: hoptrace never picks an interface for you"));
     };
@@ -259,6 +261,27 @@ pub fn run(args: &InjectArgs, quiet: bool) -> Outcome {
         eprintln!("hoptrace: error: {r}");
     }
     Err(failure)
+}
+
+/// Warns when the frame would leave with one of craft's placeholder MACs: SpoofGuard drops a
+/// frame whose source MAC is not the Pod's, and a wrong destination MAC misroutes it.
+fn warn_placeholder_macs(probe: &Probe, args: &InjectArgs) {
+    let Ok(frame) = probe.frame_bytes() else { return };
+    let mac_at = |at: usize| frame.get(at..at + 6).and_then(|b| <[u8; 6]>::try_from(b).ok()).map(MacAddr);
+    let src = if args.src_mac_from_iface { None } else { args.src_mac.or(mac_at(6)) };
+    let dst = args.dst_mac.or(mac_at(0));
+    if src == Some(PLACEHOLDER_SRC_MAC) {
+        eprintln!(
+            "hoptrace: warning: the frame's source MAC is craft's placeholder {PLACEHOLDER_SRC_MAC}; SpoofGuard drops \
+             it unless it is the source Pod's MAC: add --src-mac-from-iface (inside the Pod) or --src-mac"
+        );
+    }
+    if dst == Some(PLACEHOLDER_DST_MAC) {
+        eprintln!(
+            "hoptrace: warning: the frame's destination MAC is craft's placeholder {PLACEHOLDER_DST_MAC}; Antrea \
+             expects the Node's antrea-gw0 MAC (or the destination Pod's on the same Node): add --dst-mac"
+        );
+    }
 }
 
 /// The line printed once the checks passed: what goes where, how often, with which MACs.
