@@ -2,7 +2,8 @@
 //! each test), the probe sent from one side and captured on the other with an `AF_PACKET` socket.
 //! Needs root (CI runs as root), iproute2 and setpriv (util-linux).
 
-mod support;
+mod inject_support;
+use inject_support as support;
 
 use hoptrace::probe::Probe;
 use std::path::Path;

@@ -4,7 +4,8 @@
 //! as printed and the probe frame must come out of port 2, and only there.
 //! Needs root, iproute2 and openvswitch-switch (3.1); about one second.
 
-mod support;
+mod inject_support;
+use inject_support as support;
 
 use hoptrace::probe::Probe;
 use std::path::{Path, PathBuf};
