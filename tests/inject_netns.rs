@@ -2,7 +2,8 @@
 //! each test), the probe sent from one side and captured on the other with an `AF_PACKET` socket.
 //! Needs root (CI runs as root), iproute2 and setpriv (util-linux).
 
-mod support;
+mod inject_support;
+use inject_support as support;
 
 use hoptrace::probe::Probe;
 use std::path::Path;
@@ -70,9 +71,11 @@ fn three_copies_arrive_byte_identical_from_a_named_netns() {
         assert_eq!(s.src_mac, None);
         assert!(s.time.ends_with('Z') && s.time.len() == 30, "{}", s.time);
     }
-    // Deadline-paced: copies at least ~20 ms apart.
-    let gap = doc.sends[2].time_ns - doc.sends[0].time_ns;
-    assert!(gap >= 39_000_000, "copies only {gap} ns apart");
+    // Paced: every copy at least --interval after the previous one (1 ms slack for the wall clock).
+    for w in doc.sends.windows(2) {
+        let gap = w[1].time_ns.saturating_sub(w[0].time_ns);
+        assert!(gap >= 19_000_000, "copies only {gap} ns apart");
+    }
     // The document is otherwise unchanged.
     let mut without = doc.clone();
     without.sends.clear();
@@ -215,6 +218,20 @@ fn dry_run_checks_but_sends_and_records_nothing() {
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(stdout(&out).contains("would send copy 2/2"), "{}", stdout(&out));
     assert_eq!(std::fs::read(&probe).unwrap(), before);
+    assert!(!stderr(&out).contains("warning"), "{}", stderr(&out));
+    // craft's placeholder MACs draw a warning (SpoofGuard would drop the frame), unless replaced.
+    let bare = dir.path().join("bare.json");
+    let made =
+        hoptrace(&["craft", "-q", "--src-ip", "10.10.1.5", "--dst-ip", "10.10.2.5", "-o", bare.to_str().unwrap()]);
+    assert!(made.status.success());
+    let dry = ["inject", bare.to_str().unwrap(), "--iface", &pair.if_a, "--netns", &pair.a.name, "--dry-run"];
+    let out = hoptrace(&dry);
+    assert!(out.status.success());
+    assert!(stderr(&out).contains("source MAC is craft's placeholder 02:00:00:00:00:01"), "{}", stderr(&out));
+    assert!(stderr(&out).contains("destination MAC is craft's placeholder"), "{}", stderr(&out));
+    let out = hoptrace(&[&dry[..], &["--src-mac-from-iface", "--dst-mac", "02:00:00:00:01:01"]].concat());
+    assert!(out.status.success());
+    assert!(!stderr(&out).contains("warning"), "{}", stderr(&out));
     // ...and a dry run still refuses what a real run would.
     let out =
         hoptrace(&["inject", probe.to_str().unwrap(), "--iface", "nosuch0", "--netns", &pair.a.name, "--dry-run"]);
@@ -317,6 +334,9 @@ fn usage_errors_exit_2() {
     let out = hoptrace(&["inject", p, "--iface", "lo", "--netns", "hoptrace-no-such-netns"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("/var/run/netns/hoptrace-no-such-netns"), "{}", stderr(&out));
+    // --print-packet-out only prints: it takes no sending options.
+    let out = hoptrace(&["inject", p, "--print-packet-out", "br-int", "5", "--count", "3"]);
+    assert_eq!(out.status.code(), Some(2));
     let out = hoptrace(&["inject", "/nonexistent/probe.json", "--iface", "lo"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("/nonexistent/probe.json"), "{}", stderr(&out));
@@ -430,4 +450,61 @@ fn ipv6_copies_each_carry_their_own_flow_label_and_the_given_macs() {
     assert_eq!(sends[1].flow_label, Some(hoptrace::inject::copies::varied_flow_label(base, 2)));
     assert_ne!(sends[0].flow_label, sends[1].flow_label);
     assert!(sends.iter().all(|s| s.ipv4_id.is_none() && s.src_mac.is_some() && s.dst_mac.is_some()));
+}
+
+#[test]
+fn an_unwritable_log_is_refused_before_anything_is_sent() {
+    let pair = VethPair::new();
+    let dir = tempfile::tempdir().unwrap();
+    let probe = dir.path().join("probe.json");
+    craft(&probe, &[]);
+    let log = dir.path().join("no-such-dir").join("sends.jsonl");
+    let cap = Capture::start(&pair.b.name, &pair.if_b);
+    let out = hoptrace(&[
+        "inject",
+        probe.to_str().unwrap(),
+        "--iface",
+        &pair.if_a,
+        "--netns",
+        &pair.a.name,
+        "--log",
+        log.to_str().unwrap(),
+    ]);
+    assert!(cap.finish().is_empty());
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("cannot open the send log"), "{}", stderr(&out));
+}
+
+#[test]
+fn setcap_cap_net_raw_lets_an_unprivileged_user_inject() {
+    use std::os::unix::fs::PermissionsExt;
+    let pair = VethPair::new();
+    // A directory on the build's file system (file capabilities need xattrs), open to `nobody`.
+    let dir = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o777)).unwrap();
+    let probe = dir.path().join("probe.json");
+    craft(&probe, &[]);
+    std::fs::set_permissions(&probe, std::fs::Permissions::from_mode(0o666)).unwrap();
+    let with_cap = dir.path().join("hoptrace-cap");
+    let without = dir.path().join("hoptrace-plain");
+    std::fs::copy(support::BIN, &with_cap).unwrap();
+    std::fs::copy(support::BIN, &without).unwrap();
+    support::sh("setcap", &["cap_net_raw+ep", with_cap.to_str().unwrap()]);
+    // Root enters the namespace (`ip netns exec`), then becomes nobody without capabilities.
+    let as_nobody = |bin: &Path| {
+        Command::new("ip")
+            .args(["netns", "exec", &pair.a.name, "setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"])
+            .arg(bin)
+            .args(["inject", probe.to_str().unwrap(), "--iface", &pair.if_a])
+            .output()
+            .expect("ip netns exec setpriv")
+    };
+    let cap = Capture::start(&pair.b.name, &pair.if_b);
+    let refused = as_nobody(&without);
+    let sent = as_nobody(&with_cap);
+    let frames = cap.finish();
+    assert_refused(&refused, "needs CAP_NET_RAW");
+    assert!(sent.status.success(), "{}", stderr(&sent));
+    assert_eq!(frames, vec![frame_of(&probe)]);
+    assert_eq!(Probe::load(&probe).unwrap().sends.len(), 1);
 }

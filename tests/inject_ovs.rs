@@ -4,7 +4,8 @@
 //! as printed and the probe frame must come out of port 2, and only there.
 //! Needs root, iproute2 and openvswitch-switch (3.1); about one second.
 
-mod support;
+mod inject_support;
+use inject_support as support;
 
 use hoptrace::probe::Probe;
 use std::path::{Path, PathBuf};
@@ -61,6 +62,20 @@ impl PrivateOvs {
         let mut all = vec!["--timeout=30", db.as_str()];
         all.extend_from_slice(args);
         sh("ovs-vsctl", &all)
+    }
+
+    /// Adds a userspace-datapath bridge without default flows (`fail_mode=secure`) whose ports
+    /// get OpenFlow numbers 1, 2, ... in the order given.
+    fn add_bridge(&self, bridge: &str, ports: &[&str], protocols: &str) {
+        let mut args: Vec<String> =
+            ["add-br", bridge, "--", "set", "Bridge", bridge, "datapath_type=netdev"].map(String::from).to_vec();
+        args.push("fail_mode=secure".to_string());
+        args.push(format!("protocols={protocols}"));
+        for (i, port) in ports.iter().enumerate() {
+            args.extend(["--", "add-port", bridge, port, "--", "set", "Interface", port].map(String::from));
+            args.push(format!("ofport_request={}", i + 1));
+        }
+        self.vsctl(&args.iter().map(String::as_str).collect::<Vec<_>>());
     }
 
     fn ofctl(&self, args: &[&str]) -> String {
@@ -122,35 +137,7 @@ fn printed_packet_out_is_accepted_by_ovs_and_the_frame_leaves_the_expected_port(
         ns.ip(&["link", "set", o, "arp", "off", "up"]);
         ns.ip(&["link", "set", e, "up"]);
     }
-    ovs.vsctl(&[
-        "add-br",
-        "br0",
-        "--",
-        "set",
-        "Bridge",
-        "br0",
-        "datapath_type=netdev",
-        "fail_mode=secure",
-        "protocols=OpenFlow10,OpenFlow13,OpenFlow15",
-        "--",
-        "add-port",
-        "br0",
-        "o1",
-        "--",
-        "set",
-        "Interface",
-        "o1",
-        "ofport_request=1",
-        "--",
-        "add-port",
-        "br0",
-        "o2",
-        "--",
-        "set",
-        "Interface",
-        "o2",
-        "ofport_request=2",
-    ]);
+    ovs.add_bridge("br0", &["o1", "o2"], "OpenFlow10,OpenFlow13,OpenFlow15");
     ovs.ofctl(&["add-flow", "br0", "in_port=1,actions=output:2"]);
 
     let dir = tempfile::tempdir().unwrap();
@@ -174,4 +161,70 @@ fn printed_packet_out_is_accepted_by_ovs_and_the_frame_leaves_the_expected_port(
     assert!(on1.is_empty(), "nothing goes back out of the input port: {on1:02x?}");
     let flows = ovs.ofctl(&["dump-flows", "br0"]);
     assert!(flows.contains("n_packets=2,") && flows.contains("in_port=1 actions=output:2"), "{flows}");
+}
+
+/// The reason hoptrace injects from inside the Pod: the probe crosses the Pod's veth into OVS and
+/// meets SpoofGuard there. Here a SpoofGuard-like flow lets through only the Pod's MAC and IP on its
+/// port: the probe crafted with a placeholder MAC is dropped, and the same probe with
+/// `--src-mac-from-iface` passes and leaves port 2.
+#[test]
+fn injected_from_a_pod_netns_the_probe_meets_spoofguard() {
+    let ovs = PrivateOvs::start();
+    let ns = &ovs.ns;
+    let pod = Netns::new(&unique("hp"));
+    let pod_mac = "02:00:0a:0a:01:05";
+    let veth = ["link", "add", "eth0", "netns", &pod.name, "address", pod_mac, "type", "veth"];
+    sh("ip", &[&veth[..], &["peer", "name", "p1", "netns", &ns.name]].concat());
+    pod.ip(&["link", "set", "eth0", "up"]);
+    ns.ip(&["link", "set", "p1", "arp", "off", "up"]);
+    ns.ip(&["link", "add", "o2", "type", "veth", "peer", "name", "e2"]);
+    ns.ip(&["link", "set", "o2", "arp", "off", "up"]);
+    ns.ip(&["link", "set", "e2", "up"]);
+    ovs.add_bridge("br0", &["p1", "o2"], "OpenFlow10");
+    ovs.ofctl(&[
+        "add-flow",
+        "br0",
+        &format!("priority=200,ip,in_port=1,dl_src={pod_mac},nw_src=10.10.1.5,actions=output:2"),
+    ]);
+    ovs.ofctl(&["add-flow", "br0", "priority=0,actions=drop"]);
+
+    let dir = tempfile::tempdir().unwrap();
+    let probe = dir.path().join("probe.json");
+    // The helper crafts with source MAC 02:00:00:00:01:05, which is not the Pod's.
+    craft(&probe, &[]);
+    let frame = Probe::load(&probe).unwrap().frame_bytes().unwrap();
+    let inject = |extra: &[&str]| {
+        let mut args = vec!["inject", probe.to_str().unwrap(), "--iface", "eth0", "--netns", pod.name.as_str(), "-q"];
+        args.extend_from_slice(extra);
+        let out = hoptrace(&args);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    };
+    let counters = || {
+        let flows = ovs.ofctl(&["dump-flows", "br0"]);
+        let n = |needle: &str| {
+            let line = flows.lines().find(|l| l.contains(needle)).unwrap_or_else(|| panic!("{needle}: {flows}"));
+            line.split("n_packets=").nth(1).and_then(|r| r.split(',').next()).unwrap().parse::<u64>().unwrap()
+        };
+        (n("actions=output:2"), n("actions=drop"))
+    };
+
+    let out = Capture::start(&ns.name, "e2");
+    inject(&[]);
+    wait_for(|| counters().1 == 1, "the drop flow to count the spoofed probe");
+    inject(&["--src-mac-from-iface"]);
+    wait_for(|| counters().0 == 1, "the SpoofGuard-like flow to count the probe");
+    let seen = out.finish();
+    let mut with_pod_mac = frame.clone();
+    with_pod_mac[6..12].copy_from_slice(&[2, 0, 0x0a, 0x0a, 1, 5]);
+    assert_eq!(seen, vec![with_pod_mac], "only the probe with the Pod's MAC passes");
+    assert_eq!(counters(), (1, 1));
+}
+
+/// Polls `cond` for up to 10 s (OVS's userspace datapath handles the packet on its own thread).
+fn wait_for(cond: impl Fn() -> bool, what: &str) {
+    let t0 = std::time::Instant::now();
+    while !cond() {
+        assert!(t0.elapsed() < std::time::Duration::from_secs(10), "timed out waiting for {what}");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
 }

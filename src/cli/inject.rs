@@ -10,6 +10,7 @@ use crate::inject::copies::{apply_macs, MacOverrides};
 use crate::inject::packet_out::packet_out_command;
 use crate::inject::send::Ready;
 use crate::inject::{inject, InjectError, InjectPlan, NetnsTarget, SentCopy};
+use crate::probe::resolve::{PLACEHOLDER_DST_MAC, PLACEHOLDER_SRC_MAC};
 use crate::probe::{Probe, SendRecord};
 use clap::Args;
 use std::io::Write;
@@ -103,31 +104,45 @@ pub struct InjectArgs {
         long,
         num_args = 2,
         value_names = ["BRIDGE", "PORT"],
-        conflicts_with_all = ["iface", "netns", "netns_pid", "src_mac_from_iface", "dry_run", "log", "vary_id"]
+        conflicts_with_all = ["iface", "netns", "netns_pid", "src_mac_from_iface", "dry_run", "log", "vary_id", "count", "interval"]
     )]
     pub print_packet_out: Option<Vec<String>>,
 }
 
 /// Parses `--interval`: a decimal number followed by `ns`, `us` (or `µs`), `ms`, `s` or `m`.
+/// Exact (integer arithmetic); fractions finer than a nanosecond are dropped.
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
     let t = s.trim();
     let split = t.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(t.len());
     let (num, unit) = t.split_at(split);
-    let scale = match unit {
-        "ns" => 1e-9,
-        "us" | "µs" => 1e-6,
-        "ms" => 1e-3,
-        "s" => 1.0,
-        "m" => 60.0,
+    let unit_ns: u128 = match unit {
+        "ns" => 1,
+        "us" | "µs" => 1_000,
+        "ms" => 1_000_000,
+        "s" => 1_000_000_000,
+        "m" => 60_000_000_000,
         "" => return Err(format!("{s:?}: give a unit, e.g. 100ms, 1s, 250us")),
         _ => return Err(format!("{s:?}: unknown unit {unit:?} (use ns, us, ms, s or m)")),
     };
-    let value: f64 = num.parse().map_err(|_| format!("{s:?}: not a number followed by a unit"))?;
-    let d = Duration::try_from_secs_f64(value * scale).map_err(|e| format!("{s:?}: {e}"))?;
-    if d > Duration::from_secs(3600) {
+    let not_a_number = || format!("{s:?}: not a number followed by a unit");
+    let (int, frac) = num.split_once('.').unwrap_or((num, ""));
+    if (int.is_empty() && frac.is_empty()) || frac.contains('.') || int.len() > 12 {
+        return Err(not_a_number());
+    }
+    let int: u128 = if int.is_empty() { 0 } else { int.parse().map_err(|_| not_a_number())? };
+    // Digits beyond the 18th cannot matter at nanosecond resolution for these units.
+    let frac = &frac[..frac.len().min(18)];
+    let frac_ns = if frac.is_empty() {
+        0
+    } else {
+        let digits: u128 = frac.parse().map_err(|_| not_a_number())?;
+        digits * unit_ns / 10u128.pow(frac.len() as u32)
+    };
+    let total = int * unit_ns + frac_ns;
+    if total > 3_600_000_000_000 {
         return Err(format!("{s:?}: more than an hour between copies"));
     }
-    Ok(d)
+    Ok(Duration::from_nanos(total as u64))
 }
 
 /// The host name, for the send records.
@@ -143,6 +158,7 @@ pub fn run(args: &InjectArgs, quiet: bool) -> Outcome {
     if let Some(po) = &args.print_packet_out {
         return print_packet_out(&probe, po, MacOverrides { src: args.src_mac, dst: args.dst_mac }, quiet);
     }
+    warn_placeholder_macs(&probe, args);
     let Some(iface) = args.iface.as_deref() else {
         return Err(CliError::usage("--iface is required: hoptrace never picks an interface for you"));
     };
@@ -171,6 +187,17 @@ pub fn run(args: &InjectArgs, quiet: bool) -> Outcome {
         None => iface.to_string(),
     };
     let host = host_name();
+    // Open --log before sending, so that a bad path is refused while nothing has gone out.
+    let log = match (&args.log, args.dry_run) {
+        (Some(path), false) => Some(
+            std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(path)
+                .map_err(|e| CliError::usage(format!("{}: cannot open the send log: {e}", path.display())))?,
+        ),
+        _ => None,
+    };
     let mut sent: Vec<SentCopy> = Vec::new();
     let mut macs_used = MacOverrides::default();
     let verb = if args.dry_run { "would send" } else { "sent" };
@@ -179,26 +206,7 @@ pub fn run(args: &InjectArgs, quiet: bool) -> Outcome {
         |r: &Ready| {
             macs_used = r.macs;
             if !quiet {
-                let mut line = if args.dry_run {
-                    format!("dry run: checks passed for {where_} (MTU {}); nothing is sent", r.mtu)
-                } else if args.count == 1 {
-                    format!("injecting the {}-byte probe frame on {where_} (MTU {})", r.frame_len, r.mtu)
-                } else {
-                    format!(
-                        "injecting {} copies of the {}-byte probe frame on {where_} (MTU {}), {} apart",
-                        args.count,
-                        r.frame_len,
-                        r.mtu,
-                        humantime(args.interval)
-                    )
-                };
-                if let Some(src) = r.macs.src {
-                    let origin = if args.src_mac_from_iface { format!(" (from {})", r.iface) } else { String::new() };
-                    line.push_str(&format!("; source MAC {src}{origin}"));
-                }
-                if let Some(dst) = r.macs.dst {
-                    line.push_str(&format!("; destination MAC {dst}"));
-                }
+                let line = ready_line(args, &where_, r);
                 println_ok(&line);
             }
         },
@@ -243,30 +251,79 @@ pub fn run(args: &InjectArgs, quiet: bool) -> Outcome {
         })
         .collect();
     // Record what went out even when a later copy failed.
-    let recorded = if records.is_empty() { Ok(()) } else { record(args, &records, quiet) };
-    match result {
-        Ok(()) => {}
-        Err(e @ InjectError::Interrupted { .. }) => {
-            recorded?;
-            return Err(CliError { code: INTERRUPTED, message: e.to_string() });
-        }
-        Err(e) => return Err(CliError::usage(e.to_string())),
+    let recorded = if records.is_empty() { Ok(()) } else { record(args, log, &records, quiet) };
+    let failure = match result {
+        Ok(()) => return recorded.map(|()| SUCCESS),
+        Err(e @ InjectError::Interrupted { .. }) => CliError { code: INTERRUPTED, message: e.to_string() },
+        Err(e) => CliError::usage(e.to_string()),
+    };
+    if let Err(r) = recorded {
+        eprintln!("hoptrace: error: {r}");
     }
-    recorded?;
-    Ok(SUCCESS)
+    Err(failure)
+}
+
+/// Warns when the frame would leave with one of craft's placeholder MACs: SpoofGuard drops a
+/// frame whose source MAC is not the Pod's, and a wrong destination MAC misroutes it.
+fn warn_placeholder_macs(probe: &Probe, args: &InjectArgs) {
+    let Ok(frame) = probe.frame_bytes() else { return };
+    let mac_at = |at: usize| frame.get(at..at + 6).and_then(|b| <[u8; 6]>::try_from(b).ok()).map(MacAddr);
+    let src = if args.src_mac_from_iface { None } else { args.src_mac.or(mac_at(6)) };
+    let dst = args.dst_mac.or(mac_at(0));
+    if src == Some(PLACEHOLDER_SRC_MAC) {
+        eprintln!(
+            "hoptrace: warning: the frame's source MAC is craft's placeholder {PLACEHOLDER_SRC_MAC}; SpoofGuard drops \
+             it unless it is the source Pod's MAC: add --src-mac-from-iface (inside the Pod) or --src-mac"
+        );
+    }
+    if dst == Some(PLACEHOLDER_DST_MAC) {
+        eprintln!(
+            "hoptrace: warning: the frame's destination MAC is craft's placeholder {PLACEHOLDER_DST_MAC}; Antrea \
+             expects the Node's antrea-gw0 MAC (or the destination Pod's on the same Node): add --dst-mac"
+        );
+    }
+}
+
+/// The line printed once the checks passed: what goes where, how often, with which MACs.
+fn ready_line(args: &InjectArgs, where_: &str, r: &Ready) -> String {
+    let mut line = if args.dry_run {
+        format!("dry run: checks passed for {where_} (MTU {}); nothing is sent", r.mtu)
+    } else if args.count == 1 {
+        format!("injecting the {}-byte probe frame on {where_} (MTU {})", r.frame_len, r.mtu)
+    } else {
+        format!(
+            "injecting {} copies of the {}-byte probe frame on {where_} (MTU {}), {} apart",
+            args.count,
+            r.frame_len,
+            r.mtu,
+            humantime(args.interval)
+        )
+    };
+    if let Some(src) = r.macs.src {
+        let origin = if args.src_mac_from_iface { format!(" (from {})", r.iface) } else { String::new() };
+        line.push_str(&format!("; source MAC {src}{origin}"));
+    }
+    if let Some(dst) = r.macs.dst {
+        line.push_str(&format!("; destination MAC {dst}"));
+    }
+    line
 }
 
 /// Appends the records to `--log` (JSON lines) or to the probe file's `sends` (atomically).
-fn record(args: &InjectArgs, records: &[SendRecord], quiet: bool) -> Result<(), CliError> {
-    let write_err =
-        |p: &Path, e: std::io::Error| CliError::usage(format!("{}: cannot record the sends: {e}", p.display()));
-    if let Some(log) = &args.log {
+/// `log` is the `--log` file, opened before anything was sent.
+fn record(args: &InjectArgs, log: Option<std::fs::File>, records: &[SendRecord], quiet: bool) -> Result<(), CliError> {
+    let write_err = |p: &Path, e: std::io::Error| {
+        CliError::usage(format!(
+            "{}: cannot record the sends: {e} (the copies were sent; their times are printed above)",
+            p.display()
+        ))
+    };
+    if let (Some(mut f), Some(log)) = (log, &args.log) {
         let mut text = String::new();
         for r in records {
             text.push_str(&serde_json::to_string(r).map_err(|e| CliError::usage(e.to_string()))?);
             text.push('\n');
         }
-        let mut f = std::fs::OpenOptions::new().create(true).append(true).open(log).map_err(|e| write_err(log, e))?;
         f.write_all(text.as_bytes()).map_err(|e| write_err(log, e))?;
         if !quiet {
             println_ok(&format!("recorded {} send(s) in {}", records.len(), log.display()));
@@ -340,7 +397,13 @@ mod tests {
         assert_eq!(parse_duration("0s"), Ok(Duration::ZERO));
         assert_eq!(parse_duration("2m"), Ok(Duration::from_secs(120)));
         assert_eq!(parse_duration("10ns"), Ok(Duration::from_nanos(10)));
-        for bad in ["", "100", "ms", "1h", "-1s", "1..5s", "1e3s", "2 ms", "61m"] {
+        assert_eq!(parse_duration(".5s"), Ok(Duration::from_millis(500)));
+        assert_eq!(parse_duration("0.000000001s"), Ok(Duration::from_nanos(1)));
+        assert_eq!(parse_duration("1.0000000009s"), Ok(Duration::from_nanos(1_000_000_000)));
+        assert_eq!(parse_duration("60m"), Ok(Duration::from_secs(3600)));
+        for bad in
+            ["", "100", "ms", ".ms", "1h", "-1s", "1..5s", "1.2.3s", "1e3s", "2 ms", "61m", "99999999999999999999s"]
+        {
             assert!(parse_duration(bad).is_err(), "{bad:?}");
         }
     }
@@ -351,5 +414,29 @@ mod tests {
         assert_eq!(humantime(Duration::from_secs(2)), "2s");
         assert_eq!(humantime(Duration::from_micros(250)), "250us");
         assert_eq!(humantime(Duration::ZERO), "0s");
+    }
+}
+
+#[cfg(test)]
+mod properties {
+    use super::parse_duration;
+    use proptest::prelude::*;
+    use std::time::Duration;
+
+    proptest! {
+        /// Any string: an answer, never a panic, never more than an hour.
+        #[test]
+        fn parse_duration_never_panics(s in "\\PC{0,24}") {
+            if let Ok(d) = parse_duration(&s) {
+                prop_assert!(d <= Duration::from_secs(3600));
+            }
+        }
+
+        /// Printed milliseconds and fractional seconds parse back exactly.
+        #[test]
+        fn values_round_trip(ms in 0u64..3_600_000, ns in 0u64..1_000_000_000) {
+            prop_assert_eq!(parse_duration(&format!("{ms}ms")), Ok(Duration::from_millis(ms)));
+            prop_assert_eq!(parse_duration(&format!("0.{ns:09}s")), Ok(Duration::from_nanos(ns)));
+        }
     }
 }

@@ -191,3 +191,54 @@ mod tests {
         assert_eq!(varied_ipv4_id(10, 3), 12);
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use super::*;
+    use crate::probe::filter::capture_filter;
+    use crate::probe::{ProbeSpec, Tag, Transport};
+    use etherparse::{LaxNetSlice, LaxSlicedPacket, TransportSlice};
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Every --vary-id copy parses back with its own ID, the probe's tag and valid checksums,
+        /// and differs from the probe's frame only in the ID and the checksums that cover it.
+        #[test]
+        fn varied_ipv4_copies_parse_back(id in any::<u16>(), tag in 1u32..64, sport in any::<u16>(), count in 1u32..40) {
+            let spec = ProbeSpec {
+                src_mac: "02:00:00:00:01:05".parse().unwrap(),
+                dst_mac: "02:00:00:00:01:01".parse().unwrap(),
+                src_ip: "10.10.1.5".parse().unwrap(),
+                dst_ip: "10.96.0.10".parse().unwrap(),
+                tag: Tag::new(tag).unwrap(),
+                ttl: 64,
+                ipv4_flags: 0,
+                ipv4_id: id,
+                flow_label: 1,
+                transport: Transport::Udp { src_port: sport, dst_port: 53 },
+            };
+            let frame = craft_frame(&spec).unwrap();
+            let probe = Probe::new(&spec, &frame, capture_filter(spec.tag, false));
+            let copies = plan_copies(&probe, MacOverrides::default(), count, true).unwrap();
+            prop_assert_eq!(copies.len() as u32, count);
+            for c in &copies {
+                let want = varied_ipv4_id(id, c.copy);
+                prop_assert_eq!(c.ipv4_id, Some(want));
+                let pkt = LaxSlicedPacket::from_ethernet(&c.frame).unwrap();
+                let Some(LaxNetSlice::Ipv4(ip)) = &pkt.net else { panic!("not IPv4") };
+                let h = ip.header().to_header();
+                prop_assert_eq!(h.identification, want);
+                prop_assert_eq!(u32::from(h.dscp.value()), tag);
+                prop_assert_eq!(h.header_checksum, h.calc_header_checksum());
+                let Some(TransportSlice::Udp(udp)) = &pkt.transport else { panic!("not UDP") };
+                prop_assert_eq!(udp.checksum(), udp.to_header().calc_checksum_ipv4(&h, &[]).unwrap());
+                // Bytes 18..20 (ID) and 24..26 (header checksum) change; nothing else.
+                for (i, (a, b)) in c.frame.iter().zip(&frame).enumerate() {
+                    if !(18..20).contains(&i) && !(24..26).contains(&i) {
+                        prop_assert_eq!(a, b, "byte {}", i);
+                    }
+                }
+            }
+        }
+    }
+}

@@ -94,15 +94,17 @@ where
         let copies = plan_copies(plan.probe, macs, plan.count, plan.vary_id).map_err(InjectError::Copies)?;
         let mut tx = if plan.dry_run { None } else { Some(open(&info, &where_)?) };
         on_ready(&Ready { iface: info.pnet.name.clone(), mtu: info.mtu, mac: info.mac, macs, frame_len });
-        let start = Instant::now();
-        for (i, c) in copies.iter().enumerate() {
-            if i > 0 {
-                // Deadline-based, so that the copies do not drift apart by the send time.
-                wait_until(start + plan.interval.saturating_mul(i as u32), plan.cancel);
+        let mut previous: Option<Instant> = None;
+        for c in &copies {
+            if let Some(prev) = previous {
+                // At least `interval` between two sends, even after a scheduling stall: a late
+                // copy is never followed by a burst that catches up.
+                wait_until(prev + plan.interval, plan.cancel);
             }
             if plan.cancel.is_some_and(|c| c.load(Ordering::SeqCst)) {
                 return Err(InjectError::Interrupted { sent: c.copy - 1 });
             }
+            previous = Some(Instant::now());
             let time_ns = now_ns();
             if let Some(tx) = tx.as_mut() {
                 let result = tx
@@ -162,7 +164,30 @@ fn open(info: &InterfaceInfo, place: &str) -> Result<Box<dyn pnet_datalink::Data
             place: place.to_string(),
             source: io::Error::other("pnet returned a channel that is not Ethernet"),
         }),
-        Err(e) if matches!(e.raw_os_error(), Some(libc::EPERM) | Some(libc::EACCES)) => Err(InjectError::NoCapNetRaw),
-        Err(source) => Err(InjectError::Socket { iface: info.pnet.name.clone(), place: place.to_string(), source }),
+        Err(e) => Err(socket_error(e, &info.pnet.name, place)),
+    }
+}
+
+/// An error opening the raw socket; "permission denied" gets the same advice as the capability check.
+fn socket_error(e: io::Error, iface: &str, place: &str) -> InjectError {
+    match e.raw_os_error() {
+        Some(libc::EPERM) | Some(libc::EACCES) => InjectError::NoCapNetRaw,
+        _ => InjectError::Socket { iface: iface.to_string(), place: place.to_string(), source: e },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn permission_errors_say_how_to_get_cap_net_raw() {
+        let e = socket_error(io::Error::from_raw_os_error(libc::EPERM), "eth0", "here");
+        assert!(matches!(e, InjectError::NoCapNetRaw));
+        assert!(e.to_string().contains("setcap cap_net_raw+ep"));
+        let e = socket_error(io::Error::from_raw_os_error(libc::EACCES), "eth0", "here");
+        assert!(matches!(e, InjectError::NoCapNetRaw));
+        let e = socket_error(io::Error::from_raw_os_error(libc::ENODEV), "eth0", "here").to_string();
+        assert!(e.starts_with("interface eth0 in here: cannot open a raw socket"), "{e}");
     }
 }

@@ -139,7 +139,7 @@ pub struct SendRecord {
     /// The host that sent it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub host: Option<String>,
-    /// The source MAC this copy carried, when `inject` replaced the probe's (`--src-mac-from-iface`).
+    /// The source MAC this copy carried, when `inject` replaced the probe's (`--src-mac-from-iface`, `--src-mac`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub src_mac: Option<MacAddr>,
     /// The destination MAC this copy carried, when `inject` replaced the probe's (`--dst-mac`).

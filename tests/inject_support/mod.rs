@@ -53,18 +53,10 @@ impl Netns {
     pub fn new(name: &str) -> Netns {
         sh("ip", &["netns", "add", name]);
         let ns = Netns { name: name.to_string() };
-        sh(
-            "ip",
-            &[
-                "netns",
-                "exec",
-                name,
-                "sysctl",
-                "-qw",
-                "net.ipv6.conf.all.disable_ipv6=1",
-                "net.ipv6.conf.default.disable_ipv6=1",
-            ],
-        );
+        // /proc/sys/net shows the namespace of the process that opens it (no procps needed).
+        let off =
+            "echo 1 > /proc/sys/net/ipv6/conf/all/disable_ipv6; echo 1 > /proc/sys/net/ipv6/conf/default/disable_ipv6";
+        sh("ip", &["netns", "exec", name, "sh", "-c", off]);
         sh("ip", &["-n", name, "link", "set", "lo", "up"]);
         ns
     }
