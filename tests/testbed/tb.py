@@ -1,0 +1,343 @@
+#!/usr/bin/env python3
+"""Helpers of testbed.sh: everything that reads the topology or the scenarios, or writes a file
+that a user would gather from a cluster (clusterinfo, kubectl JSON, agentinfo).
+
+Usage (TOPOLOGY and SCENARIOS are the JSON files next to this script):
+  tb.py plan                              # nodes and Pods, one tab-separated line each
+  tb.py scenarios                         # scenario names
+  tb.py craft-args SCENARIO CLUSTER_JSON  # `hoptrace craft` arguments, one per line
+  tb.py source SCENARIO                   # "<node> <pod netns suffix>" of the source Pod
+  tb.py cluster-files OUTDIR              # OUTDIR/clusterinfo and OUTDIR/cluster.json
+  tb.py agentinfo NODE FLOWS              # AntreaAgentInfo YAML, flow counts from a dump
+  tb.py scenario-files SCENARIO OUTDIR    # OUTDIR/expected.json and OUTDIR/scenario.json
+  tb.py inject PROBE_JSON IFACE           # send the probe frame on IFACE (AF_PACKET)
+  tb.py geneve-inner PCAP PROBE_JSON      # "<tun_src> <tun_dst> <outer hex> <inner hex>" of the
+                                          # first Geneve packet carrying the probe, or nothing
+"""
+
+import ipaddress
+import json
+import os
+import socket
+import struct
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+import gen_pipeline  # noqa: E402
+
+TOPOLOGY = os.environ.get("TB_TOPOLOGY", os.path.join(HERE, "topology.json"))
+SCENARIOS = os.environ.get("TB_SCENARIOS", os.path.join(HERE, "scenarios.json"))
+CREATED = "2026-11-01T09:00:00Z"
+
+
+def topo():
+    return gen_pipeline.load(TOPOLOGY)
+
+
+def scenarios():
+    with open(SCENARIOS) as fh:
+        return json.load(fh)["scenarios"]
+
+
+def scenario(name):
+    for s in scenarios():
+        if s["name"] == name:
+            return s
+    raise SystemExit("unknown scenario %r (known: %s)" % (name, ", ".join(s["name"] for s in scenarios())))
+
+
+def pod_named(t, ref):
+    ns, name = ref.split("/", 1)
+    for p in t.pods:
+        if p["namespace"] == ns and p["name"] == name:
+            return p
+    return None
+
+
+def service_named(t, ref):
+    ns, name = ref.split("/", 1)
+    for s in t.services:
+        if s["namespace"] == ns and s["name"] == name:
+            return s
+    return None
+
+
+def cmd_plan():
+    t = topo()
+    for n in t.nodes:
+        ext = n.get("external")
+        extra = [ext["iface"], ext["nodeIP"], ext["hostIP"], str(ext["prefix"])] if ext else ["-", "-", "-", "-"]
+        print("\t".join(["node", n["name"], str(n["index"]), n["transportIP"], n["podCIDR"], n["gatewayIP"],
+                         n["gatewayMAC"], n["uplinkMAC"]] + extra))
+    for p in t.pods:
+        plen = ipaddress.ip_network(t.node(p["node"])["podCIDR"]).prefixlen
+        print("\t".join(["pod", p["node"], p["namespace"], p["name"], p["ip"], p["mac"], p["iface"], str(p["ofport"]),
+                         str(plen), t.node(p["node"])["gatewayIP"]]))
+
+
+def cmd_craft_args(name, cluster_json):
+    t, s = topo(), scenario(name)
+    src = pod_named(t, s["source"])
+    dst_pod = pod_named(t, s["destination"]) if "/" in s["destination"] else None
+    if dst_pod is None and "/" not in s["destination"]:
+        dst_pod = t.pod_by_ip(s["destination"])
+    # Antrea's rule (antrea-traceflow.md 3.2): the destination Pod's MAC when it runs on the same
+    # Node, else the local gateway's MAC.
+    if dst_pod is not None and dst_pod["node"] == src["node"]:
+        dst_mac = dst_pod["mac"]
+    else:
+        dst_mac = t.node(src["node"])["gatewayMAC"]
+    args = ["-S", s["source"]]
+    if "/" in s["destination"]:
+        args += ["-D", s["destination"]]
+    else:
+        args += ["--dst-ip", s["destination"]]
+    args += ["--cluster", cluster_json, "--src-mac", src["mac"], "--dst-mac", dst_mac, "-f", s["flow"],
+             "--seed", str(s["seed"]), "--node", src["node"]]
+    print("\n".join(args))
+
+
+def cmd_source(name):
+    t, s = topo(), scenario(name)
+    src = pod_named(t, s["source"])
+    print(src["node"], src["name"])
+
+
+def k8s_pod(t, p):
+    return {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": p["name"], "namespace": p["namespace"], "uid": p["uid"], "labels": p.get("labels", {}),
+                     "creationTimestamp": CREATED},
+        "spec": {"nodeName": p["node"], "containers": [{"name": p["name"], "image": "registry.k8s.io/e2e-test-images/agnhost:2.45"}]},
+        "status": {
+            "phase": "Running",
+            "hostIP": t.node(p["node"])["transportIP"],
+            "podIP": p["ip"],
+            "podIPs": [{"ip": p["ip"]}],
+            "containerStatuses": [{"name": p["name"], "ready": True, "containerID": "containerd://" + p["containerID"]}],
+        },
+    }
+
+
+def k8s_node(n):
+    return {
+        "apiVersion": "v1",
+        "kind": "Node",
+        "metadata": {"name": n["name"], "uid": gen_pipeline.uuid_of("node/" + n["name"]),
+                     "labels": {"kubernetes.io/hostname": n["name"], "kubernetes.io/os": "linux"},
+                     "creationTimestamp": CREATED},
+        "spec": {"podCIDR": n["podCIDR"], "podCIDRs": [n["podCIDR"]]},
+        "status": {"addresses": [{"type": "InternalIP", "address": n["transportIP"]},
+                                 {"type": "Hostname", "address": n["name"]}]},
+    }
+
+
+def k8s_service(s):
+    return {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": {"name": s["name"], "namespace": s["namespace"], "uid": gen_pipeline.uuid_of("svc/" + s["name"]),
+                     "creationTimestamp": CREATED},
+        "spec": {
+            "type": "ClusterIP",
+            "clusterIP": s["clusterIP"],
+            "clusterIPs": [s["clusterIP"]],
+            "selector": s["selector"],
+            "ports": [{"name": p["name"], "protocol": p["protocol"], "port": p["port"], "targetPort": p["targetPort"]}
+                      for p in s["ports"]],
+        },
+    }
+
+
+def yaml_dump(value, indent=0):
+    """A tiny YAML emitter for plain dicts/lists/scalars (PyYAML is not assumed installed)."""
+    pad = "  " * indent
+    out = []
+    if isinstance(value, dict):
+        if not value:
+            return pad + "{}\n"
+        for k, v in value.items():
+            if isinstance(v, (dict, list)) and v:
+                out.append("%s%s:\n%s" % (pad, k, yaml_dump(v, indent + 1)))
+            else:
+                out.append("%s%s: %s\n" % (pad, k, yaml_scalar(v)))
+        return "".join(out)
+    if isinstance(value, list):
+        for v in value:
+            if isinstance(v, (dict, list)) and v:
+                body = yaml_dump(v, indent + 1)
+                out.append("%s- %s" % (pad, body.lstrip(" ")))
+            else:
+                out.append("%s- %s\n" % (pad, yaml_scalar(v)))
+        return "".join(out)
+    return pad + yaml_scalar(value) + "\n"
+
+
+def yaml_scalar(v):
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, (int, float)):
+        return str(v)
+    if isinstance(v, dict):
+        return "{}"
+    if isinstance(v, list):
+        return "[]"
+    return json.dumps(str(v))
+
+
+def cmd_cluster_files(outdir):
+    t = topo()
+    # clusterinfo as `antctl supportbundle` writes it: #section lines, each object followed by ---
+    parts = ["#pods\n"]
+    for p in t.pods:
+        parts.append(yaml_dump(k8s_pod(t, p)) + "---\n")
+    parts.append("#nodes\n")
+    for n in t.nodes:
+        parts.append(yaml_dump(k8s_node(n)) + "---\n")
+    with open(os.path.join(outdir, "clusterinfo"), "w") as fh:
+        fh.write("".join(parts))
+    # `kubectl get pods,services,nodes -A -o json`
+    items = [k8s_pod(t, p) for p in t.pods] + [k8s_service(s) for s in t.services] + [k8s_node(n) for n in t.nodes]
+    with open(os.path.join(outdir, "cluster.json"), "w") as fh:
+        json.dump({"apiVersion": "v1", "kind": "List", "items": items, "metadata": {"resourceVersion": ""}}, fh, indent=2)
+        fh.write("\n")
+
+
+def cmd_agentinfo(node_name, flows_path):
+    t = topo()
+    n = t.node(node_name)
+    counts = {}
+    with open(flows_path) as fh:
+        for line in fh:
+            for part in line.split(","):
+                part = part.strip()
+                if part.startswith("table="):
+                    name = part[len("table="):]
+                    counts[name] = counts.get(name, 0) + 1
+                    break
+    info = {
+        "apiVersion": "crd.antrea.io/v1beta1",
+        "kind": "AntreaAgentInfo",
+        "metadata": {"name": node_name},
+        "version": t.doc["antreaVersion"],
+        "podRef": {"kind": "Pod", "namespace": "kube-system", "name": "antrea-agent-" + gen_pipeline.stable_hex(node_name, 5)},
+        "nodeRef": {"kind": "Node", "name": node_name},
+        "nodeSubnets": [n["podCIDR"]],
+        "ovsInfo": {"version": t.doc["ovsVersion"], "bridgeName": "br-int", "flowTable": counts},
+        "networkPolicyControllerInfo": {},
+        "localPodNum": len(t.pods_on(node_name)),
+        "agentConditions": [{"type": "AgentHealthy", "status": "True", "lastHeartbeatTime": CREATED}],
+        "apiPort": 10350,
+        "networkInfo": {"transportInterface": "eth0", "transportInterfaceMTU": 1500, "podMTU": 1450,
+                        "transportInterfaceIPs": [n["transportIP"]]},
+    }
+    sys.stdout.write(yaml_dump(info))
+
+
+def cmd_scenario_files(name, outdir):
+    t, s = topo(), scenario(name)
+    expected = {"name": name, "phase": s["expected"]["phase"], "source": s["source"], "destination": s["destination"],
+                "results": s["expected"]["results"]}
+    with open(os.path.join(outdir, "expected.json"), "w") as fh:
+        json.dump(expected, fh, indent=2)
+        fh.write("\n")
+    resolved = []
+    for c in s["captures"]:
+        cap = c["capture"]
+        if cap.startswith("pod:"):
+            pod = pod_named(t, "default/" + cap[4:]) if "/" not in cap[4:] else pod_named(t, cap[4:])
+            iface = pod["iface"]
+        else:
+            iface = cap
+        ext = "pcapng" if iface == "any" else "pcap"
+        resolved.append(dict(c, file="%s/%s_%s.%s" % (c["node"], c["node"], iface, ext),
+                             filter=c["filter"].replace("PROBE", "ip[1] & 0xfc == 0x1c")))
+    doc = {k: v for k, v in s.items() if k not in ("expected", "captures")}
+    doc["captures"] = resolved
+    with open(os.path.join(outdir, "scenario.json"), "w") as fh:
+        json.dump(doc, fh, indent=2)
+        fh.write("\n")
+
+
+def probe_frame(path):
+    with open(path) as fh:
+        probe = json.load(fh)
+    return probe, bytes.fromhex(probe["frame"]["hex"])
+
+
+def cmd_inject(probe_path, iface):
+    _, frame = probe_frame(probe_path)
+    s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
+    s.bind((iface, 0))
+    s.send(frame)
+    s.close()
+
+
+def pcap_packets(path):
+    """(linktype, [frame bytes]) of a classic pcap file."""
+    with open(path, "rb") as fh:
+        data = fh.read()
+    if len(data) < 24:
+        return None, []
+    magic = data[:4]
+    endian = {b"\xd4\xc3\xb2\xa1": "<", b"\x4d\x3c\xb2\xa1": "<", b"\xa1\xb2\xc3\xd4": ">", b"\xa1\xb2\x3c\x4d": ">"}.get(magic)
+    if endian is None:
+        return None, []
+    linktype = struct.unpack(endian + "I", data[20:24])[0]
+    off, out = 24, []
+    while off + 16 <= len(data):
+        incl = struct.unpack(endian + "I", data[off + 8:off + 12])[0]
+        out.append(data[off + 16:off + 16 + incl])
+        off += 16 + incl
+    return linktype, out
+
+
+def cmd_geneve_inner(pcap, probe_path):
+    probe, _ = probe_frame(probe_path)
+    want_src, tag = probe["ip"]["src"], probe["dataplaneTag"]
+    linktype, frames = pcap_packets(pcap)
+    if linktype != 1:
+        return
+    for f in frames:
+        if len(f) < 14 + 20 + 8 + 8 + 14 + 20 or f[12:14] != b"\x08\x00":
+            continue
+        ihl = (f[14] & 0x0F) * 4
+        if f[23] != 17:
+            continue
+        udp = 14 + ihl
+        if struct.unpack("!H", f[udp + 2:udp + 4])[0] != 6081:
+            continue
+        gen = udp + 8
+        opt_len = (f[gen] & 0x3F) * 4
+        inner = f[gen + 8 + opt_len:]
+        if len(inner) < 34 or inner[12:14] != b"\x08\x00":
+            continue
+        if inner[15] >> 2 != tag or socket.inet_ntoa(inner[26:30]) != want_src:
+            continue
+        print(socket.inet_ntoa(f[26:30]), socket.inet_ntoa(f[30:34]), f.hex(), inner.hex())
+        return
+
+
+def main(argv):
+    cmds = {
+        "plan": (cmd_plan, 0),
+        "scenarios": (lambda: print("\n".join(s["name"] for s in scenarios())), 0),
+        "craft-args": (cmd_craft_args, 2),
+        "source": (cmd_source, 1),
+        "cluster-files": (cmd_cluster_files, 1),
+        "agentinfo": (cmd_agentinfo, 2),
+        "scenario-files": (cmd_scenario_files, 2),
+        "inject": (cmd_inject, 2),
+        "geneve-inner": (cmd_geneve_inner, 2),
+    }
+    if len(argv) < 2 or argv[1] not in cmds or len(argv) - 2 != cmds[argv[1]][1]:
+        sys.stderr.write(__doc__)
+        return 2
+    cmds[argv[1]][0](*argv[2:])
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
