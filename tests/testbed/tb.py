@@ -2,17 +2,18 @@
 """Helpers of testbed.sh: everything that reads the topology or the scenarios, or writes a file
 that a user would gather from a cluster (clusterinfo, kubectl JSON, agentinfo).
 
-Usage (TOPOLOGY and SCENARIOS are the JSON files next to this script):
-  tb.py plan                              # nodes and Pods, one tab-separated line each
-  tb.py scenarios                         # scenario names
-  tb.py craft-args SCENARIO CLUSTER_JSON  # `hoptrace craft` arguments, one per line
-  tb.py source SCENARIO                   # "<node> <pod netns suffix>" of the source Pod
-  tb.py cluster-files OUTDIR              # OUTDIR/clusterinfo and OUTDIR/cluster.json
-  tb.py agentinfo NODE FLOWS              # AntreaAgentInfo YAML, flow counts from a dump
-  tb.py scenario-files SCENARIO OUTDIR    # OUTDIR/expected.json and OUTDIR/scenario.json
-  tb.py inject PROBE_JSON IFACE           # send the probe frame on IFACE (AF_PACKET)
-  tb.py geneve-inner PCAP PROBE_JSON      # "<tun_src> <tun_dst> <outer hex> <inner hex>" of the
-                                          # first Geneve packet carrying the probe, or nothing
+Usage (TOPOLOGY and SCENARIOS are the JSON files next to this script; one process does a
+whole step, because Python's start-up dominates on a loaded machine):
+  tb.py scenarios                    # scenario names
+  tb.py prepare RUN_DIR              # RUN_DIR/plan.tsv (Nodes and Pods), RUN_DIR/tables,
+                                     # RUN_DIR/NODE/pipeline.{flows,groups}
+  tb.py prepare RUN_DIR SCENARIO OUT # the same, plus OUT/{clusterinfo,cluster.json,expected.json,
+                                     # scenario.json}, RUN_DIR/craft-args, RUN_DIR/source
+  tb.py txcsum NETNS IFACE...        # TX checksum offload off on IFACE in each NETNS (pairs)
+  tb.py inject PROBE_JSON IFACE      # send the probe frame on IFACE (AF_PACKET)
+  tb.py finish OUT SRCNODE NODE...   # OUT/NODE/agentinfo; prints `hex <probe frame>` and, per
+                                     # receiving Node, `tunnel NODE TUN_SRC TUN_DST OUTER INNER`
+                                     # (the first Geneve packet on its eth0 carrying the probe)
 """
 
 import ipaddress
@@ -63,21 +64,21 @@ def service_named(t, ref):
     return None
 
 
-def cmd_plan():
-    t = topo()
+def plan_lines(t):
+    out = []
     for n in t.nodes:
         ext = n.get("external")
         extra = [ext["iface"], ext["nodeIP"], ext["hostIP"], str(ext["prefix"])] if ext else ["-", "-", "-", "-"]
-        print("\t".join(["node", n["name"], str(n["index"]), n["transportIP"], n["podCIDR"], n["gatewayIP"],
-                         n["gatewayMAC"], n["uplinkMAC"]] + extra))
+        out.append("\t".join(["node", n["name"], str(n["index"]), n["transportIP"], n["podCIDR"], n["gatewayIP"],
+                               n["gatewayMAC"], n["uplinkMAC"]] + extra))
     for p in t.pods:
         plen = ipaddress.ip_network(t.node(p["node"])["podCIDR"]).prefixlen
-        print("\t".join(["pod", p["node"], p["namespace"], p["name"], p["ip"], p["mac"], p["iface"], str(p["ofport"]),
-                         str(plen), t.node(p["node"])["gatewayIP"]]))
+        out.append("\t".join(["pod", p["node"], p["namespace"], p["name"], p["ip"], p["mac"], p["iface"],
+                               str(p["ofport"]), str(plen), t.node(p["node"])["gatewayIP"]]))
+    return out
 
 
-def cmd_craft_args(name, cluster_json):
-    t, s = topo(), scenario(name)
+def craft_args(t, s, cluster_json):
     src = pod_named(t, s["source"])
     dst_pod = pod_named(t, s["destination"]) if "/" in s["destination"] else None
     if dst_pod is None and "/" not in s["destination"]:
@@ -95,13 +96,30 @@ def cmd_craft_args(name, cluster_json):
         args += ["--dst-ip", s["destination"]]
     args += ["--cluster", cluster_json, "--src-mac", src["mac"], "--dst-mac", dst_mac, "-f", s["flow"],
              "--seed", str(s["seed"]), "--node", src["node"]]
-    print("\n".join(args))
+    return args
 
 
-def cmd_source(name):
-    t, s = topo(), scenario(name)
+def write(path, text):
+    with open(path, "w") as fh:
+        fh.write(text)
+
+
+def cmd_prepare(run_dir, name=None, outdir=None):
+    t = topo()
+    write(os.path.join(run_dir, "plan.tsv"), "\n".join(plan_lines(t)) + "\n")
+    write(os.path.join(run_dir, "tables"), "\n".join(gen_pipeline.TABLES) + "\n")
+    for n in t.nodes:
+        os.makedirs(os.path.join(run_dir, n["name"]), exist_ok=True)
+        write(os.path.join(run_dir, n["name"], "pipeline.flows"), "\n".join(gen_pipeline.pipeline(t, n["name"]).lines()) + "\n")
+        write(os.path.join(run_dir, n["name"], "pipeline.groups"), "\n".join(gen_pipeline.groups(t, n["name"])) + "\n")
+    if name is None:
+        return
+    s = scenario(name)
+    cmd_cluster_files(t, outdir)
+    cmd_scenario_files(t, s, outdir)
+    write(os.path.join(run_dir, "craft-args"), "\n".join(craft_args(t, s, os.path.join(outdir, "cluster.json"))) + "\n")
     src = pod_named(t, s["source"])
-    print(src["node"], src["name"])
+    write(os.path.join(run_dir, "source"), "%s %s %s %s\n" % (src["node"], src["namespace"], src["name"], src["iface"]))
 
 
 def k8s_pod(t, p):
@@ -187,8 +205,7 @@ def yaml_scalar(v):
     return json.dumps(str(v))
 
 
-def cmd_cluster_files(outdir):
-    t = topo()
+def cmd_cluster_files(t, outdir):
     # clusterinfo as `antctl supportbundle` writes it: #section lines, each object followed by ---
     parts = ["#pods\n"]
     for p in t.pods:
@@ -205,8 +222,7 @@ def cmd_cluster_files(outdir):
         fh.write("\n")
 
 
-def cmd_agentinfo(node_name, flows_path):
-    t = topo()
+def agentinfo(t, node_name, flows_path):
     n = t.node(node_name)
     counts = {}
     with open(flows_path) as fh:
@@ -233,11 +249,11 @@ def cmd_agentinfo(node_name, flows_path):
         "networkInfo": {"transportInterface": "eth0", "transportInterfaceMTU": 1500, "podMTU": 1450,
                         "transportInterfaceIPs": [n["transportIP"]]},
     }
-    sys.stdout.write(yaml_dump(info))
+    return yaml_dump(info)
 
 
-def cmd_scenario_files(name, outdir):
-    t, s = topo(), scenario(name)
+def cmd_scenario_files(t, s, outdir):
+    name = s["name"]
     expected = {"name": name, "phase": s["expected"]["phase"], "source": s["source"], "destination": s["destination"],
                 "results": s["expected"]["results"]}
     with open(os.path.join(outdir, "expected.json"), "w") as fh:
@@ -294,8 +310,7 @@ def pcap_packets(path):
     return linktype, out
 
 
-def cmd_geneve_inner(pcap, probe_path):
-    probe, _ = probe_frame(probe_path)
+def geneve_inner(pcap, probe):
     want_src, tag = probe["ip"]["src"], probe["dataplaneTag"]
     linktype, frames = pcap_packets(pcap)
     if linktype != 1:
@@ -316,23 +331,51 @@ def cmd_geneve_inner(pcap, probe_path):
             continue
         if inner[15] >> 2 != tag or socket.inet_ntoa(inner[26:30]) != want_src:
             continue
-        print(socket.inet_ntoa(f[26:30]), socket.inet_ntoa(f[30:34]), f.hex(), inner.hex())
-        return
+        return socket.inet_ntoa(f[26:30]), socket.inet_ntoa(f[30:34]), f.hex(), inner.hex()
+    return None
+
+
+def cmd_finish(outdir, src_node, *nodes):
+    t = topo()
+    probe, frame = probe_frame(os.path.join(outdir, "probe.json"))
+    print("hex", frame.hex())
+    for n in nodes:
+        write(os.path.join(outdir, n, "agentinfo"), agentinfo(t, n, os.path.join(outdir, n, "flows")))
+        if n == src_node:
+            continue
+        found = geneve_inner(os.path.join(outdir, n, "%s_eth0.pcap" % n), probe)
+        if found:
+            print("tunnel", n, *found)
+
+
+def cmd_txcsum(*pairs):
+    """TX checksum offload off (ETHTOOL_STXCSUM) on each IFACE inside its NETNS."""
+    import array
+    import ctypes
+    import fcntl
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    clone_newnet = 0x40000000
+    for ns, iface in zip(pairs[::2], pairs[1::2]):
+        with open("/run/netns/" + ns) as fh:
+            if libc.setns(fh.fileno(), clone_newnet) != 0:
+                raise OSError(ctypes.get_errno(), "setns " + ns)
+        value = array.array("B", struct.pack("II", 0x17, 0))  # struct ethtool_value {ETHTOOL_STXCSUM, 0}
+        ifreq = struct.pack("16sP", iface.encode(), value.buffer_info()[0])
+        sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        fcntl.ioctl(sock.fileno(), 0x8946, ifreq)  # SIOCETHTOOL
+        sock.close()
 
 
 def main(argv):
     cmds = {
-        "plan": (cmd_plan, 0),
-        "scenarios": (lambda: print("\n".join(s["name"] for s in scenarios())), 0),
-        "craft-args": (cmd_craft_args, 2),
-        "source": (cmd_source, 1),
-        "cluster-files": (cmd_cluster_files, 1),
-        "agentinfo": (cmd_agentinfo, 2),
-        "scenario-files": (cmd_scenario_files, 2),
-        "inject": (cmd_inject, 2),
-        "geneve-inner": (cmd_geneve_inner, 2),
+        "scenarios": (lambda: print("\n".join(s["name"] for s in scenarios())), (0,)),
+        "prepare": (cmd_prepare, (1, 3)),
+        "txcsum": (cmd_txcsum, None),
+        "inject": (cmd_inject, (2,)),
+        "finish": (cmd_finish, None),
     }
-    if len(argv) < 2 or argv[1] not in cmds or len(argv) - 2 != cmds[argv[1]][1]:
+    if len(argv) < 2 or argv[1] not in cmds or (cmds[argv[1]][1] and len(argv) - 2 not in cmds[argv[1]][1]):
         sys.stderr.write(__doc__)
         return 2
     cmds[argv[1]][0](*argv[2:])

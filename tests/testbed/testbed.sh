@@ -14,7 +14,7 @@
 #   testbed.sh up                            build a cluster and leave it running; prints its dir
 #   testbed.sh down RUN_DIR                  tear down a cluster made by `up`
 #   testbed.sh list                          scenario names
-#   testbed.sh flows NODE | groups NODE      print the generated pipeline (no root needed)
+#   testbed.sh flows NODE | groups NODE | tables   print the generated pipeline (no root needed)
 #
 # Environment: HOPTRACE (the hoptrace binary; default target/release/hoptrace of this checkout),
 # TB_KEEP_RUN_DIR=1 keeps the private run directory (logs) after `run`.
@@ -34,7 +34,7 @@ gen() { python3 "$HERE/gen_pipeline.py" "$TOPO" "$@"; }
 log() { printf 'testbed: %s\n' "$*" >&2; }
 die() { log "error: $*"; exit 1; }
 
-RUN_DIR= PFX=
+RUN_DIR= PFX= SC_NAME= SC_OUT=
 declare -a NODES=() PODS=()
 declare -A NODE_IDX=() NODE_TIP=() NODE_CIDR=() NODE_GW=() NODE_GWMAC=() NODE_UPMAC=() NODE_EXT=()
 
@@ -48,7 +48,7 @@ load_plan() {
         [ "$h" = - ] || NODE_EXT[$a]="$h $i $j $k" ;;
       pod) PODS+=("$a|$b|$c|$d|$e|$f|$g|$h|$i") ;;   # node|ns|name|ip|mac|iface|ofport|plen|gw
     esac
-  done < <(tb plan)
+  done < "$RUN_DIR/plan.tsv"
   [ ${#NODES[@]} = 2 ] || die "the testbed wires exactly two Nodes (one veth underlay); topology has ${#NODES[@]}"
 }
 
@@ -80,17 +80,6 @@ new_ns() {  # NAME: a namespace with lo up and IPv6 off (no RS/ND noise in the c
   ip -n "$1" link set lo up
 }
 
-txcsum_off() {  # NS IFACE: userspace conntrack marks CHECKSUM_PARTIAL packets +inv (testbed-notes 2-C)
-  nsx "$1" python3 - "$2" <<'EOF'
-import array, fcntl, socket, struct, sys
-ETHTOOL_STXCSUM, SIOCETHTOOL = 0x17, 0x8946
-value = array.array("B", struct.pack("II", ETHTOOL_STXCSUM, 0))  # struct ethtool_value {cmd, data}
-ifreq = struct.pack("16sP", sys.argv[1].encode(), value.buffer_info()[0])
-sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-fcntl.ioctl(sock.fileno(), SIOCETHTOOL, ifreq)
-EOF
-}
-
 start_ovs() {  # NODE
   local n=$1 d ns; d=$(ndir "$1"); ns=$(node_ns "$1")
   mkdir -p "$d"
@@ -105,7 +94,7 @@ start_ovs() {  # NODE
 }
 
 setup_node() {  # NODE
-  local n=$1 ns d other i args=() t p
+  local n=$1 ns d other i args=() t p csum_args=()
   ns=$(node_ns "$n"); d=$(ndir "$n")
   for other in "${NODES[@]}"; do [ "$other" = "$n" ] || break; done
   # br-phy: the uplink and the transport IP (the VTEP address must sit on a netdev bridge)
@@ -121,7 +110,7 @@ setup_node() {  # NODE
   while read -r t; do
     args+=(-- --id=@t$i create Flow_Table name="$t" -- set Bridge br-int flow_tables:$i=@t$i)
     i=$((i + 1))
-  done < <(gen tables)
+  done < "$RUN_DIR/tables"
   vs "$n" -- add-br br-int -- set Bridge br-int datapath_type=netdev fail_mode=secure \
        protocols=OpenFlow10,OpenFlow13,OpenFlow15 \
      -- add-port br-int antrea-tun0 -- set Interface antrea-tun0 type=geneve \
@@ -142,11 +131,13 @@ setup_node() {  # NODE
     ip -n "$podns" addr add "$pip/$plen" dev eth0
     ip -n "$podns" link set eth0 up
     ip -n "$podns" route add default via "$pgw"
-    txcsum_off "$podns" eth0
+    csum_args+=("$podns" eth0)
     ip -n "$ns" link set "$pif" arp off up
     vs "$n" -- add-port br-int "$pif" -- set Interface "$pif" ofport_request="$pport" \
        external_ids:ip_address="$pip" external_ids:k8s_pod_namespace="$pns" external_ids:k8s_pod_name="$pname" > /dev/null
   done
+  # Userspace conntrack marks CHECKSUM_PARTIAL packets +inv (testbed-notes 2-C): TX offload off
+  tb txcsum "${csum_args[@]}"
   # An address outside the cluster, reachable through this Node's kernel (Pod -> external IP)
   if [ -n "${NODE_EXT[$n]:-}" ]; then
     local eif eip hip plen2 ens; read -r eif eip hip plen2 <<< "${NODE_EXT[$n]}"
@@ -162,16 +153,15 @@ setup_node() {  # NODE
 
 load_pipeline() {  # NODE
   local n=$1 d; d=$(ndir "$n")
-  gen flows "$n" > "$d/pipeline.flows"
-  gen groups "$n" > "$d/pipeline.groups"
   of "$n" add-groups "$d/pipeline.groups"
   ovs-ofctl -O OpenFlow15 --bundle replace-flows "unix:$d/br-int.mgmt" "$d/pipeline.flows"
 }
 
 up() {
   local t0 n; t0=$(date +%s%N)
-  NODES=(); PODS=(); load_plan
   new_run
+  tb prepare "$RUN_DIR" ${SC_NAME:+"$SC_NAME" "$SC_OUT"}
+  NODES=(); PODS=(); load_plan
   trap 'log "setup failed; tearing down"; down' ERR
   for n in "${NODES[@]}"; do new_ns "$(node_ns "$n")"; done
   ip link add eth0 netns "$(node_ns "${NODES[0]}")" type veth peer name eth0 netns "$(node_ns "${NODES[1]}")"
@@ -243,13 +233,13 @@ dump_node() {  # NODE DIR: the support-bundle files (header lines dropped, lines
 }
 
 run_scenario() {  # SCENARIO OUTDIR
-  local sc=$1 out=$2 n p srcnode srcpod podns i
+  local sc=$1 out=$2 n p srcnode srcns srcpod srcif podns i kind rest
   out="$out/$sc"
   rm -rf "$out"; mkdir -p "$out"
+  SC_NAME=$sc SC_OUT=$out
   up
-  tb cluster-files "$out"
-  read -r srcnode srcpod < <(tb source "$sc")
-  mapfile -t cargs < <(tb craft-args "$sc" "$out/cluster.json")
+  read -r srcnode srcns srcpod srcif < "$RUN_DIR/source"
+  mapfile -t cargs < "$RUN_DIR/craft-args"
   "$HOPTRACE" -q craft "${cargs[@]}" -o "$out/probe.json" --pcap "$out/probe.pcap"
   for n in "${NODES[@]}"; do dump_node "$n" "$out/$n/before"; done
 
@@ -271,11 +261,7 @@ run_scenario() {  # SCENARIO OUTDIR
   done
   [ "$i" -lt 100 ] || die "captures did not start: $(cat "${CAPTURES[@]/%/.err}")"
 
-  podns=$(pod_ns default "$srcpod")
-  for p in "${PODS[@]}"; do
-    IFS='|' read -r pn pns pname _ _ _ _ _ _ <<< "$p"
-    [ "$pname" = "$srcpod" ] && podns=$(pod_ns "$pns" "$pname")
-  done
+  podns=$(pod_ns "$srcns" "$srcpod")
   if "$HOPTRACE" inject --help > /dev/null 2>&1; then
     "$HOPTRACE" -q inject "$out/probe.json" --iface eth0 --netns "$podns"
   else
@@ -284,9 +270,8 @@ run_scenario() {  # SCENARIO OUTDIR
   sleep 0.5   # replies, drops, and the receiver's pipeline; datapath flows live ~10 s idle
   for n in "${NODES[@]}"; do
     dump_node "$n" "$out/$n"
-    app "$n" dpctl/dump-conntrack -m netdev@ovs-netdev zone=65520 > "$out/$n/conntrack"
+    app "$n" dpctl/dump-conntrack -m netdev@ovs-netdev > "$out/$n/conntrack"
     app "$n" dpctl/dump-flows -m netdev@ovs-netdev > "$out/$n/dpctl-flows" || true
-    tb agentinfo "$n" "$out/$n/flows" > "$out/$n/agentinfo"
     ip -n "$(node_ns "$n")" link > "$out/$n/link"
     ip -n "$(node_ns "$n")" address > "$out/$n/address"
     ip -n "$(node_ns "$n")" route > "$out/$n/route"
@@ -298,29 +283,25 @@ run_scenario() {  # SCENARIO OUTDIR
     rm -f "$out/$n/"*.err
     editcap -F pcapng "$out/$n/${n}_any.pcap" "$out/$n/${n}_any.pcapng" && rm "$out/$n/${n}_any.pcap"
   done
-  traces "$sc" "$out" "$srcnode" "$srcpod"
-  tb scenario-files "$sc" "$out"
+  tb finish "$out" "$srcnode" "${NODES[@]}" > "$RUN_DIR/finish"
+  traces "$out" "$srcnode" "$srcif"
   down
   log "$sc: done ($(du -sh "$out" | cut -f1))"
 }
 
-traces() {  # SCENARIO OUT SRCNODE SRCPOD: ofproto/trace reference traces, per node and bridge
-  local sc=$1 out=$2 srcnode=$3 srcpod=$4 hex piface n tsrc tdst outer inner extra=()
-  hex=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["frame"]["hex"])' "$out/probe.json")
-  for p in "${PODS[@]}"; do
-    IFS='|' read -r _ _ pname _ _ pif _ _ _ <<< "$p"
-    [ "$pname" = "$srcpod" ] && piface=$pif
-  done
+traces() {  # OUT SRCNODE SRCIFACE: ofproto/trace reference traces, per node and bridge
+  local out=$1 srcnode=$2 piface=$3 kind n hex tsrc tdst outer inner extra=()
   # A select group stops the trace unless dp_hash is given (testbed-notes 2-E2); one bucket here.
   grep -q 'group:' "$out/$srcnode/flows" && extra=(dp_hash=1)
-  {
-    echo "# ovs-appctl ofproto/trace --names br-int 'in_port=$piface${extra:+,${extra[*]}}' <probe frame>"
-    app "$srcnode" ofproto/trace --names br-int "in_port=$piface${extra:+,${extra[*]}}" "$hex"
-  } > "$out/$srcnode/ofproto-trace-br-int.txt" 2>&1 || true
-  for n in "${NODES[@]}"; do
-    [ "$n" = "$srcnode" ] && continue
-    read -r tsrc tdst outer inner < <(tb geneve-inner "$out/$n/${n}_eth0.pcap" "$out/probe.json") || continue
-    [ -n "${inner:-}" ] || continue
+  while read -r kind n tsrc tdst outer inner; do
+    if [ "$kind" = hex ]; then
+      hex=$n
+      {
+        echo "# ovs-appctl ofproto/trace --names br-int 'in_port=$piface${extra:+,${extra[*]}}' <probe frame>"
+        app "$srcnode" ofproto/trace --names br-int "in_port=$piface${extra:+,${extra[*]}}" "$hex"
+      } > "$out/$srcnode/ofproto-trace-br-int.txt" 2>&1 || true
+      continue
+    fi
     {
       echo "# ovs-appctl ofproto/trace --names br-phy in_port=eth0 <outer Geneve frame captured on eth0>"
       app "$n" ofproto/trace --names br-phy "in_port=eth0" "$outer"
@@ -329,7 +310,7 @@ traces() {  # SCENARIO OUT SRCNODE SRCPOD: ofproto/trace reference traces, per n
       echo "# ovs-appctl ofproto/trace --names br-int 'in_port=antrea-tun0,tun_id=0,tun_src=$tsrc,tun_dst=$tdst' <inner frame>"
       app "$n" ofproto/trace --names br-int "in_port=antrea-tun0,tun_id=0,tun_src=$tsrc,tun_dst=$tdst" "$inner"
     } > "$out/$n/ofproto-trace-br-int.txt" 2>&1 || true
-  done
+  done < "$RUN_DIR/finish"
 }
 
 need_root() {
@@ -362,5 +343,6 @@ case "${1:-}" in
   list) tb scenarios ;;
   flows) gen flows "${2:?NODE}" ;;
   groups) gen groups "${2:?NODE}" ;;
+  tables) gen tables ;;
   *) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//' >&2; exit 2 ;;
 esac
