@@ -9,6 +9,7 @@
 
 use hoptrace::bundle::ClusterInfo;
 use hoptrace::probe::Probe;
+use serde::Deserialize;
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -172,6 +173,17 @@ fn check_node(dir: &Path, node: &str) {
     assert_eq!(counted as usize, flows, "{node}/agentinfo: flowTable counts do not add up to the flows file");
     for f in ["link", "address", "route", "conntrack"] {
         assert!(nd.join(f).is_file(), "{node}/{f} missing");
+    }
+    // The agent's controlplane objects: YAML documents, policies named by their sourceRef.
+    for f in ["networkpolicies", "addressgroups", "appliedtogroups"] {
+        let text = read(&nd.join(f));
+        for doc in serde_yaml_ng::Deserializer::from_str(&text) {
+            let v = Value::deserialize(doc).unwrap_or_else(|e| panic!("{node}/{f}: {e}"));
+            assert!(v.is_null() || v["metadata"]["name"].is_string(), "{node}/{f}: {v}");
+            if f == "networkpolicies" && !v.is_null() {
+                assert!(v["sourceRef"]["name"].is_string(), "{node}/{f}: no sourceRef");
+            }
+        }
     }
     let any = nd.join(format!("{node}_any.pcapng"));
     let magic = std::fs::read(&any).expect("any capture");

@@ -252,6 +252,59 @@ def agentinfo(t, node_name, flows_path):
     return yaml_dump(info)
 
 
+def controlplane(t, node_name):
+    """The agent's controlplane.antrea.io/v1beta2 view (bundle files `networkpolicies`,
+    `addressgroups`, `appliedtogroups`): only policies applied to Pods on this Node. No conj ids,
+    as in a real bundle."""
+    policies, address_groups, applied_groups = [], {}, {}
+
+    def members(pods):
+        return [{"pod": {"name": p["name"], "namespace": p["namespace"]}, "ips": [p["ip"]]} for p in pods]
+
+    def group(kind, store, selector, pods):
+        name = gen_pipeline.uuid_of("%s/%s" % (kind, json.dumps(selector, sort_keys=True)))
+        store.setdefault(name, {"apiVersion": "controlplane.antrea.io/v1beta2", "kind": kind,
+                                "metadata": {"name": name, "uid": name}, "groupMembers": members(pods)})
+        return name
+
+    for pol in t.policies:
+        applied = t.select(pol["appliedTo"])
+        if not any(p["node"] == node_name for p in applied):
+            continue
+        atg = group("AppliedToGroup", applied_groups, pol["appliedTo"], [p for p in applied if p["node"] == node_name])
+        rules = []
+        for direction, key in (("egress", "Out"), ("ingress", "In")):
+            for i, r in enumerate(pol.get(direction, [])):
+                peer = r.get("peer", "any")
+                if peer == "any":
+                    peers = {"ipBlocks": [{"cidr": "0.0.0.0/0"}]}
+                else:
+                    peers = {"addressGroups": [group("AddressGroup", address_groups, peer, t.select(peer))]}
+                rule = {"direction": key, "from": peers if key == "In" else {}, "to": peers if key == "Out" else {},
+                        "priority": i, "action": r.get("action", "Allow")}
+                if r.get("ports"):
+                    rule["services"] = [{"protocol": pt["protocol"], "port": pt["port"]} for pt in r["ports"]]
+                if r.get("name"):
+                    rule["name"] = r["name"]
+                rules.append(rule)
+        uid = gen_pipeline.uuid_of("policy/%s/%s" % (pol.get("namespace", ""), pol["name"]))
+        doc = {"apiVersion": "controlplane.antrea.io/v1beta2", "kind": "NetworkPolicy",
+               "metadata": {"name": uid, "uid": uid, "generation": 1},
+               "rules": rules, "appliedToGroups": [atg],
+               "sourceRef": {"type": pol["type"], "namespace": pol.get("namespace", ""), "name": pol["name"], "uid": uid}}
+        if pol["type"] == "K8sNetworkPolicy":
+            doc["policyTypes"] = pol.get("policyTypes", [])
+        else:
+            doc["priority"] = pol.get("priority", 1)
+            doc["tierPriority"] = {"securityops": 100, "application": 250}.get(pol.get("tier"), 250)
+        policies.append(doc)
+    return [docs_yaml(policies), docs_yaml(list(address_groups.values())), docs_yaml(list(applied_groups.values()))]
+
+
+def docs_yaml(docs):
+    return "".join(yaml_dump(d) + "---\n" for d in docs)
+
+
 def cmd_scenario_files(t, s, outdir):
     name = s["name"]
     expected = {"name": name, "phase": s["expected"]["phase"], "source": s["source"], "destination": s["destination"],
@@ -341,6 +394,8 @@ def cmd_finish(outdir, src_node, *nodes):
     print("hex", frame.hex())
     for n in nodes:
         write(os.path.join(outdir, n, "agentinfo"), agentinfo(t, n, os.path.join(outdir, n, "flows")))
+        for name, text in zip(("networkpolicies", "addressgroups", "appliedtogroups"), controlplane(t, n)):
+            write(os.path.join(outdir, n, name), text)
         if n == src_node:
             continue
         found = geneve_inner(os.path.join(outdir, n, "%s_eth0.pcap" % n), probe)
