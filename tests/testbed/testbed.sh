@@ -267,7 +267,7 @@ run_scenario() {  # SCENARIO OUTDIR
   else
     nsx "$podns" python3 "$HERE/tb.py" inject "$out/probe.json" eth0
   fi
-  sleep 0.5   # replies, drops, and the receiver's pipeline; datapath flows live ~10 s idle
+  settle      # the probe, the answers and both pipelines; datapath flows live ~10 s idle
   for n in "${NODES[@]}"; do
     dump_node "$n" "$out/$n"
     app "$n" dpctl/dump-conntrack -m netdev@ovs-netdev > "$out/$n/conntrack"
@@ -287,6 +287,17 @@ run_scenario() {  # SCENARIO OUTDIR
   traces "$out" "$srcnode" "$srcif"
   down
   log "$sc: done ($(du -sh "$out" | cut -f1))"
+}
+
+settle() {  # wait until no flow counter moves for 0.3 s (at least 0.3 s, at most ~5 s)
+  local i prev= cur n
+  for i in $(seq 16); do
+    sleep 0.3
+    cur=$(for n in "${NODES[@]}"; do of "$n" dump-flows | grep -o 'n_packets=[0-9]*'; done | md5sum)
+    [ "$cur" = "$prev" ] && return 0
+    prev=$cur
+  done
+  log "warning: flow counters still moving after 5 s"
 }
 
 traces() {  # OUT SRCNODE SRCIFACE: ofproto/trace reference traces, per node and bridge
@@ -329,6 +340,7 @@ cmd_run() {  # [-o OUTDIR] SCENARIO...
   need_root
   mkdir -p "$outdir"
   trap 'down' EXIT
+  trap 'exit 130' INT TERM
   for sc in "$@"; do
     tb scenarios | grep -x -- "$sc" > /dev/null || die "unknown scenario $sc (testbed.sh list)"
     run_scenario "$sc" "$outdir"
