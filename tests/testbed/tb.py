@@ -1,0 +1,441 @@
+#!/usr/bin/env python3
+"""Helpers of testbed.sh: everything that reads the topology or the scenarios, or writes a file
+that a user would gather from a cluster (clusterinfo, kubectl JSON, agentinfo).
+
+Usage (TOPOLOGY and SCENARIOS are the JSON files next to this script; one process does a
+whole step, because Python's start-up dominates on a loaded machine):
+  tb.py scenarios                    # scenario names
+  tb.py prepare RUN_DIR              # RUN_DIR/plan.tsv (Nodes and Pods), RUN_DIR/tables,
+                                     # RUN_DIR/NODE/pipeline.{flows,groups}
+  tb.py prepare RUN_DIR SCENARIO OUT # the same, plus OUT/{clusterinfo,cluster.json,expected.json,
+                                     # scenario.json}, RUN_DIR/craft-args, RUN_DIR/source
+  tb.py txcsum NETNS IFACE...        # TX checksum offload off on IFACE in each NETNS (pairs)
+  tb.py inject PROBE_JSON IFACE      # send the probe frame on IFACE (AF_PACKET)
+  tb.py finish OUT SRCNODE NODE...   # OUT/NODE/agentinfo; prints `hex <probe frame>` and, per
+                                     # receiving Node, `tunnel NODE TUN_SRC TUN_DST OUTER INNER`
+                                     # (the first Geneve packet on its eth0 carrying the probe)
+"""
+
+import ipaddress
+import json
+import os
+import socket
+import struct
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+import gen_pipeline  # noqa: E402
+
+TOPOLOGY = os.environ.get("TB_TOPOLOGY", os.path.join(HERE, "topology.json"))
+SCENARIOS = os.environ.get("TB_SCENARIOS", os.path.join(HERE, "scenarios.json"))
+CREATED = "2026-11-01T09:00:00Z"
+
+
+def topo():
+    return gen_pipeline.load(TOPOLOGY)
+
+
+def scenarios():
+    with open(SCENARIOS) as fh:
+        return json.load(fh)["scenarios"]
+
+
+def scenario(name):
+    for s in scenarios():
+        if s["name"] == name:
+            return s
+    raise SystemExit("unknown scenario %r (known: %s)" % (name, ", ".join(s["name"] for s in scenarios())))
+
+
+def pod_named(t, ref):
+    ns, name = ref.split("/", 1)
+    for p in t.pods:
+        if p["namespace"] == ns and p["name"] == name:
+            return p
+    return None
+
+
+def service_named(t, ref):
+    ns, name = ref.split("/", 1)
+    for s in t.services:
+        if s["namespace"] == ns and s["name"] == name:
+            return s
+    return None
+
+
+def plan_lines(t):
+    out = []
+    for n in t.nodes:
+        ext = n.get("external")
+        extra = [ext["iface"], ext["nodeIP"], ext["hostIP"], str(ext["prefix"])] if ext else ["-", "-", "-", "-"]
+        out.append("\t".join(["node", n["name"], str(n["index"]), n["transportIP"], n["podCIDR"], n["gatewayIP"],
+                               n["gatewayMAC"], n["uplinkMAC"]] + extra))
+    for p in t.pods:
+        plen = ipaddress.ip_network(t.node(p["node"])["podCIDR"]).prefixlen
+        out.append("\t".join(["pod", p["node"], p["namespace"], p["name"], p["ip"], p["mac"], p["iface"],
+                               str(p["ofport"]), str(plen), t.node(p["node"])["gatewayIP"]]))
+    return out
+
+
+def craft_args(t, s, cluster_json):
+    src = pod_named(t, s["source"])
+    dst_pod = pod_named(t, s["destination"]) if "/" in s["destination"] else None
+    if dst_pod is None and "/" not in s["destination"]:
+        dst_pod = t.pod_by_ip(s["destination"])
+    # Antrea's rule (antrea-traceflow.md 3.2): the destination Pod's MAC when it runs on the same
+    # Node, else the local gateway's MAC.
+    if dst_pod is not None and dst_pod["node"] == src["node"]:
+        dst_mac = dst_pod["mac"]
+    else:
+        dst_mac = t.node(src["node"])["gatewayMAC"]
+    args = ["-S", s["source"]]
+    if "/" in s["destination"]:
+        args += ["-D", s["destination"]]
+    else:
+        args += ["--dst-ip", s["destination"]]
+    args += ["--cluster", cluster_json, "--src-mac", src["mac"], "--dst-mac", dst_mac, "-f", s["flow"],
+             "--seed", str(s["seed"]), "--node", src["node"]]
+    return args
+
+
+def write(path, text):
+    with open(path, "w") as fh:
+        fh.write(text)
+
+
+def cmd_prepare(run_dir, name=None, outdir=None):
+    t = topo()
+    write(os.path.join(run_dir, "plan.tsv"), "\n".join(plan_lines(t)) + "\n")
+    write(os.path.join(run_dir, "tables"), "\n".join(gen_pipeline.TABLES) + "\n")
+    for n in t.nodes:
+        os.makedirs(os.path.join(run_dir, n["name"]), exist_ok=True)
+        write(os.path.join(run_dir, n["name"], "pipeline.flows"), "\n".join(gen_pipeline.pipeline(t, n["name"]).lines()) + "\n")
+        write(os.path.join(run_dir, n["name"], "pipeline.groups"), "\n".join(gen_pipeline.groups(t, n["name"])) + "\n")
+    if name is None:
+        return
+    s = scenario(name)
+    cmd_cluster_files(t, outdir)
+    cmd_scenario_files(t, s, outdir)
+    write(os.path.join(run_dir, "craft-args"), "\n".join(craft_args(t, s, os.path.join(outdir, "cluster.json"))) + "\n")
+    src = pod_named(t, s["source"])
+    write(os.path.join(run_dir, "source"), "%s %s %s %s\n" % (src["node"], src["namespace"], src["name"], src["iface"]))
+
+
+def k8s_pod(t, p):
+    return {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": p["name"], "namespace": p["namespace"], "uid": p["uid"], "labels": p.get("labels", {}),
+                     "creationTimestamp": CREATED},
+        "spec": {"nodeName": p["node"], "containers": [{"name": p["name"], "image": "registry.k8s.io/e2e-test-images/agnhost:2.45"}]},
+        "status": {
+            "phase": "Running",
+            "hostIP": t.node(p["node"])["transportIP"],
+            "podIP": p["ip"],
+            "podIPs": [{"ip": p["ip"]}],
+            "containerStatuses": [{"name": p["name"], "ready": True, "containerID": "containerd://" + p["containerID"]}],
+        },
+    }
+
+
+def k8s_node(n):
+    return {
+        "apiVersion": "v1",
+        "kind": "Node",
+        "metadata": {"name": n["name"], "uid": gen_pipeline.uuid_of("node/" + n["name"]),
+                     "labels": {"kubernetes.io/hostname": n["name"], "kubernetes.io/os": "linux"},
+                     "creationTimestamp": CREATED},
+        "spec": {"podCIDR": n["podCIDR"], "podCIDRs": [n["podCIDR"]]},
+        "status": {"addresses": [{"type": "InternalIP", "address": n["transportIP"]},
+                                 {"type": "Hostname", "address": n["name"]}]},
+    }
+
+
+def k8s_service(s):
+    return {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": {"name": s["name"], "namespace": s["namespace"], "uid": gen_pipeline.uuid_of("svc/" + s["name"]),
+                     "creationTimestamp": CREATED},
+        "spec": {
+            "type": "ClusterIP",
+            "clusterIP": s["clusterIP"],
+            "clusterIPs": [s["clusterIP"]],
+            "selector": s["selector"],
+            "ports": [{"name": p["name"], "protocol": p["protocol"], "port": p["port"], "targetPort": p["targetPort"]}
+                      for p in s["ports"]],
+        },
+    }
+
+
+def yaml_dump(value, indent=0):
+    """A tiny YAML emitter for plain dicts/lists/scalars (PyYAML is not assumed installed)."""
+    pad = "  " * indent
+    out = []
+    if isinstance(value, dict):
+        if not value:
+            return pad + "{}\n"
+        for k, v in value.items():
+            if isinstance(v, (dict, list)) and v:
+                out.append("%s%s:\n%s" % (pad, k, yaml_dump(v, indent + 1)))
+            else:
+                out.append("%s%s: %s\n" % (pad, k, yaml_scalar(v)))
+        return "".join(out)
+    if isinstance(value, list):
+        for v in value:
+            if isinstance(v, (dict, list)) and v:
+                body = yaml_dump(v, indent + 1)
+                out.append("%s- %s" % (pad, body.lstrip(" ")))
+            else:
+                out.append("%s- %s\n" % (pad, yaml_scalar(v)))
+        return "".join(out)
+    return pad + yaml_scalar(value) + "\n"
+
+
+def yaml_scalar(v):
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, (int, float)):
+        return str(v)
+    if isinstance(v, dict):
+        return "{}"
+    if isinstance(v, list):
+        return "[]"
+    return json.dumps(str(v))
+
+
+def cmd_cluster_files(t, outdir):
+    # clusterinfo as `antctl supportbundle` writes it: #section lines, each object followed by ---
+    parts = ["#pods\n"]
+    for p in t.pods:
+        parts.append(yaml_dump(k8s_pod(t, p)) + "---\n")
+    parts.append("#nodes\n")
+    for n in t.nodes:
+        parts.append(yaml_dump(k8s_node(n)) + "---\n")
+    with open(os.path.join(outdir, "clusterinfo"), "w") as fh:
+        fh.write("".join(parts))
+    # `kubectl get pods,services,nodes -A -o json`
+    items = [k8s_pod(t, p) for p in t.pods] + [k8s_service(s) for s in t.services] + [k8s_node(n) for n in t.nodes]
+    with open(os.path.join(outdir, "cluster.json"), "w") as fh:
+        json.dump({"apiVersion": "v1", "kind": "List", "items": items, "metadata": {"resourceVersion": ""}}, fh, indent=2)
+        fh.write("\n")
+
+
+def agentinfo(t, node_name, flows_path):
+    n = t.node(node_name)
+    counts = {}
+    with open(flows_path) as fh:
+        for line in fh:
+            for part in line.split(","):
+                part = part.strip()
+                if part.startswith("table="):
+                    name = part[len("table="):]
+                    counts[name] = counts.get(name, 0) + 1
+                    break
+    info = {
+        "apiVersion": "crd.antrea.io/v1beta1",
+        "kind": "AntreaAgentInfo",
+        "metadata": {"name": node_name},
+        "version": t.doc["antreaVersion"],
+        "podRef": {"kind": "Pod", "namespace": "kube-system", "name": "antrea-agent-" + gen_pipeline.stable_hex(node_name, 5)},
+        "nodeRef": {"kind": "Node", "name": node_name},
+        "nodeSubnets": [n["podCIDR"]],
+        "ovsInfo": {"version": t.doc["ovsVersion"], "bridgeName": "br-int", "flowTable": counts},
+        "networkPolicyControllerInfo": {},
+        "localPodNum": len(t.pods_on(node_name)),
+        "agentConditions": [{"type": "AgentHealthy", "status": "True", "lastHeartbeatTime": CREATED}],
+        "apiPort": 10350,
+        "networkInfo": {"transportInterface": "eth0", "transportInterfaceMTU": 1500, "podMTU": 1450,
+                        "transportInterfaceIPs": [n["transportIP"]]},
+    }
+    return yaml_dump(info)
+
+
+def controlplane(t, node_name):
+    """The agent's controlplane.antrea.io/v1beta2 view (bundle files `networkpolicies`,
+    `addressgroups`, `appliedtogroups`): only policies applied to Pods on this Node. No conj ids,
+    as in a real bundle."""
+    policies, address_groups, applied_groups = [], {}, {}
+
+    def members(pods):
+        return [{"pod": {"name": p["name"], "namespace": p["namespace"]}, "ips": [p["ip"]]} for p in pods]
+
+    def group(kind, store, selector, pods):
+        name = gen_pipeline.uuid_of("%s/%s" % (kind, json.dumps(selector, sort_keys=True)))
+        store.setdefault(name, {"apiVersion": "controlplane.antrea.io/v1beta2", "kind": kind,
+                                "metadata": {"name": name, "uid": name}, "groupMembers": members(pods)})
+        return name
+
+    for pol in t.policies:
+        applied = t.select(pol["appliedTo"])
+        if not any(p["node"] == node_name for p in applied):
+            continue
+        atg = group("AppliedToGroup", applied_groups, pol["appliedTo"], [p for p in applied if p["node"] == node_name])
+        rules = []
+        for direction, key in (("egress", "Out"), ("ingress", "In")):
+            for i, r in enumerate(pol.get(direction, [])):
+                peer = r.get("peer", "any")
+                if peer == "any":
+                    peers = {"ipBlocks": [{"cidr": "0.0.0.0/0"}]}
+                else:
+                    peers = {"addressGroups": [group("AddressGroup", address_groups, peer, t.select(peer))]}
+                rule = {"direction": key, "from": peers if key == "In" else {}, "to": peers if key == "Out" else {},
+                        "priority": i, "action": r.get("action", "Allow")}
+                if r.get("ports"):
+                    rule["services"] = [{"protocol": pt["protocol"], "port": pt["port"]} for pt in r["ports"]]
+                if r.get("name"):
+                    rule["name"] = r["name"]
+                rules.append(rule)
+        uid = gen_pipeline.uuid_of("policy/%s/%s" % (pol.get("namespace", ""), pol["name"]))
+        doc = {"apiVersion": "controlplane.antrea.io/v1beta2", "kind": "NetworkPolicy",
+               "metadata": {"name": uid, "uid": uid, "generation": 1},
+               "rules": rules, "appliedToGroups": [atg],
+               "sourceRef": {"type": pol["type"], "namespace": pol.get("namespace", ""), "name": pol["name"], "uid": uid}}
+        if pol["type"] == "K8sNetworkPolicy":
+            doc["policyTypes"] = pol.get("policyTypes", [])
+        else:
+            doc["priority"] = pol.get("priority", 1)
+            doc["tierPriority"] = {"securityops": 100, "application": 250}.get(pol.get("tier"), 250)
+        policies.append(doc)
+    return [docs_yaml(policies), docs_yaml(list(address_groups.values())), docs_yaml(list(applied_groups.values()))]
+
+
+def docs_yaml(docs):
+    return "".join(yaml_dump(d) + "---\n" for d in docs)
+
+
+def cmd_scenario_files(t, s, outdir):
+    name = s["name"]
+    expected = {"name": name, "phase": s["expected"]["phase"], "source": s["source"], "destination": s["destination"],
+                "results": s["expected"]["results"]}
+    with open(os.path.join(outdir, "expected.json"), "w") as fh:
+        json.dump(expected, fh, indent=2)
+        fh.write("\n")
+    resolved = []
+    for c in s["captures"]:
+        cap = c["capture"]
+        if cap.startswith("pod:"):
+            pod = pod_named(t, "default/" + cap[4:]) if "/" not in cap[4:] else pod_named(t, cap[4:])
+            iface = pod["iface"]
+        else:
+            iface = cap
+        ext = "pcapng" if iface == "any" else "pcap"
+        resolved.append(dict(c, file="%s/%s_%s.%s" % (c["node"], c["node"], iface, ext),
+                             filter=c["filter"].replace("PROBE", "ip[1] & 0xfc == 0x1c")))
+    doc = {k: v for k, v in s.items() if k not in ("expected", "captures")}
+    doc["captures"] = resolved
+    with open(os.path.join(outdir, "scenario.json"), "w") as fh:
+        json.dump(doc, fh, indent=2)
+        fh.write("\n")
+
+
+def probe_frame(path):
+    with open(path) as fh:
+        probe = json.load(fh)
+    return probe, bytes.fromhex(probe["frame"]["hex"])
+
+
+def cmd_inject(probe_path, iface):
+    _, frame = probe_frame(probe_path)
+    s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
+    s.bind((iface, 0))
+    s.send(frame)
+    s.close()
+
+
+def pcap_packets(path):
+    """(linktype, [frame bytes]) of a classic pcap file."""
+    with open(path, "rb") as fh:
+        data = fh.read()
+    if len(data) < 24:
+        return None, []
+    magic = data[:4]
+    endian = {b"\xd4\xc3\xb2\xa1": "<", b"\x4d\x3c\xb2\xa1": "<", b"\xa1\xb2\xc3\xd4": ">", b"\xa1\xb2\x3c\x4d": ">"}.get(magic)
+    if endian is None:
+        return None, []
+    linktype = struct.unpack(endian + "I", data[20:24])[0]
+    off, out = 24, []
+    while off + 16 <= len(data):
+        incl = struct.unpack(endian + "I", data[off + 8:off + 12])[0]
+        out.append(data[off + 16:off + 16 + incl])
+        off += 16 + incl
+    return linktype, out
+
+
+def geneve_inner(pcap, probe):
+    want_src, tag = probe["ip"]["src"], probe["dataplaneTag"]
+    linktype, frames = pcap_packets(pcap)
+    if linktype != 1:
+        return
+    for f in frames:
+        if len(f) < 14 + 20 + 8 + 8 + 14 + 20 or f[12:14] != b"\x08\x00":
+            continue
+        ihl = (f[14] & 0x0F) * 4
+        if f[23] != 17:
+            continue
+        udp = 14 + ihl
+        if struct.unpack("!H", f[udp + 2:udp + 4])[0] != 6081:
+            continue
+        gen = udp + 8
+        opt_len = (f[gen] & 0x3F) * 4
+        inner = f[gen + 8 + opt_len:]
+        if len(inner) < 34 or inner[12:14] != b"\x08\x00":
+            continue
+        if inner[15] >> 2 != tag or socket.inet_ntoa(inner[26:30]) != want_src:
+            continue
+        return socket.inet_ntoa(f[26:30]), socket.inet_ntoa(f[30:34]), f.hex(), inner.hex()
+    return None
+
+
+def cmd_finish(outdir, src_node, *nodes):
+    t = topo()
+    probe, frame = probe_frame(os.path.join(outdir, "probe.json"))
+    print("hex", frame.hex())
+    for n in nodes:
+        write(os.path.join(outdir, n, "agentinfo"), agentinfo(t, n, os.path.join(outdir, n, "flows")))
+        for name, text in zip(("networkpolicies", "addressgroups", "appliedtogroups"), controlplane(t, n)):
+            write(os.path.join(outdir, n, name), text)
+        if n == src_node:
+            continue
+        found = geneve_inner(os.path.join(outdir, n, "%s_eth0.pcap" % n), probe)
+        if found:
+            print("tunnel", n, *found)
+
+
+def cmd_txcsum(*pairs):
+    """TX checksum offload off (ETHTOOL_STXCSUM) on each IFACE inside its NETNS."""
+    import array
+    import ctypes
+    import fcntl
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    clone_newnet = 0x40000000
+    for ns, iface in zip(pairs[::2], pairs[1::2]):
+        with open("/run/netns/" + ns) as fh:
+            if libc.setns(fh.fileno(), clone_newnet) != 0:
+                raise OSError(ctypes.get_errno(), "setns " + ns)
+        value = array.array("B", struct.pack("II", 0x17, 0))  # struct ethtool_value {ETHTOOL_STXCSUM, 0}
+        ifreq = struct.pack("16sP", iface.encode(), value.buffer_info()[0])
+        sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        fcntl.ioctl(sock.fileno(), 0x8946, ifreq)  # SIOCETHTOOL
+        sock.close()
+
+
+def main(argv):
+    cmds = {
+        "scenarios": (lambda: print("\n".join(s["name"] for s in scenarios())), (0,)),
+        "prepare": (cmd_prepare, (1, 3)),
+        "txcsum": (cmd_txcsum, None),
+        "inject": (cmd_inject, (2,)),
+        "finish": (cmd_finish, None),
+    }
+    if len(argv) < 2 or argv[1] not in cmds or (cmds[argv[1]][1] and len(argv) - 2 not in cmds[argv[1]][1]):
+        sys.stderr.write(__doc__)
+        return 2
+    cmds[argv[1]][0](*argv[2:])
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
