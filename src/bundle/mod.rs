@@ -3,6 +3,7 @@
 
 pub mod agent;
 pub mod cluster;
+pub mod inputs;
 pub mod lenient;
 pub mod support;
 

@@ -1,5 +1,6 @@
 //! The command line: argument definitions and one entry point per subcommand.
 
+pub mod analyze;
 pub mod craft;
 pub mod exit;
 pub mod extract;
@@ -34,6 +35,8 @@ Exit codes: 0 success (probe delivered), 1 probe dropped or rejected, 2 usage or
 #[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Reconstruct the probe's hop-by-hop path from every node's captures, flows and bundles.
+    Analyze(analyze::AnalyzeArgs),
     /// Build a DSCP-tagged probe packet the way Antrea's Traceflow does.
     Craft(craft::CraftArgs),
     /// Send the probe from a node through a raw socket, usually inside the source Pod's netns.
@@ -50,6 +53,7 @@ pub type Outcome = Result<u8, CliError>;
 /// Runs the parsed command line.
 pub fn run(cli: Cli) -> Outcome {
     match cli.command {
+        Command::Analyze(args) => analyze::run(&args, cli.quiet),
         Command::Craft(args) => craft::run(&args, cli.quiet),
         Command::Inject(args) => inject::run(&args, cli.quiet),
         Command::Extract(args) => extract::run(&args, cli.quiet),

@@ -3,12 +3,14 @@
 //! the corrected times must never show a negative latency.
 //!
 //! A probe crosses each tunnel in one direction only, so the offset cannot be measured the NTP way.
-//! hoptrace assumes a one-way wire latency `L` (by default the smallest same-node hop latency the
-//! captures show: a veth or bridge hop is as fast as the underlay) and takes, over all crossings
-//! A→B, the smallest apparent delay (NTP's minimum filter): `offset(B) = offset(A) − min(tB − tA) + L`.
-//! The true offset is within `± L` of that when the true wire latency is between 0 and 2L, which is
-//! the reported bound. Offsets propagate from the sender (offset 0) along crossings; a node no
-//! crossing reaches keeps offset 0 with an unknown bound.
+//! Over all crossings A→B hoptrace takes the smallest apparent delay `d = tB − tA` (NTP's minimum
+//! filter). When `0 ≤ d ≤ plausible` (10 ms by default: NTP-synchronised nodes on one network),
+//! the clocks are taken as agreeing: offset(B) = offset(A), and the true offset lies within
+//! `± d` (the wire latency is somewhere between 0 and d). Otherwise (a negative latency, or one no
+//! underlay has) the clocks disagree: hoptrace assumes a one-way wire latency `L` and sets
+//! `offset(B) = offset(A) − d + L`, true within `± L` when the real latency is between 0 and 2L.
+//! Offsets propagate from the sender (offset 0) along crossings; a node no crossing reaches keeps
+//! offset 0 with an unknown bound.
 
 use std::collections::{BTreeMap, VecDeque};
 
@@ -41,7 +43,11 @@ pub struct ClockEstimate {
     pub crossings: usize,
 }
 
-/// Estimates every node's offset relative to `reference` (the sender, offset 0).
+/// The largest apparent one-way delay still taken as "the clocks agree" (see the module docs).
+pub const PLAUSIBLE_DELAY_NS: i64 = 10_000_000;
+
+/// Estimates every node's offset relative to `reference` (the sender, offset 0), assuming a
+/// one-way wire latency of `wire_latency_ns` where the clocks visibly disagree.
 pub fn estimate(reference: &str, nodes: &[String], crossings: &[Crossing], wire_latency_ns: i64) -> Vec<ClockEstimate> {
     let latency = wire_latency_ns.max(0);
     // Smallest apparent delay and count per directed pair.
@@ -60,15 +66,17 @@ pub fn estimate(reference: &str, nodes: &[String], crossings: &[Crossing], wire_
         for (&(from, to), &(delay, count)) in &pairs {
             // Forward crossings set the receiver's clock; a crossing into a known node from an
             // unknown one sets the sender's clock the same way, reversed.
+            let agree = (0..=PLAUSIBLE_DELAY_NS).contains(&delay);
+            let (step, bound) = if agree { (0, delay) } else { (latency.saturating_sub(delay), latency) };
             let (other, offset) = if from == n {
-                (to, base.saturating_sub(delay).saturating_add(latency))
+                (to, base.saturating_add(step))
             } else if to == n {
-                (from, base.saturating_add(delay).saturating_sub(latency))
+                (from, base.saturating_sub(step))
             } else {
                 continue;
             };
             if !known.contains_key(other) {
-                known.insert(other, (offset, base_bound.saturating_add(latency), count));
+                known.insert(other, (offset, base_bound.saturating_add(bound), count));
                 queue.push_back(other);
             }
         }
@@ -114,12 +122,12 @@ mod tests {
     #[test]
     fn minimum_filter_and_chains() {
         let nodes: Vec<String> = ["a", "b", "c", "d"].iter().map(|s| s.to_string()).collect();
+        // a→b: plausible delays, the smallest (600 ns) bounds the offset; b→c: negative delay.
         let c = [crossing("a", "b", 0, 900), crossing("a", "b", 100, 700), crossing("b", "c", 1000, 500)];
         let est = estimate("a", &nodes, &c, 10);
-        assert_eq!(est[1].offset_ns, -600 + 10);
-        assert_eq!(est[1].crossings, 2);
-        assert_eq!(est[2].offset_ns, est[1].offset_ns + 500 + 10);
-        assert_eq!(est[2].bound_ns, Some(20));
+        assert_eq!((est[1].offset_ns, est[1].bound_ns, est[1].crossings), (0, Some(600), 2));
+        assert_eq!(est[2].offset_ns, 500 + 10);
+        assert_eq!(est[2].bound_ns, Some(610));
         assert_eq!(est[3].bound_ns, None);
     }
 }

@@ -3,6 +3,7 @@
 
 pub mod clock;
 pub mod phase;
+pub mod reconstruct;
 pub mod result;
 
 pub use crate::antrea::observation::{Action, Component, Evidence, NodeResult, Observation, Phase, Role};

@@ -1,0 +1,208 @@
+//! `hoptrace analyze`: reconstruct the probe's hop-by-hop path from what was gathered on every
+//! node, as Antrea-compatible observations (table, JSON or CSV).
+
+use super::exit::{is_broken_pipe, CliError, DROPPED, INCOMPLETE, SUCCESS};
+use super::Outcome;
+use crate::antrea::node::NodeView;
+use crate::antrea::tables::TableMap;
+use crate::bundle::inputs::{discover, AnalysisInputs};
+use crate::decode::scan::{scan_files, ScanTarget};
+use crate::export::result::{write_csv, write_json, write_table};
+use crate::export::write_output;
+use crate::ovs::delta::deltas;
+use crate::probe::Probe;
+use crate::trace::phase::{outcome, PathOutcome};
+use crate::trace::reconstruct::{reconstruct, NodeModel, Options};
+use crate::trace::{Finding, TraceResult};
+use clap::{Args, ValueEnum};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use std::io::IsTerminal;
+use std::path::PathBuf;
+
+const EXAMPLES: &str = "\
+Examples:
+  # a scenario directory: one sub-directory per node, clusterinfo, probe.json
+  hoptrace analyze samples/pod-to-service-remote
+  # an antctl support bundle plus per-node captures, as JSON
+  hoptrace analyze support-bundles_20261126T101500/ k8s-node-1=n1.pcapng k8s-node-2=n2.pcapng \\
+      --probe probe.json --format json -o result.json
+  # evidence files produced by `hoptrace extract` on each node
+  hoptrace analyze bundle/ k8s-node-1.evidence.json k8s-node-2.evidence.json --probe probe.json
+
+Inputs: a directory per node (flows, groups, ovsports, agentinfo, networkpolicies, captures, and
+`before/flows` for counter deltas), an `antctl supportbundle` directory, `agent_<node>.tar.gz`,
+`NODE=FILE` (a capture, flow dump or bundle of that node), or `*.evidence.json`.
+Exit codes: 0 delivered (or forwarded out of the network), 1 dropped or rejected, 2 usage or
+input error, 3 incomplete.";
+
+/// Output formats.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// Columns like NSX's Traceflow view (default on a terminal).
+    Table,
+    /// Antrea's Traceflow status shape with hoptrace's additions (default otherwise).
+    Json,
+    /// One row per observation, RFC 4180.
+    Csv,
+}
+
+/// Arguments of `hoptrace analyze`.
+#[derive(Debug, Args)]
+#[command(after_help = EXAMPLES)]
+pub struct AnalyzeArgs {
+    /// Node directories, support bundles, agent tarballs, NODE=FILE pairs, evidence files.
+    #[arg(required = true, value_name = "INPUT")]
+    pub inputs: Vec<String>,
+    /// The probe document from `hoptrace craft` (default: a probe.json among the inputs).
+    #[arg(long, value_name = "probe.json")]
+    pub probe: Option<PathBuf>,
+    /// Output format [default: table on a terminal, json otherwise].
+    #[arg(long, value_enum)]
+    pub format: Option<Format>,
+    /// Where to write the result; `-` for stdout.
+    #[arg(short, long, default_value = "-", value_name = "FILE")]
+    pub output: PathBuf,
+    /// Assumed one-way latency between nodes for clock-offset estimation, in microseconds
+    /// (default: the smallest same-node hop the captures show).
+    #[arg(long, value_name = "US")]
+    pub wire_latency_us: Option<u64>,
+    /// Worker threads for the capture scan (default: one per core).
+    #[arg(short = 'j', long, value_name = "N")]
+    pub threads: Option<usize>,
+}
+
+/// Runs `hoptrace analyze`.
+pub fn run(args: &AnalyzeArgs, quiet: bool) -> Outcome {
+    let inputs = discover(&args.inputs);
+    let probe_path =
+        args.probe.clone().or_else(|| inputs.probe.clone()).ok_or_else(|| {
+            CliError::usage("no probe: give --probe probe.json (the document `hoptrace craft` wrote)")
+        })?;
+    let probe = Probe::load(&probe_path)?;
+    if inputs.nodes.is_empty() {
+        let why: Vec<String> = inputs.problems.iter().map(|(f, w)| format!("{f}: {w}")).collect();
+        return Err(CliError::usage(format!(
+            "no node inputs found{}",
+            if why.is_empty() { String::new() } else { format!(": {}", why.join("; ")) }
+        )));
+    }
+    let result = analyze(&probe, &inputs, args, quiet)?;
+    let format = args.format.unwrap_or(if std::io::stdout().is_terminal() && args.output.as_os_str() == "-" {
+        Format::Table
+    } else {
+        Format::Json
+    });
+    let written = write_output(&args.output, |w| match format {
+        Format::Table => write_table(w, &result),
+        Format::Json => write_json(w, &result),
+        Format::Csv => write_csv(w, &result),
+    });
+    match written {
+        Ok(()) => {}
+        Err(e) if is_broken_pipe(&e) => {}
+        Err(e) => return Err(CliError::usage(format!("{}: cannot write: {e}", args.output.display()))),
+    }
+    Ok(match outcome(&result.results, result.phase) {
+        PathOutcome::Delivered => SUCCESS,
+        PathOutcome::Dropped => DROPPED,
+        PathOutcome::Incomplete => INCOMPLETE,
+    })
+}
+
+/// Scans every node's captures, builds the node models and reconstructs.
+pub fn analyze(
+    probe: &Probe,
+    inputs: &AnalysisInputs,
+    args: &AnalyzeArgs,
+    quiet: bool,
+) -> Result<TraceResult, CliError> {
+    let mut findings: Vec<Finding> = inputs
+        .problems
+        .iter()
+        .map(|(file, why)| Finding { kind: "bad-input".into(), node: None, message: format!("{file}: {why}") })
+        .collect();
+    let total: u64 = inputs
+        .nodes
+        .iter()
+        .flat_map(|n| n.captures.iter())
+        .filter_map(|f| std::fs::metadata(f).ok())
+        .map(|m| m.len())
+        .sum();
+    let progress = (!quiet && std::io::stderr().is_terminal() && total > 0).then(|| {
+        let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
+        bar.set_style(
+            ProgressStyle::with_template(
+                "{spinner} scanning {bytes}/{total_bytes} {wide_bar} {bytes_per_sec} eta {eta}",
+            )
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+        );
+        bar
+    });
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(args.threads.unwrap_or(0))
+        .build()
+        .map_err(|e| CliError::usage(format!("cannot start worker threads: {e}")))?;
+    let mut models: Vec<NodeModel<'_>> = Vec::new();
+    for n in &inputs.nodes {
+        let target = ScanTarget { node: &n.name, fingerprint: &probe.fingerprint };
+        let scans = pool.install(|| scan_files(&target, &n.captures, progress.as_ref()));
+        let mut sightings = Vec::new();
+        for s in scans {
+            if let Some(e) = &s.report.error {
+                findings.push(Finding {
+                    kind: "bad-input".into(),
+                    node: Some(n.name.clone()),
+                    message: format!("{}: packet {} (byte {}): {}", s.report.file, e.packet, e.offset, e.message),
+                });
+            }
+            sightings.extend(s.sightings);
+        }
+        if let Some(ev) = &n.evidence {
+            if ev.probe.fingerprint != probe.fingerprint {
+                findings.push(Finding {
+                    kind: "bad-input".into(),
+                    node: Some(n.name.clone()),
+                    message: "its evidence file was extracted for another probe (fingerprint differs); ignored".into(),
+                });
+            } else {
+                sightings.extend(ev.sightings.iter().cloned());
+            }
+        }
+        sightings.sort_by_key(|s| (s.timestamp_ns.unwrap_or(i64::MAX), s.file.clone(), s.packet));
+        let artifacts = n.artifacts.as_ref();
+        let (view, tables, hit) = match artifacts.and_then(|a| a.flows.as_ref().map(|f| (a, f))) {
+            Some((a, flows)) => {
+                let mut tables = TableMap::for_dump(flows, &a.declared_tables());
+                tables.check_groups(&a.groups);
+                let view = NodeView::build(flows, &a.groups, a.ports.as_ref(), &tables);
+                let hit = n.before.as_ref().map(|b| {
+                    deltas(b, flows).into_iter().filter(|d| d.packets > 0).map(|d| d.index).collect::<Vec<_>>()
+                });
+                (Some(view), Some(tables), hit)
+            }
+            None => (None, None, None),
+        };
+        if let Some(a) = artifacts {
+            for w in &a.warnings {
+                findings.push(Finding { kind: "bad-input".into(), node: Some(n.name.clone()), message: w.clone() });
+            }
+        }
+        models.push(NodeModel {
+            name: n.name.clone(),
+            artifacts,
+            view,
+            tables,
+            hit,
+            sightings,
+            has_captures: !n.captures.is_empty() || n.evidence.is_some(),
+        });
+    }
+    if let Some(bar) = &progress {
+        bar.finish_and_clear();
+    }
+    let opts = Options { wire_latency_ns: args.wire_latency_us.map_or(0, |us| (us as i64).saturating_mul(1000)) };
+    let mut result = reconstruct(probe, &models, inputs.cluster.as_ref(), &opts);
+    findings.append(&mut result.findings);
+    result.findings = findings;
+    Ok(result)
+}
