@@ -24,7 +24,10 @@ const FIELDS: [&str; 13] = [
     "networkPolicyRule",
 ];
 
-fn essentials(results: &Value) -> Vec<(String, Vec<Vec<(String, String)>>)> {
+/// An observation reduced to the compared fields.
+type Fields = Vec<(String, String)>;
+
+fn essentials(results: &Value) -> Vec<(String, Vec<Fields>)> {
     results
         .as_array()
         .unwrap()
