@@ -91,3 +91,17 @@ fn every_scenario_matches_antrea() {
         }
     }
 }
+
+/// The table and CSV views of a real inter-node Service trace (times come from the captures,
+/// so the output is deterministic).
+#[test]
+fn table_and_csv_snapshots() {
+    let dir = sample("pod-to-service-remote");
+    let root = dir.display().to_string();
+    for (format, name) in [("table", "pod_to_service_remote_table"), ("csv", "pod_to_service_remote_csv")] {
+        let out = hoptrace().args(["analyze", "--format", format, "-q"]).arg(&dir).output().unwrap();
+        assert!(out.status.success());
+        let text = String::from_utf8(out.stdout).unwrap().replace(&root, "samples/pod-to-service-remote");
+        insta::assert_snapshot!(name, text);
+    }
+}

@@ -66,6 +66,11 @@ pub struct AnalyzeArgs {
     /// (default: the smallest same-node hop the captures show).
     #[arg(long, value_name = "US")]
     pub wire_latency_us: Option<u64>,
+    /// An earlier collection of the same nodes (a support bundle or node directories taken before
+    /// the probe was sent): its flow dumps give the counter deltas that show which flows the probe
+    /// hit. A node directory's own `before/flows` does the same.
+    #[arg(long, value_name = "INPUT")]
+    pub before: Vec<String>,
     /// Worker threads for the capture scan (default: one per core).
     #[arg(short = 'j', long, value_name = "N")]
     pub threads: Option<usize>,
@@ -73,7 +78,22 @@ pub struct AnalyzeArgs {
 
 /// Runs `hoptrace analyze`.
 pub fn run(args: &AnalyzeArgs, quiet: bool) -> Outcome {
-    let inputs = discover(&args.inputs);
+    let mut inputs = discover(&args.inputs);
+    if !args.before.is_empty() {
+        let earlier = discover(&args.before);
+        for (file, why) in earlier.problems {
+            inputs.problems.push((file, why));
+        }
+        for e in earlier.nodes {
+            match (inputs.nodes.iter_mut().find(|n| n.name == e.name), e.artifacts.and_then(|a| a.flows)) {
+                (Some(n), Some(flows)) => n.before = Some(flows),
+                (None, Some(flows)) => {
+                    inputs.problems.push((flows.origin, format!("--before: no node {} among the inputs", e.name)))
+                }
+                _ => {}
+            }
+        }
+    }
     let probe_path =
         args.probe.clone().or_else(|| inputs.probe.clone()).ok_or_else(|| {
             CliError::usage("no probe: give --probe probe.json (the document `hoptrace craft` wrote)")

@@ -467,7 +467,14 @@ pub fn reconstruct(
         results.push(result);
         if let Some((tun_dst, addrs)) = next {
             arriving = Some(addrs);
-            match nodes.iter().position(|n| n.transport_ips().contains(&tun_dst)) {
+            // The node with that transport IP; without agent info, the node whose underlay
+            // capture shows the probe arriving for it.
+            let owner = nodes.iter().position(|n| n.transport_ips().contains(&tun_dst)).or_else(|| {
+                nodes.iter().enumerate().position(|(j, n)| {
+                    !visited[j] && n.sightings.iter().any(|s| s.tunnels.first().is_some_and(|t| t.dst == tun_dst))
+                })
+            });
+            match owner {
                 Some(j) => current = Some((j, exit_time)),
                 None => findings.push(Finding {
                     kind: "missing-input".into(),
@@ -619,7 +626,11 @@ fn node_pass(
             .or_else(|| places.iter().find(|(p, _)| *p == Place::TunnelPort))
     }
     .map(|(_, s)| *s);
-    let local_ips = node.transport_ips();
+    // This node's tunnel endpoint: agentinfo's transport IPs, else where the probe arrived.
+    let mut local_ips = node.transport_ips();
+    if local_ips.is_empty() && !is_sender {
+        local_ips.extend(entry.and_then(|e| e.tunnels.first().map(|t| t.dst)));
+    }
     let tunnel_out = places
         .iter()
         .filter(
