@@ -105,3 +105,45 @@ fn table_and_csv_snapshots() {
         insta::assert_snapshot!(name, text);
     }
 }
+
+fn hop_tables(v: &Value, node: usize) -> Vec<(String, String)> {
+    v["results"][node]["hops"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| (h["table"].as_str().unwrap().to_string(), h["action"].as_str().unwrap().to_string()))
+        .collect()
+}
+
+/// `--detail hops`: every stage the probe crossed, in pipeline order, each with its flow line.
+#[test]
+fn detail_hops_lists_every_stage() {
+    let out = hoptrace()
+        .args(["analyze", "--format", "json", "--detail", "hops", "-q"])
+        .arg(sample("pod-to-service-remote"))
+        .output()
+        .unwrap();
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let n1 = hop_tables(&v, 0);
+    let pos = |t: &str| n1.iter().position(|(x, _)| x == t).unwrap_or_else(|| panic!("{t} missing in {n1:?}"));
+    assert!(pos("SpoofGuard") < pos("EndpointDNAT"));
+    assert!(pos("EndpointDNAT") < pos("EgressRule"));
+    assert!(pos("EgressRule") < pos("L3Forwarding"));
+    assert!(pos("L3Forwarding") < pos("L3DecTTL"));
+    assert_eq!(n1.last().unwrap(), &("Output".to_string(), "Forwarded".to_string()));
+    assert_eq!(hop_tables(&v, 1).last().unwrap(), &("Output".to_string(), "Delivered".to_string()));
+    for h in v["results"][0]["hops"].as_array().unwrap() {
+        assert!(h["evidence"][0]["line"].is_u64() && h["component"].is_string(), "{h}");
+    }
+    let out = hoptrace()
+        .args(["analyze", "--format", "json", "--detail", "hops", "-q"])
+        .arg(sample("annp-ingress-drop"))
+        .output()
+        .unwrap();
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(hop_tables(&v, 0).last().unwrap(), &("IngressMetric".to_string(), "Dropped".to_string()));
+    // Without --detail hops, no hops.
+    let out = hoptrace().args(["analyze", "--format", "json", "-q"]).arg(sample("annp-ingress-drop")).output().unwrap();
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(v["results"][0].get("hops").is_none());
+}

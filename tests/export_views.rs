@@ -60,6 +60,7 @@ fn sample() -> TraceResult {
                     er,
                     timed(out1, t0 + 210_000, "eth0", "k8s-node-1.pcapng", 2),
                 ],
+                hops: vec![],
             },
             NodeResult {
                 node: "k8s-node-2".into(),
@@ -69,6 +70,7 @@ fn sample() -> TraceResult {
                     timed(rx, t0 + 520_000 + skew, "eth0", "k8s-node-2.pcapng", 1),
                     timed(out2, t0 + 790_000 + skew, "web-7d4-9c1e2f", "k8s-node-2.pcapng", 2),
                 ],
+                hops: vec![],
             },
         ],
         clocks,

@@ -216,6 +216,10 @@ pub struct NodeResult {
     pub timestamp: Option<i64>,
     /// The ordered observations.
     pub observations: Vec<Observation>,
+    /// hoptrace `--detail hops`: one observation per pipeline stage crossed, each naming the
+    /// table and flow that decided it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub hops: Vec<Observation>,
 }
 
 /// Antrea's `status.phase`.

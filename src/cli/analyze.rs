@@ -46,6 +46,15 @@ pub enum Format {
     Csv,
 }
 
+/// How much of the path to report.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Detail {
+    /// Antrea's terminal-point observations.
+    Antrea,
+    /// Plus every pipeline stage crossed.
+    Hops,
+}
+
 /// Arguments of `hoptrace analyze`.
 #[derive(Debug, Args)]
 #[command(after_help = EXAMPLES)]
@@ -71,6 +80,10 @@ pub struct AnalyzeArgs {
     /// hit. A node directory's own `before/flows` does the same.
     #[arg(long, value_name = "INPUT")]
     pub before: Vec<String>,
+    /// `antrea` (Antrea's observation list) or `hops` (also one observation per pipeline stage
+    /// crossed, naming its table and flow line).
+    #[arg(long, value_enum, default_value = "antrea")]
+    pub detail: Detail,
     /// Worker threads for the capture scan (default: one per core).
     #[arg(short = 'j', long, value_name = "N")]
     pub threads: Option<usize>,
@@ -220,7 +233,10 @@ pub fn analyze(
     if let Some(bar) = &progress {
         bar.finish_and_clear();
     }
-    let opts = Options { wire_latency_ns: args.wire_latency_us.map_or(0, |us| (us as i64).saturating_mul(1000)) };
+    let opts = Options {
+        hops: args.detail == Detail::Hops,
+        wire_latency_ns: args.wire_latency_us.map_or(0, |us| (us as i64).saturating_mul(1000)),
+    };
     let mut result = reconstruct(probe, &models, inputs.cluster.as_ref(), &opts);
     findings.append(&mut result.findings);
     result.findings = findings;

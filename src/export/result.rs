@@ -206,6 +206,24 @@ pub fn write_table(out: &mut dyn Write, result: &TraceResult) -> io::Result<()> 
     for l in &lines {
         writeln!(out, "{}", row(l))?;
     }
+    for r in result.results.iter().filter(|r| !r.hops.is_empty()) {
+        writeln!(out, "\npipeline stages on {}:", r.node)?;
+        for (i, h) in r.hops.iter().enumerate() {
+            let at = h
+                .evidence
+                .first()
+                .map(|e| format!("{}:{}", e.file.as_deref().unwrap_or("-"), e.line.unwrap_or(0)))
+                .unwrap_or_default();
+            writeln!(
+                out,
+                "  {:>2}  {:<26} {:<15} {:<10} {at}",
+                i + 1,
+                h.table.as_deref().unwrap_or("-"),
+                enum_name(&h.component),
+                enum_name(&h.action)
+            )?;
+        }
+    }
     let terminal = result.results.iter().flat_map(|r| &r.observations).rev().find(|o| o.action.is_terminal());
     writeln!(
         out,

@@ -55,6 +55,7 @@ mod tests {
             role: None,
             timestamp: None,
             observations: obs.into_iter().map(|(c, a)| Observation::new(c, a)).collect(),
+            hops: vec![],
         }
     }
 

@@ -124,6 +124,8 @@ fn place(node: &NodeModel<'_>, s: &Sighting) -> Place {
 /// Options of a reconstruction.
 #[derive(Clone, Debug, Default)]
 pub struct Options {
+    /// Add one observation per pipeline stage crossed (`--detail hops`).
+    pub hops: bool,
     /// Assumed one-way wire latency between nodes for clock estimation (ns); 0 = the smallest
     /// same-node hop latency the captures show.
     pub wire_latency_ns: i64,
@@ -235,6 +237,7 @@ impl PolicyLookup for Attribution<'_> {
 #[derive(Debug, Default)]
 struct CounterFacts {
     state: TerminalState,
+    path: Vec<usize>,
     terminal: Option<(String, usize)>,
     dnat: Option<(IpAddr, usize)>,
     rule_flows: Vec<(u32, usize)>,
@@ -245,6 +248,7 @@ struct CounterFacts {
 /// of other traffic (replies, background) that moved counters between the two dumps.
 #[derive(Clone, Debug)]
 struct Headers {
+    eth_type: u16,
     in_port: Option<u32>,
     eth_dst: Option<u128>,
     nw_src: u128,
@@ -280,28 +284,30 @@ fn probe_hits(node: &NodeModel<'_>, hit: &[usize], mut h: Headers) -> Vec<usize>
             continue;
         }
         let Some(f) = node.flow(i) else { continue };
-        let consistent = f.matches.fields.iter().all(|m| {
-            let bits = m.value.bits();
-            match m.field {
-                Field::InPort => match (&m.value, h.in_port) {
-                    (Value::Port(p), Some(want)) => {
-                        p.number().or_else(|| ports.and_then(|t| t.number_of(p))).is_none_or(|n| n == want)
-                    }
+        let same_family = f.matches.eth_type().is_none_or(|t| t == h.eth_type);
+        let consistent = same_family
+            && f.matches.fields.iter().all(|m| {
+                let bits = m.value.bits();
+                match m.field {
+                    Field::InPort => match (&m.value, h.in_port) {
+                        (Value::Port(p), Some(want)) => {
+                            p.number().or_else(|| ports.and_then(|t| t.number_of(p))).is_none_or(|n| n == want)
+                        }
+                        _ => true,
+                    },
+                    Field::EthDst => match (bits, h.eth_dst) {
+                        (Some((v, mask)), Some(cur)) => cur & mask == v,
+                        _ => true,
+                    },
+                    Field::IpSrc | Field::Ipv6Src => bits.is_none_or(|(v, mask)| h.nw_src & mask == v),
+                    Field::IpDst | Field::Ipv6Dst => bits.is_none_or(|(v, mask)| h.nw_dst & mask == v),
+                    Field::TcpDst | Field::UdpDst | Field::SctpDst => match (bits, h.tp_dst) {
+                        (Some((v, mask)), Some(cur)) => cur & mask == v,
+                        _ => true,
+                    },
                     _ => true,
-                },
-                Field::EthDst => match (bits, h.eth_dst) {
-                    (Some((v, mask)), Some(cur)) => cur & mask == v,
-                    _ => true,
-                },
-                Field::IpSrc | Field::Ipv6Src => bits.is_none_or(|(v, mask)| h.nw_src & mask == v),
-                Field::IpDst | Field::Ipv6Dst => bits.is_none_or(|(v, mask)| h.nw_dst & mask == v),
-                Field::TcpDst | Field::UdpDst | Field::SctpDst => match (bits, h.tp_dst) {
-                    (Some((v, mask)), Some(cur)) => cur & mask == v,
-                    _ => true,
-                },
-                _ => true,
-            }
-        });
+                }
+            });
         if !consistent {
             continue;
         }
@@ -332,7 +338,7 @@ fn probe_hits(node: &NodeModel<'_>, hit: &[usize], mut h: Headers) -> Vec<usize>
 fn counter_facts(node: &NodeModel<'_>, headers: Headers) -> Option<CounterFacts> {
     let hit = probe_hits(node, node.hit.as_ref()?, headers);
     let hit = &hit;
-    let mut facts = CounterFacts::default();
+    let mut facts = CounterFacts { path: hit.clone(), ..CounterFacts::default() };
     let terminal_tables = ["EgressDefaultRule", "EgressMetric", "IngressDefaultRule", "IngressMetric"];
     for &i in hit {
         let Some(f) = node.flow(i) else { continue };
@@ -454,7 +460,8 @@ pub fn reconstruct(
         visited[idx] = true;
         let node = &nodes[idx];
         let is_sender = idx == sender;
-        let (mut result, next, exit_time) = node_pass(probe, node, is_sender, arriving, cluster, &mut findings);
+        let (mut result, next, exit_time) =
+            node_pass(probe, node, is_sender, arriving, cluster, opts.hops, &mut findings);
         if let (Some(sent), Some(first)) = (sent_at, result.observations.first().and_then(|o| o.raw_time_ns)) {
             crossings.push(Crossing {
                 from: results.last().map(|r| r.node.clone()).unwrap_or_default(),
@@ -592,6 +599,7 @@ fn node_pass(
     is_sender: bool,
     arriving: Option<(IpAddr, IpAddr)>,
     cluster: Option<&ClusterInfo>,
+    detail_hops: bool,
     findings: &mut Vec<Finding>,
 ) -> (NodeResult, NextHop, Option<i64>) {
     // Sightings on a named interface first (an `-i any` capture says less about where it was).
@@ -605,6 +613,7 @@ fn node_pass(
         view.and_then(|v| v.tunnel()).and_then(|p| p.ofport)
     };
     let headers = Headers {
+        eth_type: if orig_src.is_ipv6() { 0x86dd } else { 0x0800 },
         in_port,
         eth_dst: is_sender.then(|| {
             let o = probe.ethernet.dst.octets();
@@ -826,7 +835,54 @@ fn node_pass(
             (tun, addrs)
         });
     let exit_time = tunnel_out.and_then(|s| s.timestamp_ns);
-    (NodeResult { node: node.name.clone(), role: None, timestamp: None, observations: obs }, next, exit_time)
+    let hops = if detail_hops { hop_observations(node, facts.as_ref(), &obs) } else { Vec::new() };
+    (NodeResult { node: node.name.clone(), role: None, timestamp: None, observations: obs, hops }, next, exit_time)
+}
+
+/// The pipeline stage a table belongs to, as an observation component.
+fn stage(table: &str) -> Component {
+    match table {
+        "PipelineRootClassifier" | "Classifier" | "Classification" => Component::Classification,
+        "SpoofGuard" | "ARPSpoofGuard" | "IPv6" => Component::SpoofGuard,
+        "UnSNAT" | "ConntrackZone" | "ConntrackState" | "ConntrackCommit" | "SNATMark" | "SNAT" => Component::Conntrack,
+        "PreRoutingClassifier"
+        | "NodePortMark"
+        | "SessionAffinity"
+        | "ServiceLB"
+        | "DSRServiceMark"
+        | "EndpointDNAT"
+        | "DNAT" => Component::LB,
+        "L3Forwarding" | "L3DecTTL" | "EgressQoS" => Component::Routing,
+        "EgressMark" => Component::Egress,
+        t if t.contains("Egress") || t.contains("Ingress") => Component::NetworkPolicy,
+        _ => Component::Forwarding,
+    }
+}
+
+/// `--detail hops`: one observation per table the probe's hit flows went through.
+fn hop_observations(node: &NodeModel<'_>, facts: Option<&CounterFacts>, antrea: &[Observation]) -> Vec<Observation> {
+    let Some(facts) = facts else { return Vec::new() };
+    let terminal = antrea.last().map(|o| o.action);
+    facts
+        .path
+        .iter()
+        .filter_map(|&i| {
+            let f = node.flow(i)?;
+            let table = node.table_of(f)?;
+            let is_drop = f.actions.is_empty() || f.actions.iter().all(|a| matches!(a, OfAction::Drop));
+            let action = if is_drop {
+                Action::Dropped
+            } else if table == "Output" {
+                terminal.unwrap_or(Action::Forwarded)
+            } else {
+                Action::Forwarded
+            };
+            let mut o = Observation::new(stage(&table), action);
+            o.table = Some(table);
+            o.evidence.push(node.flow_evidence(i));
+            Some(o)
+        })
+        .collect()
 }
 
 fn cidr(net: IpAddr, prefix: u8, ip: IpAddr) -> bool {
