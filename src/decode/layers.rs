@@ -371,7 +371,9 @@ fn tunnel<'a>(ip: &IpInfo, transport: Option<&TransportInfo>, payload: &'a [u8])
     match *transport? {
         TransportInfo::Udp { src_port, dst_port, .. } => {
             let udp_payload = payload.get(8..)?;
-            let is = |p: u16| dst_port == p || src_port == p;
+            // The well-known port is the destination in both directions (RFC 7348, RFC 8926); the
+            // source port is flow entropy and may be anything, including a tunnel port.
+            let is = |p: u16| dst_port == p;
             t.src_port = Some(src_port);
             if is(geneve::PORT) {
                 let (h, inner) = GeneveHeader::parse(udp_payload)?;
@@ -459,6 +461,13 @@ mod tests {
         for n in 0..outer.len() {
             let _ = decode(LinkType::ETHERNET, &outer[..n]);
         }
+    }
+
+    #[test]
+    fn tunnel_port_as_source_is_not_a_tunnel() {
+        let f = udp_frame(7, 4789, 5353, &[0x5a; 40]);
+        let d = decode(LinkType::ETHERNET, &f);
+        assert_eq!((d.depth, d.ip.map(|i| i.dscp)), (0, Some(7)));
     }
 
     #[test]

@@ -54,8 +54,8 @@ fn quick(tag: u8, frame: &[u8]) -> Option<bool> {
             return None;
         }
         let udp = ip + ihl;
-        let (src, dst) = (u16_at(b, udp)?, u16_at(b, udp + 2)?);
-        let is = |p: u16| src == p || dst == p;
+        let dst = u16_at(b, udp + 2)?;
+        let is = |p: u16| dst == p;
         let payload = udp + 8;
         if is(geneve::PORT) {
             let first = u8_at(b, payload)?;
