@@ -151,6 +151,20 @@ fn extract_finds_the_probe_everywhere_it_went() {
     assert_eq!(tun["transport"]["protocol"], "tcp");
     assert_eq!(tun["transport"]["seq"], doc["fingerprint"]["tcpSeq"]);
 
+    // The directory holds the same captures (and probe.json, evidence, which are not captures).
+    let by_dir = hoptrace()
+        .args(["-q", "extract", "--node", "node-a", "--probe"])
+        .arg(d.join("probe.json"))
+        .arg(d)
+        .args(["-o", "-"])
+        .assert()
+        .success();
+    let ev2: Value = serde_json::from_slice(&by_dir.get_output().stdout).unwrap();
+    let files: Vec<&str> = ev2["captures"].as_array().unwrap().iter().map(|c| c["file"].as_str().unwrap()).collect();
+    let names: Vec<&str> = files.iter().map(|f| f.rsplit('/').next().unwrap()).collect();
+    assert_eq!(names, ["any.pcap", "cut.pcap", "node-a_eth0.pcap", "tunnel.pcapng.gz"]);
+    assert_eq!(ev2["sightings"].as_array().unwrap().len(), 3);
+
     let cooked = &s[2];
     assert_eq!(cooked["ifindex"], 7);
     assert_eq!(cooked["direction"], "outbound");

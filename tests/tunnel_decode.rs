@@ -202,3 +202,28 @@ fn sll2_direction_and_addresses_agree_with_tcpdump() {
     }
     assert!(directions > 100, "only {directions} directions compared");
 }
+
+/// The prefilter that skips the full decode never rejects a packet whose innermost IP header
+/// carries the tag: checked for every packet of the whole corpus and every DSCP value.
+#[test]
+fn prefilter_never_rejects_a_tagged_packet() {
+    use hoptrace::decode::may_carry_tag;
+    use hoptrace::decode::scan::expand_inputs;
+    let files = expand_inputs(&[corpus()]).unwrap();
+    let (mut packets, mut rejected) = (0u64, 0u64);
+    for file in files {
+        let Ok(src) = open_capture(&file) else { continue };
+        read_capture(&file, src, |pkt| {
+            packets += 1;
+            let innermost = decode(pkt.link_type, pkt.data).ip.map(|ip| ip.dscp);
+            for tag in 0..64u8 {
+                if !may_carry_tag(tag, pkt.link_type, pkt.data) {
+                    rejected += 1;
+                    assert_ne!(innermost, Some(tag), "{} packet {}: tag {tag} rejected", file.display(), pkt.index);
+                }
+            }
+        });
+    }
+    // About half the corpus is Ethernet + IPv4, where 63 of the 64 tags are rejected.
+    assert!(packets > 5_000 && rejected > packets * 25, "{packets} packets, {rejected} rejections");
+}

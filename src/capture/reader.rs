@@ -146,6 +146,11 @@ pub fn read_capture(path: &Path, source: CaptureSource, mut visit: impl FnMut(&P
             break;
         }
         match reader.next() {
+            Ok((0, _)) => {
+                // A record that takes no bytes would be returned forever.
+                summary.error = Some(err(next, offset, ErrorKind::BadBlock("zero-length record".into())));
+                break;
+            }
             Ok((len, block)) => {
                 stalled = false;
                 let outcome = handle_block(&mut st, block, offset, &mut visit);

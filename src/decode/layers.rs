@@ -312,16 +312,35 @@ fn ip_info<'a>(s: &LaxSlicedPacket<'a>) -> Option<(IpInfo, &'a [u8], bool)> {
                 fragment_offset: 0,
                 more_fragments: false,
             };
-            for ext in v6.extensions().clone() {
-                if let etherparse::Ipv6ExtensionSlice::Fragment(f) = ext {
-                    info.fragment_offset = f.fragment_offset().value().saturating_mul(8);
-                    info.more_fragments = f.more_fragments();
-                }
+            // Walked by hand: etherparse's extension iterator reads out of bounds (undefined
+            // behaviour) when the lax parse stopped at a truncated extension header.
+            if let Some((offset, more)) = ipv6_fragment(h.next_header().0, v6.extensions().slice()) {
+                info.fragment_offset = offset;
+                info.more_fragments = more;
             }
             Some((info, p.payload, p.incomplete))
         }
         LaxNetSlice::Arp(_) => None,
     }
+}
+
+/// The fragment offset (bytes) and more-fragments flag of an IPv6 Fragment header found in the
+/// extension header chain `exts` that starts with `next`.
+fn ipv6_fragment(mut next: u8, mut exts: &[u8]) -> Option<(u16, bool)> {
+    for _ in 0..16 {
+        let len = match next {
+            44 => {
+                let word = super::bytes::u16_at(exts, 2)?;
+                return Some((word & 0xfff8, word & 1 == 1));
+            }
+            0 | 43 | 60 => (*exts.get(1)? as usize + 1) * 8,
+            51 => (*exts.get(1)? as usize + 2) * 4,
+            _ => return None,
+        };
+        next = *exts.first()?;
+        exts = exts.get(len..)?;
+    }
+    None
 }
 
 /// Recognises a tunnel header in the transport payload; returns the tunnel layer and where its
@@ -352,7 +371,9 @@ fn tunnel<'a>(ip: &IpInfo, transport: Option<&TransportInfo>, payload: &'a [u8])
     match *transport? {
         TransportInfo::Udp { src_port, dst_port, .. } => {
             let udp_payload = payload.get(8..)?;
-            let is = |p: u16| dst_port == p || src_port == p;
+            // The well-known port is the destination in both directions (RFC 7348, RFC 8926); the
+            // source port is flow entropy and may be anything, including a tunnel port.
+            let is = |p: u16| dst_port == p;
             t.src_port = Some(src_port);
             if is(geneve::PORT) {
                 let (h, inner) = GeneveHeader::parse(udp_payload)?;
@@ -440,6 +461,13 @@ mod tests {
         for n in 0..outer.len() {
             let _ = decode(LinkType::ETHERNET, &outer[..n]);
         }
+    }
+
+    #[test]
+    fn tunnel_port_as_source_is_not_a_tunnel() {
+        let f = udp_frame(7, 4789, 5353, &[0x5a; 40]);
+        let d = decode(LinkType::ETHERNET, &f);
+        assert_eq!((d.depth, d.ip.map(|i| i.dscp)), (0, Some(7)));
     }
 
     #[test]

@@ -7,6 +7,7 @@ pub mod evidence;
 pub mod geneve;
 pub mod gre;
 pub mod layers;
+pub mod prefilter;
 pub mod scan;
 pub mod sighting;
 pub mod sll;
@@ -15,5 +16,6 @@ pub mod transport;
 pub mod vxlan;
 
 pub use layers::{decode, Decoded, EthInfo, IpInfo, Stop, TunnelInfo, TunnelKind, MAX_TUNNEL_DEPTH};
+pub use prefilter::may_carry_tag;
 pub use sighting::{match_fingerprint, Match, Sighting};
 pub use transport::TransportInfo;

@@ -4,6 +4,7 @@
 
 use super::evidence::{CaptureReport, ErrorReport, Undecoded};
 use super::layers::{decode, Stop};
+use super::prefilter::may_carry_tag;
 use super::sighting::{match_fingerprint, Match, PacketContext, Sighting};
 use crate::capture::iface::interface_from_file_name;
 use crate::capture::{open_capture, read_capture, CaptureError, Compression, ErrorKind, Format};
@@ -69,6 +70,9 @@ pub fn scan_file(target: &ScanTarget<'_>, path: &Path, progress: Option<&Progres
         if let Some(p) = progress.filter(|_| plain && pkt.offset - reported >= PROGRESS_STEP) {
             p.inc(pkt.offset - reported);
             reported = pkt.offset;
+        }
+        if !may_carry_tag(target.fingerprint.dscp, pkt.link_type, pkt.data) {
+            return;
         }
         let d = decode(pkt.link_type, pkt.data);
         match d.stop {

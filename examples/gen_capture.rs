@@ -1,0 +1,65 @@
+//! Generates a large synthetic node capture for the scan benchmark (benches/compare.sh): mostly
+//! Geneve traffic between two nodes (inner TCP/UDP of 64..1500 bytes, untagged), some bare
+//! traffic, and every `--probe-every`th packet the probe of a probe.json (tagged), inside Geneve.
+//!
+//! `cargo run --release --example gen_capture -- probe.json OUT.pcap SIZE_MB [SEED]`
+
+#[path = "../tests/common/mod.rs"]
+mod common;
+
+use common::*;
+use std::io::{BufWriter, Write};
+
+fn main() -> std::io::Result<()> {
+    let args: Vec<String> = std::env::args().collect();
+    if args.len() < 4 {
+        eprintln!("usage: gen_capture probe.json OUT.pcap SIZE_MB [SEED]");
+        std::process::exit(2);
+    }
+    let probe: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&args[1])?)?;
+    let probe_frame = from_hex(probe["frame"]["hex"].as_str().expect("frame.hex"));
+    let target = args[3].parse::<u64>().expect("SIZE_MB") * 1_000_000;
+    let mut seed: u64 = args.get(4).and_then(|s| s.parse().ok()).unwrap_or(1);
+    let mut rand = move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    let mut out = BufWriter::with_capacity(1 << 20, std::fs::File::create(&args[2])?);
+    let header = pcap_header(1);
+    out.write_all(&header)?;
+    let mut written = header.len() as u64;
+    let payload = vec![0x5au8; 1500];
+    let mut rec = Vec::with_capacity(2048);
+    let (mut n, mut probes) = (0u64, 0u64);
+    while written < target {
+        n += 1;
+        let r = rand();
+        let frame = if n % 100_000 == 0 {
+            probes += 1;
+            geneve(&translate(&probe_frame, [10, 10, 2, 7], 63), 0, [192, 168, 77, 1], [192, 168, 77, 2])
+        } else {
+            let len = 20 + (r % 1400) as usize;
+            let inner = udp_frame(
+                [10, 10, 1, (r >> 16) as u8],
+                [10, 10, 2, (r >> 24) as u8],
+                (r >> 32) as u16,
+                8080,
+                &payload[..len],
+            );
+            if r % 10 == 0 {
+                inner
+            } else {
+                geneve(&inner, 0, [192, 168, 77, 1], [192, 168, 77, 2])
+            }
+        };
+        rec.clear();
+        pcap_record(&mut rec, 1_700_000_000_000_000 + n * 10, &frame);
+        out.write_all(&rec)?;
+        written += rec.len() as u64;
+    }
+    out.flush()?;
+    eprintln!("{}: {} packets, {} probes, {} bytes", args[2], n, probes, written);
+    Ok(())
+}

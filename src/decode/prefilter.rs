@@ -1,0 +1,78 @@
+//! A quick, conservative look at a frame before the full decode: it follows only the common
+//! path of a node capture (Ethernet, 802.1Q, IPv4, Geneve/VXLAN with Ethernet inside) to the
+//! innermost IPv4 header, and says "certainly not tagged" when that header's DSCP is not the
+//! probe's tag. Anything unusual answers "maybe", and the full decoder decides. Scanning large
+//! captures spends most of its time here, so it reads a few bytes and builds nothing.
+
+use super::bytes::{u16_at, u8_at};
+use super::{geneve, vxlan, MAX_TUNNEL_DEPTH};
+use crate::capture::LinkType;
+
+/// `false` only when the innermost IP header of the frame (as [`super::decode`] would find it)
+/// certainly does not carry DSCP `tag`.
+pub fn may_carry_tag(tag: u8, link: LinkType, frame: &[u8]) -> bool {
+    if link != LinkType::ETHERNET {
+        return true;
+    }
+    quick(tag, frame).unwrap_or(true)
+}
+
+/// `None` means "could not tell".
+fn quick(tag: u8, frame: &[u8]) -> Option<bool> {
+    let mut b = frame;
+    for _ in 0..=MAX_TUNNEL_DEPTH {
+        let mut off = 12;
+        let mut ether_type = u16_at(b, off)?;
+        let mut tags = 0;
+        while ether_type == 0x8100 || ether_type == 0x88a8 {
+            tags += 1;
+            if tags > 2 {
+                return None;
+            }
+            off += 4;
+            ether_type = u16_at(b, off)?;
+        }
+        if ether_type != 0x0800 {
+            return None;
+        }
+        let ip = off + 2;
+        let first = u8_at(b, ip)?;
+        let ihl = (first & 0x0f) as usize * 4;
+        if first >> 4 != 4 || ihl < 20 {
+            return None;
+        }
+        let dscp = u8_at(b, ip + 1)? >> 2;
+        let protocol = u8_at(b, ip + 9)?;
+        let fragment = u16_at(b, ip + 6)? & 0x3fff;
+        let total_len = u16_at(b, ip + 2)? as usize;
+        if protocol != 17 || fragment != 0 {
+            // GRE and STT tunnels, and everything else, have their innermost header here or are
+            // left to the full decoder.
+            return if protocol == 47 || protocol == 6 { None } else { Some(dscp == tag) };
+        }
+        if total_len < ihl + 8 || b.len() < ip + ihl + 8 {
+            return None;
+        }
+        let udp = ip + ihl;
+        let dst = u16_at(b, udp + 2)?;
+        let is = |p: u16| dst == p;
+        let payload = udp + 8;
+        if is(geneve::PORT) {
+            let first = u8_at(b, payload)?;
+            if first >> 6 != 0 || u16_at(b, payload + 2)? != 0x6558 {
+                return None;
+            }
+            b = b.get(payload + 8 + (first & 0x3f) as usize * 4..)?;
+        } else if is(vxlan::PORT) || is(vxlan::LINUX_PORT) {
+            if u8_at(b, payload)? & 0x08 == 0 {
+                return None;
+            }
+            b = b.get(payload + 8..)?;
+        } else if is(vxlan::GPE_PORT) {
+            return None;
+        } else {
+            return Some(dscp == tag);
+        }
+    }
+    None
+}
