@@ -33,12 +33,39 @@ const FLAGS: &[(&str, FlowFlag)] = &[
     ("no_byte_counts", FlowFlag::NoByteCounts),
 ];
 
+/// The flow-mod command a line of a `--bundle add-flows` / `replace-flows` file may start with.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FlowCommand {
+    /// `add`.
+    Add,
+    /// `modify`.
+    Modify,
+    /// `modify_strict`.
+    ModifyStrict,
+    /// `delete`.
+    Delete,
+    /// `delete_strict`.
+    DeleteStrict,
+}
+
+const COMMANDS: &[(&str, FlowCommand)] = &[
+    ("add", FlowCommand::Add),
+    ("modify", FlowCommand::Modify),
+    ("modify_strict", FlowCommand::ModifyStrict),
+    ("delete", FlowCommand::Delete),
+    ("delete_strict", FlowCommand::DeleteStrict),
+];
+
 /// OVS's default flow priority (not printed by `dump-flows`).
 pub const DEFAULT_PRIORITY: u16 = 32768;
 
 /// One flow. Statistics are data (`n_packets` and friends), absent with `--no-stats`.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash, Serialize)]
 pub struct Flow {
+    /// Leading flow-mod command word, if the line had one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub command: Option<FlowCommand>,
     /// Cookie.
     #[serde(skip_serializing_if = "Option::is_none", serialize_with = "ser_cookie")]
     pub cookie: Option<u64>,
@@ -107,6 +134,13 @@ impl Flow {
         let head = &line[..at];
         let actions_text = line[at + "actions=".len()..].trim();
         let mut flow = Flow::default();
+        let mut head = head.trim_start();
+        if let Some((word, rest)) = head.split_once([' ', '\t']) {
+            if let Some((_, c)) = COMMANDS.iter().find(|(w, _)| *w == word) {
+                flow.command = Some(*c);
+                head = rest;
+            }
+        }
         for tok in split_top(head, |c| c == b',' || c == b' ' || c == b'\t')? {
             let (key, value) = match tok.find('=') {
                 Some(i) => (&tok[..i], Some(&tok[i + 1..])),
@@ -160,6 +194,12 @@ impl Flow {
     }
 
     fn write(&self, f: &mut fmt::Formatter<'_>, stats: bool) -> fmt::Result {
+        if stats {
+            if let Some(c) = self.command {
+                let w = COMMANDS.iter().find(|(_, x)| *x == c).map_or("add", |(w, _)| w);
+                write!(f, "{w} ")?;
+            }
+        }
         let mut head: Vec<String> = Vec::with_capacity(8);
         if let Some(c) = self.cookie {
             head.push(format!("cookie={c:#x}"));
