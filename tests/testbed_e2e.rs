@@ -4,7 +4,7 @@
 //! gather is well-formed, and asserts with tcpdump where the probe really went.
 //!
 //! Needs root, Open vSwitch (ovsdb-server, ovs-vswitchd, ovs-vsctl/ofctl/appctl), iproute2,
-//! tcpdump, editcap and python3; `.ci/run` installs them. Every run uses its own name prefix, so
+//! tcpdump, dumpcap and python3; `.ci/run` installs them. Every run uses its own name prefix, so
 //! the tests may run in parallel with each other and with other OVS users on the machine.
 
 use hoptrace::bundle::ClusterInfo;
@@ -59,7 +59,7 @@ fn preflight() {
         "0",
         "the testbed needs root (network namespaces, veths, raw sockets); CI runs as root"
     );
-    for tool in ["ovs-vswitchd", "ovsdb-server", "ovs-vsctl", "ovs-ofctl", "ovs-appctl", "ip", "tcpdump", "editcap"] {
+    for tool in ["ovs-vswitchd", "ovsdb-server", "ovs-vsctl", "ovs-ofctl", "ovs-appctl", "ip", "tcpdump", "dumpcap"] {
         let found = Command::new("sh").arg("-c").arg(format!("command -v {tool}")).output().expect("run sh");
         assert!(
             found.status.success(),
@@ -188,6 +188,7 @@ fn check_node(dir: &Path, node: &str) {
     let any = nd.join(format!("{node}_any.pcapng"));
     let magic = std::fs::read(&any).expect("any capture");
     assert_eq!(magic.get(..4), Some(&[0x0a, 0x0d, 0x0d, 0x0a][..]), "{}: not pcapng", any.display());
+    tcpdump_count(&any, "");
     for f in [format!("{node}_eth0.pcap"), format!("{node}_antrea-gw0.pcap")] {
         tcpdump_count(&nd.join(f), "");
     }
