@@ -3,7 +3,8 @@
 //! cluster, reruns one scenario into a temporary directory, checks that everything a user would
 //! gather is well-formed, and asserts with tcpdump where the probe really went.
 //!
-//! Needs root, Open vSwitch (ovsdb-server, ovs-vswitchd, ovs-vsctl/ofctl/appctl), iproute2,
+//! `committed_samples_are_well_formed` only reads `samples/` (tcpdump, no root). The others need
+//! root, Open vSwitch (ovsdb-server, ovs-vswitchd, ovs-vsctl/ofctl/appctl), iproute2,
 //! tcpdump, dumpcap and python3; `.ci/run` installs them. Every run uses its own name prefix, so
 //! the tests may run in parallel with each other and with other OVS users on the machine.
 
@@ -194,7 +195,8 @@ fn check_node(dir: &Path, node: &str) {
     }
 }
 
-/// The common checks: every file a user would gather exists and parses.
+/// The common checks: every file a user would gather exists and parses, and the probe was captured
+/// where the scenario says.
 fn check_sample(dir: &Path) {
     let cluster = ClusterInfo::load(&dir.join("clusterinfo")).expect("clusterinfo parses");
     assert_eq!((cluster.pods.len(), cluster.nodes.len()), (7, 2));
@@ -277,4 +279,19 @@ fn antrea_native_drop_is_counted_in_ingress_metric() {
     assert_eq!(tcpdump_count(&any, &bare), 1);
     assert_eq!(drops_in(&dir, "k8s-node1", "IngressMetric"), 1);
     assert_eq!(tcpdump_count(&dir.join("k8s-node1/k8s-node1_eth0.pcap"), "geneve"), 0);
+}
+
+#[test]
+fn committed_samples_are_well_formed() {
+    let samples = Path::new(env!("CARGO_MANIFEST_DIR")).join("samples");
+    let mut dirs: Vec<PathBuf> = std::fs::read_dir(&samples)
+        .expect("samples/")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.join("scenario.json").is_file())
+        .collect();
+    dirs.sort();
+    assert!(dirs.len() >= 13, "expected the testbed's scenarios in samples/, found {}", dirs.len());
+    for dir in &dirs {
+        check_sample(dir);
+    }
 }
