@@ -164,8 +164,10 @@ fn check_node(dir: &Path, node: &str) {
         assert!(!text.is_empty() && text.lines().all(|l| l.starts_with("group_id=") && l.contains("type=select")));
     }
     let ports = read(&nd.join("ovsports"));
-    assert!(ports.starts_with(" 1(antrea-tun0): addr:"), "{node}/ovsports: {ports}");
-    assert!(ports.contains("\n 2(antrea-gw0): addr:"), "{node}/ovsports: no antrea-gw0");
+    // k8s-node1 keeps the legacy ofports 1/2; k8s-node2 has the new-install 32768/32769.
+    let (tun, gw) = if node == "k8s-node1" { (1, 2) } else { (32768, 32769) };
+    assert!(ports.contains(&format!(" {tun}(antrea-tun0): addr:")), "{node}/ovsports: {ports}");
+    assert!(ports.contains(&format!(" {gw}(antrea-gw0): addr:")), "{node}/ovsports: {ports}");
     let info: Value = serde_yaml_ng::from_str(&read(&nd.join("agentinfo"))).expect("agentinfo is YAML");
     assert_eq!(info["kind"], "AntreaAgentInfo");
     assert_eq!(info["nodeRef"]["name"], node);

@@ -71,7 +71,7 @@ def plan_lines(t):
         ext = n.get("external")
         extra = [ext["iface"], ext["nodeIP"], ext["hostIP"], str(ext["prefix"])] if ext else ["-", "-", "-", "-"]
         out.append("\t".join(["node", n["name"], str(n["index"]), n["transportIP"], n["podCIDR"], n["gatewayIP"],
-                               n["gatewayMAC"], n["uplinkMAC"]] + extra))
+                               n["gatewayMAC"], n["uplinkMAC"]] + extra + [str(n["tunnelOfport"]), str(n["gatewayOfport"])]))
     for p in t.pods:
         plen = ipaddress.ip_network(t.node(p["node"])["podCIDR"]).prefixlen
         out.append("\t".join(["pod", p["node"], p["namespace"], p["name"], p["ip"], p["mac"], p["iface"],

@@ -39,15 +39,15 @@ die() { log "error: $*"; exit 1; }
 RUN_DIR= PFX= SC_NAME= SC_OUT=
 FAILED=()
 declare -a NODES=() PODS=()
-declare -A NODE_IDX=() NODE_TIP=() NODE_CIDR=() NODE_GW=() NODE_GWMAC=() NODE_UPMAC=() NODE_EXT=()
+declare -A NODE_TUNPORT=() NODE_GWPORT=() NODE_IDX=() NODE_TIP=() NODE_CIDR=() NODE_GW=() NODE_GWMAC=() NODE_UPMAC=() NODE_EXT=()
 
 load_plan() {
-  local kind a b c d e f g h i j k
-  while IFS=$'\t' read -r kind a b c d e f g h i j k; do
+  local kind a b c d e f g h i j k l m
+  while IFS=$'\t' read -r kind a b c d e f g h i j k l m; do
     case $kind in
       node)
         NODES+=("$a"); NODE_IDX[$a]=$b; NODE_TIP[$a]=$c; NODE_CIDR[$a]=$d; NODE_GW[$a]=$e
-        NODE_GWMAC[$a]=$f; NODE_UPMAC[$a]=$g
+        NODE_GWMAC[$a]=$f; NODE_UPMAC[$a]=$g; NODE_TUNPORT[$a]=$l; NODE_GWPORT[$a]=$m
         [ "$h" = - ] || NODE_EXT[$a]="$h $i $j $k" ;;
       pod) PODS+=("$a|$b|$c|$d|$e|$f|$g|$h|$i") ;;   # node|ns|name|ip|mac|iface|ofport|plen|gw
     esac
@@ -118,8 +118,8 @@ setup_node() {  # NODE
   vs "$n" -- add-br br-int -- set Bridge br-int datapath_type=netdev fail_mode=secure \
        protocols=OpenFlow10,OpenFlow13,OpenFlow15 \
      -- add-port br-int antrea-tun0 -- set Interface antrea-tun0 type=geneve \
-        options:remote_ip=flow options:key=flow ofport_request=1 \
-     -- add-port br-int antrea-gw0 -- set Interface antrea-gw0 type=internal ofport_request=2 \
+        options:remote_ip=flow options:key=flow ofport_request="${NODE_TUNPORT[$n]}" \
+     -- add-port br-int antrea-gw0 -- set Interface antrea-gw0 type=internal ofport_request="${NODE_GWPORT[$n]}" \
         mac="\"${NODE_GWMAC[$n]}\"" \
      "${args[@]}" > /dev/null
   ip -n "$ns" addr add "${NODE_GW[$n]}/${NODE_CIDR[$n]#*/}" dev antrea-gw0
