@@ -3,8 +3,9 @@
 //! cluster, reruns one scenario into a temporary directory, checks that everything a user would
 //! gather is well-formed, and asserts with tcpdump where the probe really went.
 //!
-//! Needs root, Open vSwitch (ovsdb-server, ovs-vswitchd, ovs-vsctl/ofctl/appctl), iproute2,
-//! tcpdump, editcap and python3; `.ci/run` installs them. Every run uses its own name prefix, so
+//! `committed_samples_are_well_formed` only reads `samples/` (tcpdump, no root). The others need
+//! root, Open vSwitch (ovsdb-server, ovs-vswitchd, ovs-vsctl/ofctl/appctl), iproute2,
+//! tcpdump, dumpcap and python3; `.ci/run` installs them. Every run uses its own name prefix, so
 //! the tests may run in parallel with each other and with other OVS users on the machine.
 
 use hoptrace::bundle::ClusterInfo;
@@ -59,7 +60,7 @@ fn preflight() {
         "0",
         "the testbed needs root (network namespaces, veths, raw sockets); CI runs as root"
     );
-    for tool in ["ovs-vswitchd", "ovsdb-server", "ovs-vsctl", "ovs-ofctl", "ovs-appctl", "ip", "tcpdump", "editcap"] {
+    for tool in ["ovs-vswitchd", "ovsdb-server", "ovs-vsctl", "ovs-ofctl", "ovs-appctl", "ip", "tcpdump", "dumpcap"] {
         let found = Command::new("sh").arg("-c").arg(format!("command -v {tool}")).output().expect("run sh");
         assert!(
             found.status.success(),
@@ -163,8 +164,10 @@ fn check_node(dir: &Path, node: &str) {
         assert!(!text.is_empty() && text.lines().all(|l| l.starts_with("group_id=") && l.contains("type=select")));
     }
     let ports = read(&nd.join("ovsports"));
-    assert!(ports.starts_with(" 1(antrea-tun0): addr:"), "{node}/ovsports: {ports}");
-    assert!(ports.contains("\n 2(antrea-gw0): addr:"), "{node}/ovsports: no antrea-gw0");
+    // k8s-node1 keeps the legacy ofports 1/2; k8s-node2 has the new-install 32768/32769.
+    let (tun, gw) = if node == "k8s-node1" { (1, 2) } else { (32768, 32769) };
+    assert!(ports.contains(&format!(" {tun}(antrea-tun0): addr:")), "{node}/ovsports: {ports}");
+    assert!(ports.contains(&format!(" {gw}(antrea-gw0): addr:")), "{node}/ovsports: {ports}");
     let info: Value = serde_yaml_ng::from_str(&read(&nd.join("agentinfo"))).expect("agentinfo is YAML");
     assert_eq!(info["kind"], "AntreaAgentInfo");
     assert_eq!(info["nodeRef"]["name"], node);
@@ -188,12 +191,14 @@ fn check_node(dir: &Path, node: &str) {
     let any = nd.join(format!("{node}_any.pcapng"));
     let magic = std::fs::read(&any).expect("any capture");
     assert_eq!(magic.get(..4), Some(&[0x0a, 0x0d, 0x0d, 0x0a][..]), "{}: not pcapng", any.display());
+    tcpdump_count(&any, "");
     for f in [format!("{node}_eth0.pcap"), format!("{node}_antrea-gw0.pcap")] {
         tcpdump_count(&nd.join(f), "");
     }
 }
 
-/// The common checks: every file a user would gather exists and parses.
+/// The common checks: every file a user would gather exists and parses, and the probe was captured
+/// where the scenario says.
 fn check_sample(dir: &Path) {
     let cluster = ClusterInfo::load(&dir.join("clusterinfo")).expect("clusterinfo parses");
     assert_eq!((cluster.pods.len(), cluster.nodes.len()), (7, 2));
@@ -276,4 +281,19 @@ fn antrea_native_drop_is_counted_in_ingress_metric() {
     assert_eq!(tcpdump_count(&any, &bare), 1);
     assert_eq!(drops_in(&dir, "k8s-node1", "IngressMetric"), 1);
     assert_eq!(tcpdump_count(&dir.join("k8s-node1/k8s-node1_eth0.pcap"), "geneve"), 0);
+}
+
+#[test]
+fn committed_samples_are_well_formed() {
+    let samples = Path::new(env!("CARGO_MANIFEST_DIR")).join("samples");
+    let mut dirs: Vec<PathBuf> = std::fs::read_dir(&samples)
+        .expect("samples/")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.join("scenario.json").is_file())
+        .collect();
+    dirs.sort();
+    assert!(dirs.len() >= 13, "expected the testbed's scenarios in samples/, found {}", dirs.len());
+    for dir in &dirs {
+        check_sample(dir);
+    }
 }

@@ -28,7 +28,9 @@ VIRTUAL_MAC = "aa:bb:cc:dd:ee:ff"  # Antrea's global virtual MAC
 VIRTUAL_SERVICE_IP = "169.254.0.253"
 CT_ZONE = 65520
 SNAT_CT_ZONE = 65521
-TUN_OFPORT = 1  # clusters created before Antrea v1.x keep 1/2 (antrea-traceflow.md 4.1)
+# Default ofports: clusters created by older Antrea versions keep tunnel 1 / gateway 2; new installs
+# request 32768 / 32769 and leave 1, 2, ... to Pods (antrea-traceflow.md 4.1). Per Node in the topology.
+TUN_OFPORT = 1
 GW_OFPORT = 2
 FIRST_POD_OFPORT = 3
 TUN_PORT = "antrea-tun0"
@@ -105,11 +107,14 @@ class Topology:
             n.setdefault("gatewayMAC", local_mac("gw/" + n["name"]))
             n.setdefault("uplinkMAC", local_mac("uplink/" + n["name"]))
             n.setdefault("index", i + 1)
+            n.setdefault("tunnelOfport", TUN_OFPORT)
+            n.setdefault("gatewayOfport", GW_OFPORT)
+            n.setdefault("firstPodOfport", FIRST_POD_OFPORT)
         self.pods = doc["pods"]
         ofport = {}
         for p in self.pods:
             node = p["node"]
-            ofport[node] = ofport.get(node, FIRST_POD_OFPORT - 1) + 1
+            ofport[node] = ofport.get(node, self.node(node)["firstPodOfport"] - 1) + 1
             p.setdefault("ofport", ofport[node])
             p.setdefault("mac", local_mac("pod/%s/%s" % (p["namespace"], p["name"])))
             p.setdefault("containerID", stable_hex("container/%s/%s" % (p["namespace"], p["name"]), 64))
@@ -336,9 +341,9 @@ def pipeline(topo, node_name):
     # --- Switching
     out_mark = "set_field:0x200000/0x600000->reg0"
     f.add("L2ForwardingCalc", 200, "dl_dst=%s" % gw_mac,
-          "set_field:0x%x->reg1,%s,goto_table:IngressSecurityClassifier" % (GW_OFPORT, out_mark), pc)
+          "set_field:0x%x->reg1,%s,goto_table:IngressSecurityClassifier" % (node["gatewayOfport"], out_mark), pc)
     f.add("L2ForwardingCalc", 200, "dl_dst=%s" % VIRTUAL_MAC,
-          "set_field:0x%x->reg1,%s,goto_table:IngressSecurityClassifier" % (TUN_OFPORT, out_mark), pc)
+          "set_field:0x%x->reg1,%s,goto_table:IngressSecurityClassifier" % (node["tunnelOfport"], out_mark), pc)
     for p in pods:
         f.add("L2ForwardingCalc", 200, "dl_dst=%s" % p["mac"],
               "set_field:0x%x->reg1,%s,goto_table:IngressSecurityClassifier" % (p["ofport"], out_mark), pc)

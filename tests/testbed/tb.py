@@ -11,6 +11,7 @@ whole step, because Python's start-up dominates on a loaded machine):
                                      # scenario.json}, RUN_DIR/craft-args, RUN_DIR/source
   tb.py txcsum NETNS IFACE...        # TX checksum offload off on IFACE in each NETNS (pairs)
   tb.py inject PROBE_JSON IFACE      # send the probe frame on IFACE (AF_PACKET)
+  tb.py check DIR...                 # evaluate each sample's capture assertions with tcpdump
   tb.py finish OUT SRCNODE NODE...   # OUT/NODE/agentinfo; prints `hex <probe frame>` and, per
                                      # receiving Node, `tunnel NODE TUN_SRC TUN_DST OUTER INNER`
                                      # (the first Geneve packet on its eth0 carrying the probe)
@@ -70,7 +71,7 @@ def plan_lines(t):
         ext = n.get("external")
         extra = [ext["iface"], ext["nodeIP"], ext["hostIP"], str(ext["prefix"])] if ext else ["-", "-", "-", "-"]
         out.append("\t".join(["node", n["name"], str(n["index"]), n["transportIP"], n["podCIDR"], n["gatewayIP"],
-                               n["gatewayMAC"], n["uplinkMAC"]] + extra))
+                               n["gatewayMAC"], n["uplinkMAC"]] + extra + [str(n["tunnelOfport"]), str(n["gatewayOfport"])]))
     for p in t.pods:
         plen = ipaddress.ip_network(t.node(p["node"])["podCIDR"]).prefixlen
         out.append("\t".join(["pod", p["node"], p["namespace"], p["name"], p["ip"], p["mac"], p["iface"],
@@ -403,6 +404,30 @@ def cmd_finish(outdir, src_node, *nodes):
             print("tunnel", n, *found)
 
 
+def cmd_check(*dirs):
+    """Where the probe must (count >= 1) and must not (count 0) be, per scenario.json."""
+    import subprocess
+
+    bad = 0
+    for d in dirs:
+        failed = 0
+        with open(os.path.join(d, "scenario.json")) as fh:
+            doc = json.load(fh)
+        for c in doc["captures"]:
+            path = os.path.join(d, c["file"])
+            out = subprocess.run(["tcpdump", "-r", path, "-nn", "-q", c["filter"]], capture_output=True, text=True)
+            seen = len(out.stdout.splitlines())
+            ok = out.returncode == 0 and ((seen >= 1) if c["count"] else (seen == 0))
+            if not ok:
+                failed += 1
+                print("FAIL %s: %d packet(s) match '%s' (expected %s) %s" % (
+                    path, seen, c["filter"], ">= 1" if c["count"] else "none", out.stderr.strip()), file=sys.stderr)
+        print("%s: %d capture assertion(s) %s" % (doc["name"], len(doc["captures"]), "FAILED" if failed else "hold"),
+              file=sys.stderr)
+        bad += failed
+    return 1 if bad else 0
+
+
 def cmd_txcsum(*pairs):
     """TX checksum offload off (ETHTOOL_STXCSUM) on each IFACE inside its NETNS."""
     import array
@@ -429,12 +454,12 @@ def main(argv):
         "txcsum": (cmd_txcsum, None),
         "inject": (cmd_inject, (2,)),
         "finish": (cmd_finish, None),
+        "check": (cmd_check, None),
     }
     if len(argv) < 2 or argv[1] not in cmds or (cmds[argv[1]][1] and len(argv) - 2 not in cmds[argv[1]][1]):
         sys.stderr.write(__doc__)
         return 2
-    cmds[argv[1]][0](*argv[2:])
-    return 0
+    return cmds[argv[1]][0](*argv[2:]) or 0
 
 
 if __name__ == "__main__":

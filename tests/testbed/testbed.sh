@@ -9,11 +9,13 @@
 #
 # Usage (as root):
 #   testbed.sh run [-o OUTDIR] SCENARIO...   fresh cluster per scenario: craft, capture, inject,
-#                                            dump, trace; writes OUTDIR/SCENARIO/ (default ./samples)
+#                                            dump, trace, check the captures; writes OUTDIR/SCENARIO/
+#                                            (default: the checkout's samples/)
 #   testbed.sh all [-o OUTDIR]               every scenario of scenarios.json
 #   testbed.sh up                            build a cluster and leave it running; prints its dir
 #   testbed.sh down RUN_DIR                  tear down a cluster made by `up`
 #   testbed.sh list                          scenario names
+#   testbed.sh check SAMPLE_DIR...           re-evaluate the capture assertions of recorded samples
 #   testbed.sh flows NODE | groups NODE | tables   print the generated pipeline (no root needed)
 #
 # Environment: HOPTRACE (the hoptrace binary; default target/release/hoptrace of this checkout),
@@ -35,16 +37,17 @@ log() { printf 'testbed: %s\n' "$*" >&2; }
 die() { log "error: $*"; exit 1; }
 
 RUN_DIR= PFX= SC_NAME= SC_OUT=
+FAILED=()
 declare -a NODES=() PODS=()
-declare -A NODE_IDX=() NODE_TIP=() NODE_CIDR=() NODE_GW=() NODE_GWMAC=() NODE_UPMAC=() NODE_EXT=()
+declare -A NODE_TUNPORT=() NODE_GWPORT=() NODE_IDX=() NODE_TIP=() NODE_CIDR=() NODE_GW=() NODE_GWMAC=() NODE_UPMAC=() NODE_EXT=()
 
 load_plan() {
-  local kind a b c d e f g h i j k
-  while IFS=$'\t' read -r kind a b c d e f g h i j k; do
+  local kind a b c d e f g h i j k l m
+  while IFS=$'\t' read -r kind a b c d e f g h i j k l m; do
     case $kind in
       node)
         NODES+=("$a"); NODE_IDX[$a]=$b; NODE_TIP[$a]=$c; NODE_CIDR[$a]=$d; NODE_GW[$a]=$e
-        NODE_GWMAC[$a]=$f; NODE_UPMAC[$a]=$g
+        NODE_GWMAC[$a]=$f; NODE_UPMAC[$a]=$g; NODE_TUNPORT[$a]=$l; NODE_GWPORT[$a]=$m
         [ "$h" = - ] || NODE_EXT[$a]="$h $i $j $k" ;;
       pod) PODS+=("$a|$b|$c|$d|$e|$f|$g|$h|$i") ;;   # node|ns|name|ip|mac|iface|ofport|plen|gw
     esac
@@ -71,6 +74,7 @@ new_run() {
   ln -s "$(readlink -f "$(command -v ovsdb-server)")" "$RUN_DIR/bin/$PFX-ovsdb"
   ln -s "$(readlink -f "$(command -v ovs-vswitchd)")" "$RUN_DIR/bin/$PFX-vswitchd"
   ln -s "$(readlink -f "$(command -v tcpdump)")" "$RUN_DIR/bin/$PFX-tcpdump"
+  ln -s "$(readlink -f "$(command -v dumpcap)")" "$RUN_DIR/bin/$PFX-dumpcap"
 }
 
 new_ns() {  # NAME: a namespace with lo up and IPv6 off (no RS/ND noise in the captures)
@@ -114,13 +118,16 @@ setup_node() {  # NODE
   vs "$n" -- add-br br-int -- set Bridge br-int datapath_type=netdev fail_mode=secure \
        protocols=OpenFlow10,OpenFlow13,OpenFlow15 \
      -- add-port br-int antrea-tun0 -- set Interface antrea-tun0 type=geneve \
-        options:remote_ip=flow options:key=flow ofport_request=1 \
-     -- add-port br-int antrea-gw0 -- set Interface antrea-gw0 type=internal ofport_request=2 \
+        options:remote_ip=flow options:key=flow ofport_request="${NODE_TUNPORT[$n]}" \
+     -- add-port br-int antrea-gw0 -- set Interface antrea-gw0 type=internal ofport_request="${NODE_GWPORT[$n]}" \
         mac="\"${NODE_GWMAC[$n]}\"" \
      "${args[@]}" > /dev/null
   ip -n "$ns" addr add "${NODE_GW[$n]}/${NODE_CIDR[$n]#*/}" dev antrea-gw0
   ip -n "$ns" link set antrea-gw0 up
-  nsx "$ns" sysctl -qw net.ipv4.conf.all.send_redirects=0 net.ipv4.conf.default.send_redirects=0
+  # As Antrea's agent: the Node routes (forwards) Pod traffic, and reaches the other Node's Pod CIDR
+  # through antrea-gw0 with the peer gateway as an on-link next hop (ARPResponder answers for it).
+  nsx "$ns" sysctl -qw net.ipv4.ip_forward=1 net.ipv4.conf.all.send_redirects=0 net.ipv4.conf.default.send_redirects=0
+  ip -n "$ns" route add "${NODE_CIDR[$other]}" via "${NODE_GW[$other]}" dev antrea-gw0 onlink
   # Pods: a namespace each, eth0 inside, the host end named like Antrea's in the Node
   for p in "${PODS[@]}"; do
     IFS='|' read -r pn pns pname pip pmac pif pport plen pgw <<< "$p"
@@ -147,7 +154,6 @@ setup_node() {  # NODE
     ip -n "$ns" addr add "$eip/$plen2" dev "$eif"; ip -n "$ns" link set "$eif" up
     ip -n "$ens" addr add "$hip/$plen2" dev eth0; ip -n "$ens" link set eth0 up
     ip -n "$ens" route add default via "$eip"
-    nsx "$ns" sysctl -qw net.ipv4.ip_forward=1
   fi
 }
 
@@ -214,12 +220,16 @@ down() {  # tears down what RUN_DIR records; safe to call twice
 
 # --- one scenario --------------------------------------------------------------------------------
 
-capture() {  # NODE IFACE FILE
+capture() {  # NODE IFACE FILE: tcpdump on one interface; dumpcap (native pcapng, SLL2) on `any`
   local ns; ns=$(node_ns "$1")
-  local extra=()
-  [ "$2" = any ] && extra=(-y LINUX_SLL2)
-  ip netns exec "$ns" "$RUN_DIR/bin/$PFX-tcpdump" -i "$2" "${extra[@]}" -nn -U --immediate-mode -s 0 -Z root \
-     -w "$3" 2> "$3.err" &
+  if [ "$2" = any ]; then
+    # editcap would turn an empty pcap into a pcapng without an interface block, which tcpdump
+    # refuses to read; dumpcap writes the IDB (if_name "any", ns resolution) up front.
+    ip netns exec "$ns" "$RUN_DIR/bin/$PFX-dumpcap" -i any -y LINUX_SLL2 -q -w "$3" 2> "$3.err" &
+  else
+    ip netns exec "$ns" "$RUN_DIR/bin/$PFX-tcpdump" -i "$2" -nn -U --immediate-mode -s 0 -Z root \
+       -w "$3" 2> "$3.err" &
+  fi
   echo $! >> "$RUN_DIR/pids"
   CAPTURES+=("$3")
 }
@@ -246,7 +256,7 @@ run_scenario() {  # SCENARIO OUTDIR
   CAPTURES=()
   for n in "${NODES[@]}"; do
     mkdir -p "$out/$n"
-    capture "$n" any "$out/$n/${n}_any.pcap"
+    capture "$n" any "$out/$n/${n}_any.pcapng"
     capture "$n" eth0 "$out/$n/${n}_eth0.pcap"
     capture "$n" antrea-gw0 "$out/$n/${n}_antrea-gw0.pcap"
     for p in "${PODS[@]}"; do
@@ -256,7 +266,7 @@ run_scenario() {  # SCENARIO OUTDIR
     if [ -n "${NODE_EXT[$n]:-}" ]; then capture "$n" "${NODE_EXT[$n]%% *}" "$out/$n/${n}_${NODE_EXT[$n]%% *}.pcap"; fi
   done
   for i in $(seq 100); do
-    [ "$(cat "${CAPTURES[@]/%/.err}" 2>/dev/null | grep -c 'listening on')" = ${#CAPTURES[@]} ] && break
+    [ "$(cat "${CAPTURES[@]/%/.err}" 2>/dev/null | grep -c -E 'listening on|Capturing on')" = ${#CAPTURES[@]} ] && break
     sleep 0.05
   done
   [ "$i" -lt 100 ] || die "captures did not start: $(cat "${CAPTURES[@]/%/.err}")"
@@ -281,11 +291,11 @@ run_scenario() {  # SCENARIO OUTDIR
   : > "$RUN_DIR/pids"
   for n in "${NODES[@]}"; do
     rm -f "$out/$n/"*.err
-    editcap -F pcapng "$out/$n/${n}_any.pcap" "$out/$n/${n}_any.pcapng" && rm "$out/$n/${n}_any.pcap"
   done
   tb finish "$out" "$srcnode" "${NODES[@]}" > "$RUN_DIR/finish"
   traces "$out" "$srcnode" "$srcif"
   down
+  tb check "$out" || FAILED+=("$sc")
   log "$sc: done ($(du -sh "$out" | cut -f1))"
 }
 
@@ -327,7 +337,7 @@ traces() {  # OUT SRCNODE SRCIFACE: ofproto/trace reference traces, per node and
 need_root() {
   [ "$(id -u)" = 0 ] || die "run as root (network namespaces, veths, raw sockets)"
   local c
-  for c in ovsdb-tool ovsdb-server ovs-vswitchd ovs-vsctl ovs-ofctl ovs-appctl ip tcpdump editcap python3; do
+  for c in ovsdb-tool ovsdb-server ovs-vswitchd ovs-vsctl ovs-ofctl ovs-appctl ip tcpdump dumpcap python3; do
     command -v "$c" > /dev/null || die "$c not found (apt-get install openvswitch-switch iproute2 tcpdump tshark python3)"
   done
   [ -x "$HOPTRACE" ] || die "$HOPTRACE not found: build it with 'cargo build --release' or set HOPTRACE"
@@ -345,6 +355,7 @@ cmd_run() {  # [-o OUTDIR] SCENARIO...
     tb scenarios | grep -x -- "$sc" > /dev/null || die "unknown scenario $sc (testbed.sh list)"
     run_scenario "$sc" "$outdir"
   done
+  [ ${#FAILED[@]} = 0 ] || die "the probe was not where scenarios.json says in: ${FAILED[*]}"
 }
 
 case "${1:-}" in
@@ -353,6 +364,7 @@ case "${1:-}" in
   up) need_root; TB_UP_MODE=1; up; echo "$RUN_DIR" ;;
   down) [ -n "${2:-}" ] || die "down RUN_DIR"; RUN_DIR=$2; TB_UP_MODE=0; down ;;
   list) tb scenarios ;;
+  check) shift; tb check "$@" ;;
   flows) gen flows "${2:?NODE}" ;;
   groups) gen groups "${2:?NODE}" ;;
   tables) gen tables ;;
