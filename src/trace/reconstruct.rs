@@ -507,9 +507,9 @@ pub fn reconstruct(
     for (i, n) in nodes.iter().enumerate() {
         if !visited[i] && n.artifacts.is_none() && n.sightings.is_empty() && !n.has_captures {
             findings.push(no_input_finding(n));
-        } else if !visited[i]
-            && !n.sightings.is_empty()
-            && !(left_network && n.sightings.iter().all(|s| s.tunnels.is_empty()))
+        } else if !(visited[i]
+            || n.sightings.is_empty()
+            || left_network && n.sightings.iter().all(|s| s.tunnels.is_empty()))
         {
             // (A probe forwarded out of the network may well reach another node's host bare:
             // that is routing outside OVS, not a contradiction.)
