@@ -496,7 +496,10 @@ pub fn reconstruct(
     // Earlier nodes on the path are transit when a later one ends it.
     let n = results.len();
     for (i, r) in results.iter_mut().enumerate() {
-        if i > 0 && i + 1 < n {
+        let snat_here = r.observations.iter().any(|o| o.component == Component::Egress && o.action == Action::MarkedForSNAT);
+        if i > 0 && snat_here {
+            r.role = Some(Role::Egress);
+        } else if i > 0 && i + 1 < n {
             r.role = Some(Role::Transit);
         }
     }
