@@ -67,7 +67,8 @@ impl RemoteCidr {
     }
 }
 
-fn cidr_contains(net: IpAddr, prefix: u8, ip: IpAddr) -> bool {
+/// Whether `ip` is inside `net/prefix` (false across families).
+pub fn cidr_contains(net: IpAddr, prefix: u8, ip: IpAddr) -> bool {
     match (net, ip) {
         (IpAddr::V4(n), IpAddr::V4(i)) => {
             let m = if prefix == 0 { 0 } else { u32::MAX << (32 - u32::from(prefix.min(32))) };

@@ -14,7 +14,7 @@
 use super::clock::{estimate, Crossing};
 use super::phase::phase;
 use super::result::{Finding, TraceResult, RESULT_SCHEMA};
-use crate::antrea::node::{NodeView, PortRole};
+use crate::antrea::node::{cidr_contains, NodeView, PortRole};
 use crate::antrea::observation::{Action, Component, Evidence, NodeResult, Observation, Role};
 use crate::antrea::observe::{observations, ObservingNode, PolicyLookup, PolicyRule, TerminalState};
 use crate::antrea::tables::TableMap;
@@ -725,7 +725,7 @@ fn node_pass(
                 gateway_ips: view.map(|v| v.gateway_ips.clone()).unwrap_or_default(),
                 dst_in_pod_subnet: view.is_some_and(|v| {
                     state.packet_dst.is_some_and(|d| {
-                        v.peer_for(d).is_some() || v.local_pod_cidrs.iter().any(|&(n, p)| cidr(n, p, d))
+                        v.peer_for(d).is_some() || v.local_pod_cidrs.iter().any(|&(n, p)| cidr_contains(n, p, d))
                     })
                 }),
                 ..ObservingNode::default()
@@ -895,18 +895,4 @@ fn hop_observations(node: &NodeModel<'_>, facts: Option<&CounterFacts>, antrea: 
             Some(o)
         })
         .collect()
-}
-
-fn cidr(net: IpAddr, prefix: u8, ip: IpAddr) -> bool {
-    match (net, ip) {
-        (IpAddr::V4(n), IpAddr::V4(i)) => {
-            let m = if prefix == 0 { 0 } else { u32::MAX << (32 - u32::from(prefix.min(32))) };
-            u32::from(n) & m == u32::from(i) & m
-        }
-        (IpAddr::V6(n), IpAddr::V6(i)) => {
-            let m = if prefix == 0 { 0 } else { u128::MAX << (128 - u32::from(prefix.min(128))) };
-            u128::from(n) & m == u128::from(i) & m
-        }
-        _ => false,
-    }
 }
