@@ -12,7 +12,8 @@ whole step, because Python's start-up dominates on a loaded machine):
   tb.py txcsum NETNS IFACE...        # TX checksum offload off on IFACE in each NETNS (pairs)
   tb.py inject PROBE_JSON IFACE      # send the probe frame on IFACE (AF_PACKET)
   tb.py check DIR...                 # evaluate each sample's capture assertions with tcpdump
-  tb.py finish OUT SRCNODE NODE...   # OUT/NODE/agentinfo; prints `hex <probe frame>` and, per
+  tb.py finish OUT SRCNODE NODE...   # OUT/NODE/{agentinfo,networkpolicies,addressgroups,
+                                     # appliedtogroups}; prints `hex <probe frame>` and, per
                                      # receiving Node, `tunnel NODE TUN_SRC TUN_DST OUTER INNER`
                                      # (the first Geneve packet on its eth0 carrying the probe)
 """
@@ -54,14 +55,6 @@ def pod_named(t, ref):
     for p in t.pods:
         if p["namespace"] == ns and p["name"] == name:
             return p
-    return None
-
-
-def service_named(t, ref):
-    ns, name = ref.split("/", 1)
-    for s in t.services:
-        if s["namespace"] == ns and s["name"] == name:
-            return s
     return None
 
 
@@ -116,8 +109,8 @@ def cmd_prepare(run_dir, name=None, outdir=None):
     if name is None:
         return
     s = scenario(name)
-    cmd_cluster_files(t, outdir)
-    cmd_scenario_files(t, s, outdir)
+    cluster_files(t, outdir)
+    scenario_files(t, s, outdir)
     write(os.path.join(run_dir, "craft-args"), "\n".join(craft_args(t, s, os.path.join(outdir, "cluster.json"))) + "\n")
     src = pod_named(t, s["source"])
     write(os.path.join(run_dir, "source"), "%s %s %s %s\n" % (src["node"], src["namespace"], src["name"], src["iface"]))
@@ -206,7 +199,7 @@ def yaml_scalar(v):
     return json.dumps(str(v))
 
 
-def cmd_cluster_files(t, outdir):
+def cluster_files(t, outdir):
     # clusterinfo as `antctl supportbundle` writes it: #section lines, each object followed by ---
     parts = ["#pods\n"]
     for p in t.pods:
@@ -306,7 +299,7 @@ def docs_yaml(docs):
     return "".join(yaml_dump(d) + "---\n" for d in docs)
 
 
-def cmd_scenario_files(t, s, outdir):
+def scenario_files(t, s, outdir):
     name = s["name"]
     expected = {"name": name, "phase": s["expected"]["phase"], "source": s["source"], "destination": s["destination"],
                 "results": s["expected"]["results"]}
