@@ -292,7 +292,7 @@ fn committed_samples_are_well_formed() {
         .filter(|p| p.join("scenario.json").is_file())
         .collect();
     dirs.sort();
-    assert!(dirs.len() >= 13, "expected the testbed's scenarios in samples/, found {}", dirs.len());
+    assert!(dirs.len() >= 15, "expected the testbed's scenarios in samples/, found {}", dirs.len());
     for dir in &dirs {
         check_sample(dir);
     }

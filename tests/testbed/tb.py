@@ -93,6 +93,11 @@ def craft_args(t, s, cluster_json):
     return args
 
 
+def tunnel_type(t, s):
+    """The scenario's tunnel type, else the topology's (Antrea's default is geneve)."""
+    return s.get("tunnelType", t.doc.get("tunnelType", "geneve"))
+
+
 def write(path, text):
     with open(path, "w") as fh:
         fh.write(text)
@@ -107,10 +112,12 @@ def cmd_prepare(run_dir, name=None, outdir=None):
         write(os.path.join(run_dir, n["name"], "pipeline.flows"), "\n".join(gen_pipeline.pipeline(t, n["name"]).lines()) + "\n")
         write(os.path.join(run_dir, n["name"], "pipeline.groups"), "\n".join(gen_pipeline.groups(t, n["name"])) + "\n")
     if name is None:
+        write(os.path.join(run_dir, "tunnel"), tunnel_type(t, {}) + "\n")
         return
     s = scenario(name)
-    cluster_files(t, outdir)
+    cluster_files(t, outdir, tunnel_type(t, s))
     scenario_files(t, s, outdir)
+    write(os.path.join(run_dir, "tunnel"), tunnel_type(t, s) + "\n")
     write(os.path.join(run_dir, "craft-args"), "\n".join(craft_args(t, s, os.path.join(outdir, "cluster.json"))) + "\n")
     src = pod_named(t, s["source"])
     write(os.path.join(run_dir, "source"), "%s %s %s %s\n" % (src["node"], src["namespace"], src["name"], src["iface"]))
@@ -199,7 +206,23 @@ def yaml_scalar(v):
     return json.dumps(str(v))
 
 
-def cluster_files(t, outdir):
+def antrea_config(t, tunnel):
+    """The kube-system/antrea-config ConfigMap (clusterinfo's #configs): says the tunnel type."""
+    agent = "\n".join([
+        "featureGates:",
+        "  AntreaProxy: true",
+        "  Traceflow: true",
+        "trafficEncapMode: encap",
+        "tunnelType: %s" % tunnel,
+        "serviceCIDR: %s" % t.doc["serviceCIDR"],
+        "",
+    ])
+    return {"apiVersion": "v1", "kind": "ConfigMap",
+            "metadata": {"name": "antrea-config", "namespace": "kube-system", "creationTimestamp": CREATED},
+            "data": {"antrea-agent.conf": agent, "antrea-controller.conf": "featureGates:\n  Traceflow: true\n"}}
+
+
+def cluster_files(t, outdir, tunnel):
     # clusterinfo as `antctl supportbundle` writes it: #section lines, each object followed by ---
     parts = ["#pods\n"]
     for p in t.pods:
@@ -207,6 +230,8 @@ def cluster_files(t, outdir):
     parts.append("#nodes\n")
     for n in t.nodes:
         parts.append(yaml_dump(k8s_node(n)) + "---\n")
+    parts.append("#configs\n")
+    parts.append(yaml_dump(antrea_config(t, tunnel)) + "---\n")
     with open(os.path.join(outdir, "clusterinfo"), "w") as fh:
         fh.write("".join(parts))
     # `kubectl get pods,services,nodes -A -o json`
@@ -357,7 +382,11 @@ def pcap_packets(path):
     return linktype, out
 
 
-def geneve_inner(pcap, probe):
+TUNNEL_PORTS = {6081: "geneve", 4789: "vxlan"}
+
+
+def tunnel_inner(pcap, probe):
+    """The first Geneve or VXLAN packet of a capture whose inner IPv4 header carries the probe."""
     want_src, tag = probe["ip"]["src"], probe["dataplaneTag"]
     linktype, frames = pcap_packets(pcap)
     if linktype != 1:
@@ -369,11 +398,12 @@ def geneve_inner(pcap, probe):
         if f[23] != 17:
             continue
         udp = 14 + ihl
-        if struct.unpack("!H", f[udp + 2:udp + 4])[0] != 6081:
+        kind = TUNNEL_PORTS.get(struct.unpack("!H", f[udp + 2:udp + 4])[0])
+        if kind is None:
             continue
-        gen = udp + 8
-        opt_len = (f[gen] & 0x3F) * 4
-        inner = f[gen + 8 + opt_len:]
+        hdr = udp + 8
+        opt_len = (f[hdr] & 0x3F) * 4 if kind == "geneve" else 0
+        inner = f[hdr + 8 + opt_len:]
         if len(inner) < 34 or inner[12:14] != b"\x08\x00":
             continue
         if inner[15] >> 2 != tag or socket.inet_ntoa(inner[26:30]) != want_src:
@@ -392,7 +422,7 @@ def cmd_finish(outdir, src_node, *nodes):
             write(os.path.join(outdir, n, name), text)
         if n == src_node:
             continue
-        found = geneve_inner(os.path.join(outdir, n, "%s_eth0.pcap" % n), probe)
+        found = tunnel_inner(os.path.join(outdir, n, "%s_eth0.pcap" % n), probe)
         if found:
             print("tunnel", n, *found)
 
