@@ -60,7 +60,9 @@ fn preflight() {
         "0",
         "the testbed needs root (network namespaces, veths, raw sockets); CI runs as root"
     );
-    for tool in ["ovs-vswitchd", "ovsdb-server", "ovs-vsctl", "ovs-ofctl", "ovs-appctl", "ip", "tcpdump", "dumpcap"] {
+    for tool in
+        ["ovs-vswitchd", "ovsdb-server", "ovs-vsctl", "ovs-ofctl", "ovs-appctl", "ip", "tcpdump", "dumpcap", "python3"]
+    {
         let found = Command::new("sh").arg("-c").arg(format!("command -v {tool}")).output().expect("run sh");
         assert!(
             found.status.success(),
