@@ -60,7 +60,9 @@ fn preflight() {
         "0",
         "the testbed needs root (network namespaces, veths, raw sockets); CI runs as root"
     );
-    for tool in ["ovs-vswitchd", "ovsdb-server", "ovs-vsctl", "ovs-ofctl", "ovs-appctl", "ip", "tcpdump", "dumpcap"] {
+    for tool in
+        ["ovs-vswitchd", "ovsdb-server", "ovs-vsctl", "ovs-ofctl", "ovs-appctl", "ip", "tcpdump", "dumpcap", "python3"]
+    {
         let found = Command::new("sh").arg("-c").arg(format!("command -v {tool}")).output().expect("run sh");
         assert!(
             found.status.success(),
@@ -201,7 +203,7 @@ fn check_node(dir: &Path, node: &str) {
 /// where the scenario says.
 fn check_sample(dir: &Path) {
     let cluster = ClusterInfo::load(&dir.join("clusterinfo")).expect("clusterinfo parses");
-    assert_eq!((cluster.pods.len(), cluster.nodes.len()), (7, 2));
+    assert_eq!((cluster.pods.len(), cluster.nodes.len()), (8, 2));
     let kubectl = ClusterInfo::load(&dir.join("cluster.json")).expect("cluster.json parses");
     assert_eq!(kubectl.services.len(), 2);
     let probe = Probe::load(&dir.join("probe.json")).expect("probe.json is a probe");
@@ -292,7 +294,7 @@ fn committed_samples_are_well_formed() {
         .filter(|p| p.join("scenario.json").is_file())
         .collect();
     dirs.sort();
-    assert!(dirs.len() >= 13, "expected the testbed's scenarios in samples/, found {}", dirs.len());
+    assert!(dirs.len() >= 16, "expected the testbed's scenarios in samples/, found {}", dirs.len());
     for dir in &dirs {
         check_sample(dir);
     }

@@ -12,7 +12,8 @@ whole step, because Python's start-up dominates on a loaded machine):
   tb.py txcsum NETNS IFACE...        # TX checksum offload off on IFACE in each NETNS (pairs)
   tb.py inject PROBE_JSON IFACE      # send the probe frame on IFACE (AF_PACKET)
   tb.py check DIR...                 # evaluate each sample's capture assertions with tcpdump
-  tb.py finish OUT SRCNODE NODE...   # OUT/NODE/agentinfo; prints `hex <probe frame>` and, per
+  tb.py finish OUT SRCNODE NODE...   # OUT/NODE/{agentinfo,networkpolicies,addressgroups,
+                                     # appliedtogroups}; prints `hex <probe frame>` and, per
                                      # receiving Node, `tunnel NODE TUN_SRC TUN_DST OUTER INNER`
                                      # (the first Geneve packet on its eth0 carrying the probe)
 """
@@ -57,14 +58,6 @@ def pod_named(t, ref):
     return None
 
 
-def service_named(t, ref):
-    ns, name = ref.split("/", 1)
-    for s in t.services:
-        if s["namespace"] == ns and s["name"] == name:
-            return s
-    return None
-
-
 def plan_lines(t):
     out = []
     for n in t.nodes:
@@ -100,6 +93,11 @@ def craft_args(t, s, cluster_json):
     return args
 
 
+def tunnel_type(t, s):
+    """The scenario's tunnel type, else the topology's (Antrea's default is geneve)."""
+    return s.get("tunnelType", t.doc.get("tunnelType", "geneve"))
+
+
 def write(path, text):
     with open(path, "w") as fh:
         fh.write(text)
@@ -114,10 +112,12 @@ def cmd_prepare(run_dir, name=None, outdir=None):
         write(os.path.join(run_dir, n["name"], "pipeline.flows"), "\n".join(gen_pipeline.pipeline(t, n["name"]).lines()) + "\n")
         write(os.path.join(run_dir, n["name"], "pipeline.groups"), "\n".join(gen_pipeline.groups(t, n["name"])) + "\n")
     if name is None:
+        write(os.path.join(run_dir, "tunnel"), tunnel_type(t, {}) + "\n")
         return
     s = scenario(name)
-    cmd_cluster_files(t, outdir)
-    cmd_scenario_files(t, s, outdir)
+    cluster_files(t, outdir, tunnel_type(t, s))
+    scenario_files(t, s, outdir)
+    write(os.path.join(run_dir, "tunnel"), tunnel_type(t, s) + "\n")
     write(os.path.join(run_dir, "craft-args"), "\n".join(craft_args(t, s, os.path.join(outdir, "cluster.json"))) + "\n")
     src = pod_named(t, s["source"])
     write(os.path.join(run_dir, "source"), "%s %s %s %s\n" % (src["node"], src["namespace"], src["name"], src["iface"]))
@@ -206,7 +206,23 @@ def yaml_scalar(v):
     return json.dumps(str(v))
 
 
-def cmd_cluster_files(t, outdir):
+def antrea_config(t, tunnel):
+    """The kube-system/antrea-config ConfigMap (clusterinfo's #configs): says the tunnel type."""
+    agent = "\n".join([
+        "featureGates:",
+        "  AntreaProxy: true",
+        "  Traceflow: true",
+        "trafficEncapMode: encap",
+        "tunnelType: %s" % tunnel,
+        "serviceCIDR: %s" % t.doc["serviceCIDR"],
+        "",
+    ])
+    return {"apiVersion": "v1", "kind": "ConfigMap",
+            "metadata": {"name": "antrea-config", "namespace": "kube-system", "creationTimestamp": CREATED},
+            "data": {"antrea-agent.conf": agent, "antrea-controller.conf": "featureGates:\n  Traceflow: true\n"}}
+
+
+def cluster_files(t, outdir, tunnel):
     # clusterinfo as `antctl supportbundle` writes it: #section lines, each object followed by ---
     parts = ["#pods\n"]
     for p in t.pods:
@@ -214,6 +230,8 @@ def cmd_cluster_files(t, outdir):
     parts.append("#nodes\n")
     for n in t.nodes:
         parts.append(yaml_dump(k8s_node(n)) + "---\n")
+    parts.append("#configs\n")
+    parts.append(yaml_dump(antrea_config(t, tunnel)) + "---\n")
     with open(os.path.join(outdir, "clusterinfo"), "w") as fh:
         fh.write("".join(parts))
     # `kubectl get pods,services,nodes -A -o json`
@@ -306,7 +324,7 @@ def docs_yaml(docs):
     return "".join(yaml_dump(d) + "---\n" for d in docs)
 
 
-def cmd_scenario_files(t, s, outdir):
+def scenario_files(t, s, outdir):
     name = s["name"]
     expected = {"name": name, "phase": s["expected"]["phase"], "source": s["source"], "destination": s["destination"],
                 "results": s["expected"]["results"]}
@@ -364,7 +382,11 @@ def pcap_packets(path):
     return linktype, out
 
 
-def geneve_inner(pcap, probe):
+TUNNEL_PORTS = {6081: "geneve", 4789: "vxlan"}
+
+
+def tunnel_inner(pcap, probe):
+    """The first Geneve or VXLAN packet of a capture whose inner IPv4 header carries the probe."""
     want_src, tag = probe["ip"]["src"], probe["dataplaneTag"]
     linktype, frames = pcap_packets(pcap)
     if linktype != 1:
@@ -376,11 +398,12 @@ def geneve_inner(pcap, probe):
         if f[23] != 17:
             continue
         udp = 14 + ihl
-        if struct.unpack("!H", f[udp + 2:udp + 4])[0] != 6081:
+        kind = TUNNEL_PORTS.get(struct.unpack("!H", f[udp + 2:udp + 4])[0])
+        if kind is None:
             continue
-        gen = udp + 8
-        opt_len = (f[gen] & 0x3F) * 4
-        inner = f[gen + 8 + opt_len:]
+        hdr = udp + 8
+        opt_len = (f[hdr] & 0x3F) * 4 if kind == "geneve" else 0
+        inner = f[hdr + 8 + opt_len:]
         if len(inner) < 34 or inner[12:14] != b"\x08\x00":
             continue
         if inner[15] >> 2 != tag or socket.inet_ntoa(inner[26:30]) != want_src:
@@ -399,7 +422,7 @@ def cmd_finish(outdir, src_node, *nodes):
             write(os.path.join(outdir, n, name), text)
         if n == src_node:
             continue
-        found = geneve_inner(os.path.join(outdir, n, "%s_eth0.pcap" % n), probe)
+        found = tunnel_inner(os.path.join(outdir, n, "%s_eth0.pcap" % n), probe)
         if found:
             print("tunnel", n, *found)
 

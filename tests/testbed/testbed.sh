@@ -117,7 +117,7 @@ setup_node() {  # NODE
   done < "$RUN_DIR/tables"
   vs "$n" -- add-br br-int -- set Bridge br-int datapath_type=netdev fail_mode=secure \
        protocols=OpenFlow10,OpenFlow13,OpenFlow15 \
-     -- add-port br-int antrea-tun0 -- set Interface antrea-tun0 type=geneve \
+     -- add-port br-int antrea-tun0 -- set Interface antrea-tun0 type="$(cat "$RUN_DIR/tunnel")" \
         options:remote_ip=flow options:key=flow ofport_request="${NODE_TUNPORT[$n]}" \
      -- add-port br-int antrea-gw0 -- set Interface antrea-gw0 type=internal ofport_request="${NODE_GWPORT[$n]}" \
         mac="\"${NODE_GWMAC[$n]}\"" \
@@ -324,7 +324,7 @@ traces() {  # OUT SRCNODE SRCIFACE: ofproto/trace reference traces, per node and
       continue
     fi
     {
-      echo "# ovs-appctl ofproto/trace --names br-phy in_port=eth0 <outer Geneve frame captured on eth0>"
+      echo "# ovs-appctl ofproto/trace --names br-phy in_port=eth0 <outer tunnel frame captured on eth0>"
       app "$n" ofproto/trace --names br-phy "in_port=eth0" "$outer"
     } > "$out/$n/ofproto-trace-br-phy.txt" 2>&1 || true
     {
