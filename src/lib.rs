@@ -11,6 +11,7 @@ pub mod antrea;
 pub mod bundle;
 pub mod cli;
 pub mod export;
+pub mod ovs;
 pub mod probe;
 pub mod time;
 pub mod trace;

@@ -1,5 +1,15 @@
-//! Everything that knows Antrea: its observation vocabulary and rules (and, with the artifact
-//! readers, its tables, registers and port roles).
+//! Everything hoptrace knows about Antrea: its observation vocabulary and packet-in rules, its
+//! OVS pipeline's table names, order and legacy ids, the register/mark/label layout, cookie
+//! categories, port roles, and what a node's flows say about its Pods, peer nodes and Services.
+//! The generic OpenFlow types live in [`crate::ovs`].
 
+pub mod cookie;
+pub mod node;
 pub mod observation;
 pub mod observe;
+pub mod registers;
+pub mod tables;
+
+pub use cookie::{Cookie, CookieCategory};
+pub use node::{Endpoint, NodeView, PortInfo, PortRole, RemoteCidr, ServiceEntry};
+pub use tables::{TableMap, TableMapSource};

@@ -1,0 +1,662 @@
+//! The OpenFlow fields OVS knows (its "meta-flow" fields): names as `ovs-ofctl` prints and
+//! accepts them, NXM/OXM names used in `load`/`move`/`output:` sub-fields, widths, whether a mask
+//! is allowed, how values are written, and the prerequisites a match on the field needs. Both the
+//! flow parser and the pipeline simulator work from this one table.
+
+use serde::{Serialize, Serializer};
+use std::fmt;
+
+/// One OpenFlow field. Registers carry their index; L4 ports are per protocol (as in OVS), the
+/// `tp_src`/`tp_dst` spellings resolve to the protocol the match names.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Field {
+    /// Tunnel id / VNI (`tun_id`, `tunnel_id`).
+    TunId,
+    /// Outer IPv4 source of the tunnel.
+    TunSrc,
+    /// Outer IPv4 destination of the tunnel.
+    TunDst,
+    /// Outer IPv6 source.
+    TunIpv6Src,
+    /// Outer IPv6 destination.
+    TunIpv6Dst,
+    /// VXLAN-GBP group policy id.
+    TunGbpId,
+    /// VXLAN-GBP flags.
+    TunGbpFlags,
+    /// ERSPAN index.
+    TunErspanIdx,
+    /// ERSPAN version.
+    TunErspanVer,
+    /// ERSPAN direction.
+    TunErspanDir,
+    /// ERSPAN hardware id.
+    TunErspanHwid,
+    /// GTP-U flags.
+    TunGtpuFlags,
+    /// GTP-U message type.
+    TunGtpuMsgtype,
+    /// Tunnel flags (`+oam`).
+    TunFlags,
+    /// Outer TOS (datapath only: not matchable in OpenFlow).
+    TunTos,
+    /// Outer TTL (datapath only).
+    TunTtl,
+    /// Geneve option `tun_metadataN` (up to 124 bytes; values are kept as text).
+    TunMetadata(u8),
+    /// OpenFlow metadata (64 bits, `write_metadata`).
+    Metadata,
+    /// Ingress port.
+    InPort,
+    /// Output port in the action set.
+    ActsetOutput,
+    /// Linux skb priority (datapath only).
+    SkbPriority,
+    /// Linux skb mark.
+    PktMark,
+    /// Connection tracking state bits (`+new+trk`).
+    CtState,
+    /// Conntrack zone.
+    CtZone,
+    /// Conntrack mark (32 bits).
+    CtMark,
+    /// Conntrack label (128 bits).
+    CtLabel,
+    /// Original-direction IPv4 source of the connection.
+    CtNwSrc,
+    /// Original-direction IPv4 destination of the connection (pre-DNAT).
+    CtNwDst,
+    /// Original-direction IPv6 source.
+    CtIpv6Src,
+    /// Original-direction IPv6 destination.
+    CtIpv6Dst,
+    /// Original-direction IP protocol.
+    CtNwProto,
+    /// Original-direction L4 source port.
+    CtTpSrc,
+    /// Original-direction L4 destination port.
+    CtTpDst,
+    /// Conjunction id (set by a completed `conjunction` match).
+    ConjId,
+    /// Datapath hash.
+    DpHash,
+    /// Recirculation id.
+    RecircId,
+    /// 32-bit register `regN` (N < 32).
+    Reg(u8),
+    /// 64-bit register `xregN` = reg(2N) (high half) and reg(2N+1) (low half).
+    Xreg(u8),
+    /// 128-bit register `xxregN` = reg(4N)..reg(4N+3).
+    Xxreg(u8),
+    /// Ethernet source.
+    EthSrc,
+    /// Ethernet destination.
+    EthDst,
+    /// Ethertype.
+    EthType,
+    /// 802.1Q TCI (with the CFI/present bit 0x1000).
+    VlanTci,
+    /// VLAN id, OpenFlow 1.0 style (12 bits).
+    DlVlan,
+    /// VLAN priority, OpenFlow 1.0 style.
+    DlVlanPcp,
+    /// VLAN id, OpenFlow 1.2 style (13 bits with OFPVID_PRESENT).
+    VlanVid,
+    /// VLAN priority, OpenFlow 1.2 style.
+    VlanPcp,
+    /// MPLS label.
+    MplsLabel,
+    /// MPLS traffic class.
+    MplsTc,
+    /// MPLS bottom of stack.
+    MplsBos,
+    /// MPLS TTL.
+    MplsTtl,
+    /// IPv4 source.
+    IpSrc,
+    /// IPv4 destination.
+    IpDst,
+    /// IPv6 source.
+    Ipv6Src,
+    /// IPv6 destination.
+    Ipv6Dst,
+    /// IPv6 flow label.
+    Ipv6Label,
+    /// IP protocol.
+    NwProto,
+    /// IP TOS byte (DSCP << 2; ECN bits must be 0 in a match).
+    NwTos,
+    /// IP DSCP (6 bits).
+    IpDscp,
+    /// IP ECN (2 bits).
+    NwEcn,
+    /// IP TTL / hop limit.
+    NwTtl,
+    /// Fragment state (`no`, `first`, `later`, ...).
+    NwFrag,
+    /// ARP opcode.
+    ArpOp,
+    /// ARP sender protocol address.
+    ArpSpa,
+    /// ARP target protocol address.
+    ArpTpa,
+    /// ARP sender hardware address.
+    ArpSha,
+    /// ARP target hardware address.
+    ArpTha,
+    /// TCP source port.
+    TcpSrc,
+    /// TCP destination port.
+    TcpDst,
+    /// UDP source port.
+    UdpSrc,
+    /// UDP destination port.
+    UdpDst,
+    /// SCTP source port.
+    SctpSrc,
+    /// SCTP destination port.
+    SctpDst,
+    /// TCP flags (12 bits).
+    TcpFlags,
+    /// ICMPv4 type.
+    IcmpType,
+    /// ICMPv4 code.
+    IcmpCode,
+    /// ICMPv6 type.
+    Icmpv6Type,
+    /// ICMPv6 code.
+    Icmpv6Code,
+    /// IPv6 ND target.
+    NdTarget,
+    /// IPv6 ND source link-layer address.
+    NdSll,
+    /// IPv6 ND target link-layer address.
+    NdTll,
+    /// IPv6 ND reserved field.
+    NdReserved,
+    /// IPv6 ND option type.
+    NdOptionsType,
+}
+
+/// How a field's values are written in flow text.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    /// Integer printed in decimal.
+    Dec,
+    /// Integer printed in hex.
+    Hex,
+    /// Ethernet address.
+    Mac,
+    /// IPv4 address (prefix or mask).
+    Ipv4,
+    /// IPv6 address (prefix or mask).
+    Ipv6,
+    /// OpenFlow port (number, reserved name or quoted port name).
+    Port,
+    /// `ct_state` flags.
+    CtState,
+    /// `tcp_flags` flags.
+    TcpFlags,
+    /// `nw_frag` keywords.
+    Frag,
+    /// `tun_flags` flags.
+    TunFlags,
+    /// Kept as text (Geneve options).
+    Text,
+}
+
+/// What a packet must be for a match on a field to make sense (OVS rejects the flow otherwise).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Prereq {
+    /// Always matchable.
+    None,
+    /// VLAN-tagged.
+    Vlan,
+    /// MPLS (`mpls`/`mplsm`).
+    Mpls,
+    /// IPv4.
+    Ipv4,
+    /// IPv6.
+    Ipv6,
+    /// IPv4 or IPv6.
+    Ip,
+    /// ARP or RARP.
+    Arp,
+    /// TCP over IPv4 or IPv6.
+    Tcp,
+    /// UDP over IPv4 or IPv6.
+    Udp,
+    /// SCTP over IPv4 or IPv6.
+    Sctp,
+    /// ICMPv4.
+    Icmp,
+    /// ICMPv6.
+    Icmpv6,
+    /// IPv6 neighbour discovery (ICMPv6 type 135/136).
+    Nd,
+    /// Conntrack-tracked IPv4 connection.
+    CtIpv4,
+    /// Conntrack-tracked IPv6 connection.
+    CtIpv6,
+}
+
+/// The static description of one field.
+#[derive(Clone, Copy, Debug)]
+pub struct FieldInfo {
+    /// The field.
+    pub field: Field,
+    /// Name `ovs-ofctl dump-flows` prints in a match.
+    pub name: &'static str,
+    /// Other accepted spellings.
+    pub aliases: &'static [&'static str],
+    /// NXM or OXM name used in sub-field references (`NXM_NX_REG0[0..3]`), if any.
+    pub nxm: Option<&'static str>,
+    /// Width in bits.
+    pub bits: u16,
+    /// Whether a match may carry a mask.
+    pub maskable: bool,
+    /// Whether OpenFlow can match it at all (false for datapath-only fields).
+    pub matchable: bool,
+    /// Value syntax.
+    pub format: Format,
+    /// Prerequisite.
+    pub prereq: Prereq,
+}
+
+macro_rules! fi {
+    ($f:expr, $name:expr, [$($a:expr),*], $nxm:expr, $bits:expr, $mask:expr, $fmt:ident, $pre:ident) => {
+        FieldInfo {
+            field: $f,
+            name: $name,
+            aliases: &[$($a),*],
+            nxm: $nxm,
+            bits: $bits,
+            maskable: $mask,
+            matchable: true,
+            format: Format::$fmt,
+            prereq: Prereq::$pre,
+        }
+    };
+}
+
+const fn unmatchable(mut i: FieldInfo) -> FieldInfo {
+    i.matchable = false;
+    i
+}
+
+/// Every fixed (non-indexed) field.
+static FIXED: &[FieldInfo] = &[
+    fi!(Field::TunId, "tun_id", ["tunnel_id"], Some("NXM_NX_TUN_ID"), 64, true, Hex, None),
+    fi!(Field::TunSrc, "tun_src", [], Some("NXM_NX_TUN_IPV4_SRC"), 32, true, Ipv4, None),
+    fi!(Field::TunDst, "tun_dst", [], Some("NXM_NX_TUN_IPV4_DST"), 32, true, Ipv4, None),
+    fi!(Field::TunIpv6Src, "tun_ipv6_src", [], Some("NXM_NX_TUN_IPV6_SRC"), 128, true, Ipv6, None),
+    fi!(Field::TunIpv6Dst, "tun_ipv6_dst", [], Some("NXM_NX_TUN_IPV6_DST"), 128, true, Ipv6, None),
+    fi!(Field::TunGbpId, "tun_gbp_id", [], Some("NXM_NX_TUN_GBP_ID"), 16, true, Hex, None),
+    fi!(Field::TunGbpFlags, "tun_gbp_flags", [], Some("NXM_NX_TUN_GBP_FLAGS"), 8, true, Hex, None),
+    fi!(Field::TunErspanIdx, "tun_erspan_idx", [], None, 20, true, Hex, None),
+    fi!(Field::TunErspanVer, "tun_erspan_ver", [], None, 8, true, Hex, None),
+    fi!(Field::TunErspanDir, "tun_erspan_dir", [], None, 8, true, Hex, None),
+    fi!(Field::TunErspanHwid, "tun_erspan_hwid", [], None, 8, true, Hex, None),
+    fi!(Field::TunGtpuFlags, "tun_gtpu_flags", [], None, 8, true, Hex, None),
+    fi!(Field::TunGtpuMsgtype, "tun_gtpu_msgtype", [], None, 8, true, Dec, None),
+    fi!(Field::TunFlags, "tun_flags", [], Some("NXM_NX_TUN_FLAGS"), 16, true, TunFlags, None),
+    unmatchable(fi!(Field::TunTos, "tun_tos", [], None, 8, false, Dec, None)),
+    unmatchable(fi!(Field::TunTtl, "tun_ttl", [], None, 8, false, Dec, None)),
+    fi!(Field::Metadata, "metadata", [], Some("OXM_OF_METADATA"), 64, true, Hex, None),
+    fi!(Field::InPort, "in_port", [], Some("NXM_OF_IN_PORT"), 16, false, Port, None),
+    fi!(Field::ActsetOutput, "actset_output", [], None, 32, false, Port, None),
+    unmatchable(fi!(Field::SkbPriority, "skb_priority", [], None, 32, false, Hex, None)),
+    fi!(Field::PktMark, "pkt_mark", [], Some("NXM_NX_PKT_MARK"), 32, true, Hex, None),
+    fi!(Field::CtState, "ct_state", [], Some("NXM_NX_CT_STATE"), 32, true, CtState, None),
+    fi!(Field::CtZone, "ct_zone", [], Some("NXM_NX_CT_ZONE"), 16, false, Dec, None),
+    fi!(Field::CtMark, "ct_mark", [], Some("NXM_NX_CT_MARK"), 32, true, Hex, None),
+    fi!(Field::CtLabel, "ct_label", [], Some("NXM_NX_CT_LABEL"), 128, true, Hex, None),
+    fi!(Field::CtNwSrc, "ct_nw_src", [], Some("NXM_NX_CT_NW_SRC"), 32, true, Ipv4, CtIpv4),
+    fi!(Field::CtNwDst, "ct_nw_dst", [], Some("NXM_NX_CT_NW_DST"), 32, true, Ipv4, CtIpv4),
+    fi!(Field::CtIpv6Src, "ct_ipv6_src", [], Some("NXM_NX_CT_IPV6_SRC"), 128, true, Ipv6, CtIpv6),
+    fi!(Field::CtIpv6Dst, "ct_ipv6_dst", [], Some("NXM_NX_CT_IPV6_DST"), 128, true, Ipv6, CtIpv6),
+    fi!(Field::CtNwProto, "ct_nw_proto", [], Some("NXM_NX_CT_NW_PROTO"), 8, false, Dec, None),
+    fi!(Field::CtTpSrc, "ct_tp_src", [], Some("NXM_NX_CT_TP_SRC"), 16, true, Dec, None),
+    fi!(Field::CtTpDst, "ct_tp_dst", [], Some("NXM_NX_CT_TP_DST"), 16, true, Dec, None),
+    fi!(Field::ConjId, "conj_id", [], None, 32, false, Dec, None),
+    fi!(Field::DpHash, "dp_hash", [], Some("NXM_NX_DP_HASH"), 32, true, Hex, None),
+    fi!(Field::RecircId, "recirc_id", [], Some("NXM_NX_RECIRC_ID"), 32, false, Dec, None),
+    fi!(Field::EthSrc, "dl_src", ["eth_src"], Some("NXM_OF_ETH_SRC"), 48, true, Mac, None),
+    fi!(Field::EthDst, "dl_dst", ["eth_dst"], Some("NXM_OF_ETH_DST"), 48, true, Mac, None),
+    fi!(Field::EthType, "dl_type", ["eth_type"], Some("NXM_OF_ETH_TYPE"), 16, false, Hex, None),
+    fi!(Field::VlanTci, "vlan_tci", [], Some("NXM_OF_VLAN_TCI"), 16, true, Hex, None),
+    fi!(Field::DlVlan, "dl_vlan", [], None, 12, false, Dec, None),
+    fi!(Field::DlVlanPcp, "dl_vlan_pcp", [], None, 3, false, Dec, None),
+    fi!(Field::VlanVid, "vlan_vid", [], Some("OXM_OF_VLAN_VID"), 12, true, Dec, None),
+    fi!(Field::VlanPcp, "vlan_pcp", [], Some("OXM_OF_VLAN_PCP"), 3, false, Dec, Vlan),
+    fi!(Field::MplsLabel, "mpls_label", [], Some("OXM_OF_MPLS_LABEL"), 20, false, Dec, Mpls),
+    fi!(Field::MplsTc, "mpls_tc", [], Some("OXM_OF_MPLS_TC"), 3, false, Dec, Mpls),
+    fi!(Field::MplsBos, "mpls_bos", [], Some("OXM_OF_MPLS_BOS"), 1, false, Dec, Mpls),
+    fi!(Field::MplsTtl, "mpls_ttl", [], Some("NXM_NX_MPLS_TTL"), 8, false, Dec, Mpls),
+    fi!(Field::IpSrc, "nw_src", ["ip_src"], Some("NXM_OF_IP_SRC"), 32, true, Ipv4, Ipv4),
+    fi!(Field::IpDst, "nw_dst", ["ip_dst"], Some("NXM_OF_IP_DST"), 32, true, Ipv4, Ipv4),
+    fi!(Field::Ipv6Src, "ipv6_src", [], Some("NXM_NX_IPV6_SRC"), 128, true, Ipv6, Ipv6),
+    fi!(Field::Ipv6Dst, "ipv6_dst", [], Some("NXM_NX_IPV6_DST"), 128, true, Ipv6, Ipv6),
+    fi!(Field::Ipv6Label, "ipv6_label", [], Some("NXM_NX_IPV6_LABEL"), 20, true, Hex, Ipv6),
+    fi!(Field::NwProto, "nw_proto", ["ip_proto"], Some("NXM_OF_IP_PROTO"), 8, false, Dec, Ip),
+    fi!(Field::NwTos, "nw_tos", [], Some("NXM_OF_IP_TOS"), 8, false, Dec, Ip),
+    fi!(Field::IpDscp, "ip_dscp", [], Some("OXM_OF_IP_DSCP"), 6, false, Dec, Ip),
+    fi!(Field::NwEcn, "nw_ecn", ["ip_ecn"], Some("NXM_NX_IP_ECN"), 2, false, Dec, Ip),
+    fi!(Field::NwTtl, "nw_ttl", [], Some("NXM_NX_IP_TTL"), 8, false, Dec, Ip),
+    fi!(Field::NwFrag, "nw_frag", ["ip_frag"], Some("NXM_NX_IP_FRAG"), 2, true, Frag, Ip),
+    fi!(Field::ArpOp, "arp_op", [], Some("NXM_OF_ARP_OP"), 16, false, Dec, Arp),
+    fi!(Field::ArpSpa, "arp_spa", [], Some("NXM_OF_ARP_SPA"), 32, true, Ipv4, Arp),
+    fi!(Field::ArpTpa, "arp_tpa", [], Some("NXM_OF_ARP_TPA"), 32, true, Ipv4, Arp),
+    fi!(Field::ArpSha, "arp_sha", [], Some("NXM_NX_ARP_SHA"), 48, true, Mac, Arp),
+    fi!(Field::ArpTha, "arp_tha", [], Some("NXM_NX_ARP_THA"), 48, true, Mac, Arp),
+    fi!(Field::TcpSrc, "tcp_src", [], Some("NXM_OF_TCP_SRC"), 16, true, Dec, Tcp),
+    fi!(Field::TcpDst, "tcp_dst", [], Some("NXM_OF_TCP_DST"), 16, true, Dec, Tcp),
+    fi!(Field::UdpSrc, "udp_src", [], Some("NXM_OF_UDP_SRC"), 16, true, Dec, Udp),
+    fi!(Field::UdpDst, "udp_dst", [], Some("NXM_OF_UDP_DST"), 16, true, Dec, Udp),
+    fi!(Field::SctpSrc, "sctp_src", [], Some("OXM_OF_SCTP_SRC"), 16, true, Dec, Sctp),
+    fi!(Field::SctpDst, "sctp_dst", [], Some("OXM_OF_SCTP_DST"), 16, true, Dec, Sctp),
+    fi!(Field::TcpFlags, "tcp_flags", [], Some("NXM_NX_TCP_FLAGS"), 12, true, TcpFlags, Tcp),
+    fi!(Field::IcmpType, "icmp_type", [], Some("NXM_OF_ICMP_TYPE"), 8, false, Dec, Icmp),
+    fi!(Field::IcmpCode, "icmp_code", [], Some("NXM_OF_ICMP_CODE"), 8, false, Dec, Icmp),
+    fi!(Field::Icmpv6Type, "icmpv6_type", [], Some("NXM_NX_ICMPV6_TYPE"), 8, false, Dec, Icmpv6),
+    fi!(Field::Icmpv6Code, "icmpv6_code", [], Some("NXM_NX_ICMPV6_CODE"), 8, false, Dec, Icmpv6),
+    fi!(Field::NdTarget, "nd_target", [], Some("NXM_NX_ND_TARGET"), 128, true, Ipv6, Nd),
+    fi!(Field::NdSll, "nd_sll", [], Some("NXM_NX_ND_SLL"), 48, true, Mac, Nd),
+    fi!(Field::NdTll, "nd_tll", [], Some("NXM_NX_ND_TLL"), 48, true, Mac, Nd),
+    fi!(Field::NdReserved, "nd_reserved", [], None, 32, true, Dec, Nd),
+    fi!(Field::NdOptionsType, "nd_options_type", [], None, 8, true, Dec, Nd),
+];
+
+/// Number of 32-bit registers OVS has.
+pub const N_REGS: u8 = 32;
+
+fn indexed_info(field: Field) -> FieldInfo {
+    let (bits, format) = match field {
+        Field::Reg(_) => (32, Format::Hex),
+        Field::Xreg(_) => (64, Format::Hex),
+        Field::Xxreg(_) => (128, Format::Hex),
+        _ => (992, Format::Text),
+    };
+    FieldInfo {
+        field,
+        name: "",
+        aliases: &[],
+        nxm: None,
+        bits,
+        maskable: true,
+        matchable: true,
+        format,
+        prereq: Prereq::None,
+    }
+}
+
+impl Field {
+    /// The field's static description.
+    pub fn info(self) -> FieldInfo {
+        match self {
+            Field::Reg(_) | Field::Xreg(_) | Field::Xxreg(_) | Field::TunMetadata(_) => indexed_info(self),
+            _ => *FIXED.iter().find(|i| i.field == self).unwrap_or(&FIXED[0]),
+        }
+    }
+
+    /// Width in bits.
+    pub fn bits(self) -> u16 {
+        self.info().bits
+    }
+
+    /// All-ones mask of the field's width.
+    pub fn full_mask(self) -> u128 {
+        let b = self.bits().min(128);
+        if b >= 128 {
+            u128::MAX
+        } else {
+            (1u128 << b) - 1
+        }
+    }
+
+    /// Value syntax.
+    pub fn format(self) -> Format {
+        self.info().format
+    }
+
+    /// Prerequisite of a match on this field.
+    pub fn prereq(self) -> Prereq {
+        self.info().prereq
+    }
+
+    /// The name a match prints (`nw_src`, `reg3`, `tp_dst` for L4 ports as `ovs-ofctl` does).
+    pub fn match_name(self) -> NameBuf {
+        match self {
+            Field::TcpSrc | Field::UdpSrc | Field::SctpSrc => NameBuf::Static("tp_src"),
+            Field::TcpDst | Field::UdpDst | Field::SctpDst => NameBuf::Static("tp_dst"),
+            _ => self.name(),
+        }
+    }
+
+    /// The field's own name (`tcp_src`, `eth_src` style for L4 ports and registers).
+    pub fn name(self) -> NameBuf {
+        match self {
+            Field::Reg(n) => NameBuf::Indexed("reg", n),
+            Field::Xreg(n) => NameBuf::Indexed("xreg", n),
+            Field::Xxreg(n) => NameBuf::Indexed("xxreg", n),
+            Field::TunMetadata(n) => NameBuf::Indexed("tun_metadata", n),
+            _ => NameBuf::Static(self.info().name),
+        }
+    }
+
+    /// OVS's canonical name (what `set_field:...->NAME` prints): `eth_src` rather than the
+    /// OpenFlow 1.0 spelling `dl_src` a match prints.
+    pub fn canonical_name(self) -> NameBuf {
+        match self {
+            Field::EthSrc => NameBuf::Static("eth_src"),
+            Field::EthDst => NameBuf::Static("eth_dst"),
+            Field::EthType => NameBuf::Static("eth_type"),
+            Field::IpSrc => NameBuf::Static("ip_src"),
+            Field::IpDst => NameBuf::Static("ip_dst"),
+            Field::NwFrag => NameBuf::Static("ip_frag"),
+            _ => self.name(),
+        }
+    }
+
+    /// The name used in sub-field references: NXM/OXM name when one exists.
+    pub fn nxm_name(self) -> NameBuf {
+        match self {
+            Field::Reg(n) => NameBuf::Indexed("NXM_NX_REG", n),
+            Field::Xreg(n) => NameBuf::Indexed("OXM_OF_PKT_REG", n),
+            Field::Xxreg(n) => NameBuf::Indexed("NXM_NX_XXREG", n),
+            Field::TunMetadata(n) => NameBuf::Indexed("NXM_NX_TUN_METADATA", n),
+            _ => match self.info().nxm {
+                Some(n) => NameBuf::Static(n),
+                None => self.name(),
+            },
+        }
+    }
+
+    /// Looks up a field by any of its names (case-sensitive for ovs names, case-insensitive for
+    /// NXM/OXM names, which OVS also accepts with a trailing `_W`).
+    pub fn from_name(name: &str) -> Option<Field> {
+        if let Some(f) = indexed_from(name) {
+            return Some(f);
+        }
+        match name {
+            "tp_src" => return Some(Field::TcpSrc),
+            "tp_dst" => return Some(Field::TcpDst),
+            _ => {}
+        }
+        if let Some(i) = FIXED.iter().find(|i| i.name == name || i.aliases.contains(&name)) {
+            return Some(i.field);
+        }
+        let upper = name.strip_suffix("_W").unwrap_or(name);
+        if upper.starts_with("NXM_") || upper.starts_with("OXM_") {
+            if let Some(i) = FIXED.iter().find(|i| i.nxm.is_some_and(|n| n.eq_ignore_ascii_case(upper))) {
+                return Some(i.field);
+            }
+            return extra_nxm(upper);
+        }
+        None
+    }
+}
+
+/// NXM/OXM spellings not in the table (OXM aliases of fields the table names by NXM).
+fn extra_nxm(name: &str) -> Option<Field> {
+    Some(match name {
+        "OXM_OF_IN_PORT" => Field::InPort,
+        "OXM_OF_ETH_SRC" => Field::EthSrc,
+        "OXM_OF_ETH_DST" => Field::EthDst,
+        "OXM_OF_ETH_TYPE" => Field::EthType,
+        "OXM_OF_IPV4_SRC" => Field::IpSrc,
+        "OXM_OF_IPV4_DST" => Field::IpDst,
+        "OXM_OF_IPV6_SRC" => Field::Ipv6Src,
+        "OXM_OF_IPV6_DST" => Field::Ipv6Dst,
+        "OXM_OF_IP_PROTO" => Field::NwProto,
+        "OXM_OF_IP_ECN" => Field::NwEcn,
+        "OXM_OF_TCP_SRC" => Field::TcpSrc,
+        "OXM_OF_TCP_DST" => Field::TcpDst,
+        "OXM_OF_UDP_SRC" => Field::UdpSrc,
+        "OXM_OF_UDP_DST" => Field::UdpDst,
+        "OXM_OF_ARP_OP" => Field::ArpOp,
+        "OXM_OF_ARP_SPA" => Field::ArpSpa,
+        "OXM_OF_ARP_TPA" => Field::ArpTpa,
+        "OXM_OF_ARP_SHA" => Field::ArpSha,
+        "OXM_OF_ARP_THA" => Field::ArpTha,
+        "OXM_OF_TUNNEL_ID" => Field::TunId,
+        "NXM_NX_TUN_IPV4_SRC" => Field::TunSrc,
+        "NXM_NX_TUN_IPV4_DST" => Field::TunDst,
+        _ => return None,
+    })
+}
+
+fn indexed_from(name: &str) -> Option<Field> {
+    let split = |prefix: &str, max: u8| -> Option<u8> {
+        let rest = name.strip_prefix(prefix)?;
+        if rest.is_empty() || rest.len() > 3 || !rest.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        let n: u8 = rest.parse().ok()?;
+        (n < max).then_some(n)
+    };
+    let upper = name.strip_suffix("_W").unwrap_or(name);
+    if let Some(n) = split("reg", N_REGS) {
+        return Some(Field::Reg(n));
+    }
+    if let Some(n) = split("xreg", N_REGS / 2) {
+        return Some(Field::Xreg(n));
+    }
+    if let Some(n) = split("xxreg", N_REGS / 4) {
+        return Some(Field::Xxreg(n));
+    }
+    if let Some(n) = split("tun_metadata", 64) {
+        return Some(Field::TunMetadata(n));
+    }
+    let usplit = |prefix: &str, max: u8| -> Option<u8> {
+        let rest = upper.get(prefix.len()..)?;
+        if !upper[..prefix.len()].eq_ignore_ascii_case(prefix) {
+            return None;
+        }
+        if rest.is_empty() || rest.len() > 3 || !rest.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        let n: u8 = rest.parse().ok()?;
+        (n < max).then_some(n)
+    };
+    if upper.len() > 4 {
+        if let Some(n) = usplit("NXM_NX_REG", N_REGS) {
+            return Some(Field::Reg(n));
+        }
+        if let Some(n) = usplit("OXM_OF_PKT_REG", N_REGS / 2) {
+            return Some(Field::Xreg(n));
+        }
+        if let Some(n) = usplit("NXM_NX_XXREG", N_REGS / 4) {
+            return Some(Field::Xxreg(n));
+        }
+        if let Some(n) = usplit("NXM_NX_TUN_METADATA", 64) {
+            return Some(Field::TunMetadata(n));
+        }
+    }
+    None
+}
+
+/// A field name without allocation: either static or `prefix` + index.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NameBuf {
+    /// A fixed name.
+    Static(&'static str),
+    /// `prefix` followed by a decimal index.
+    Indexed(&'static str, u8),
+}
+
+impl fmt::Display for NameBuf {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            NameBuf::Static(s) => f.write_str(s),
+            NameBuf::Indexed(p, n) => write!(f, "{p}{n}"),
+        }
+    }
+}
+
+impl fmt::Display for Field {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.name().fmt(f)
+    }
+}
+
+impl Serialize for Field {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+/// `ct_state` bits, in the order OVS prints them.
+pub const CT_STATE_FLAGS: &[(&str, u32)] = &[
+    ("new", 0x01),
+    ("est", 0x02),
+    ("rel", 0x04),
+    ("rpl", 0x08),
+    ("inv", 0x10),
+    ("trk", 0x20),
+    ("snat", 0x40),
+    ("dnat", 0x80),
+];
+
+/// `tcp_flags` bits, in the order OVS prints them.
+pub const TCP_FLAGS: &[(&str, u32)] = &[
+    ("fin", 0x001),
+    ("syn", 0x002),
+    ("rst", 0x004),
+    ("psh", 0x008),
+    ("ack", 0x010),
+    ("urg", 0x020),
+    ("ece", 0x040),
+    ("cwr", 0x080),
+    ("ns", 0x100),
+];
+
+/// `tun_flags` bits.
+pub const TUN_FLAGS: &[(&str, u32)] = &[("oam", 0x1)];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_resolve_both_ways() {
+        assert_eq!(Field::from_name("reg0"), Some(Field::Reg(0)));
+        assert_eq!(Field::from_name("NXM_NX_REG15"), Some(Field::Reg(15)));
+        assert_eq!(Field::from_name("xxreg3"), Some(Field::Xxreg(3)));
+        assert_eq!(Field::from_name("xxreg8"), None);
+        assert_eq!(Field::from_name("dl_src"), Some(Field::EthSrc));
+        assert_eq!(Field::from_name("NXM_OF_ETH_SRC"), Some(Field::EthSrc));
+        assert_eq!(Field::from_name("NXM_NX_CT_LABEL"), Some(Field::CtLabel));
+        assert_eq!(Field::from_name("nosuch"), None);
+        for i in FIXED {
+            assert_eq!(Field::from_name(i.name), Some(i.field), "{}", i.name);
+            if let Some(n) = i.nxm {
+                assert_eq!(Field::from_name(n), Some(i.field), "{n}");
+            }
+        }
+        assert_eq!(Field::Reg(3).nxm_name().to_string(), "NXM_NX_REG3");
+        assert_eq!(Field::CtLabel.full_mask(), u128::MAX);
+        assert_eq!(Field::Reg(1).full_mask(), 0xffff_ffff);
+    }
+}

@@ -1,0 +1,439 @@
+//! One OpenFlow flow as `ovs-ofctl dump-flows` prints it (with or without `--names` and
+//! `--no-stats`) or as `ovs-ofctl add-flow(s)` accepts it, and whole dump files.
+
+use super::action::{parse_actions, write_list, Action, TableRef};
+use super::lex::{find_keyword, split_top};
+use super::matching::Match;
+use super::value::parse_int;
+use serde::Serialize;
+use std::fmt;
+use std::path::Path;
+
+/// Flow-mod flags that appear as bare words in flow text.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FlowFlag {
+    /// `send_flow_rem`.
+    SendFlowRem,
+    /// `check_overlap`.
+    CheckOverlap,
+    /// `reset_counts`.
+    ResetCounts,
+    /// `no_packet_counts`.
+    NoPacketCounts,
+    /// `no_byte_counts`.
+    NoByteCounts,
+}
+
+const FLAGS: &[(&str, FlowFlag)] = &[
+    ("send_flow_rem", FlowFlag::SendFlowRem),
+    ("check_overlap", FlowFlag::CheckOverlap),
+    ("reset_counts", FlowFlag::ResetCounts),
+    ("no_packet_counts", FlowFlag::NoPacketCounts),
+    ("no_byte_counts", FlowFlag::NoByteCounts),
+];
+
+/// OVS's default flow priority (not printed by `dump-flows`).
+pub const DEFAULT_PRIORITY: u16 = 32768;
+
+/// One flow. Statistics are data (`n_packets` and friends), absent with `--no-stats`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, Serialize)]
+pub struct Flow {
+    /// Cookie.
+    #[serde(skip_serializing_if = "Option::is_none", serialize_with = "ser_cookie")]
+    pub cookie: Option<u64>,
+    /// Age of the flow in milliseconds (`duration=1.605s`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub duration_ms: Option<u64>,
+    /// Table (none = table 0).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub table: Option<TableRef>,
+    /// Packets matched.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub n_packets: Option<u64>,
+    /// Bytes matched.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub n_bytes: Option<u64>,
+    /// Idle timeout in seconds.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub idle_timeout: Option<u16>,
+    /// Hard timeout in seconds.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hard_timeout: Option<u16>,
+    /// Seconds since the flow last matched.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub idle_age: Option<u32>,
+    /// Seconds since the flow was added or modified.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hard_age: Option<u32>,
+    /// Eviction importance.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub importance: Option<u16>,
+    /// Priority as written (none = the default 32768).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub priority: Option<u16>,
+    /// Flow-mod flags.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub flags: Vec<FlowFlag>,
+    /// The match.
+    #[serde(rename = "match")]
+    pub matches: Match,
+    /// The actions (empty = drop).
+    pub actions: Vec<Action>,
+}
+
+fn ser_cookie<S: serde::Serializer>(c: &Option<u64>, s: S) -> Result<S::Ok, S::Error> {
+    match c {
+        Some(c) => s.collect_str(&format_args!("{c:#x}")),
+        None => s.serialize_none(),
+    }
+}
+
+impl Flow {
+    /// The effective priority.
+    pub fn priority(&self) -> u16 {
+        self.priority.unwrap_or(DEFAULT_PRIORITY)
+    }
+
+    /// The table, `0` when not written.
+    pub fn table_or_zero(&self) -> TableRef {
+        self.table.clone().unwrap_or(TableRef::Id(0))
+    }
+
+    /// Parses one flow line.
+    pub fn parse(line: &str) -> Result<Flow, String> {
+        let line = line.trim();
+        let at = find_keyword(line, "actions=").ok_or("no actions= in flow")?;
+        let head = &line[..at];
+        let actions_text = line[at + "actions=".len()..].trim();
+        let mut flow = Flow::default();
+        for tok in split_top(head, |c| c == b',' || c == b' ' || c == b'\t')? {
+            let (key, value) = match tok.find('=') {
+                Some(i) => (&tok[..i], Some(&tok[i + 1..])),
+                None => (tok, None),
+            };
+            flow.push(key, value)?;
+        }
+        flow.matches.check_prereqs()?;
+        flow.actions = parse_actions(actions_text)?;
+        Ok(flow)
+    }
+
+    fn push(&mut self, key: &str, value: Option<&str>) -> Result<(), String> {
+        let num = |what: &str| -> Result<u128, String> {
+            let v = value.ok_or_else(|| format!("{what} needs a value"))?;
+            parse_int(v).ok_or_else(|| format!("{what}={v}: invalid number"))
+        };
+        fn fit<T: TryFrom<u128>>(v: u128, what: &str) -> Result<T, String> {
+            T::try_from(v).map_err(|_| format!("{what}={v}: out of range"))
+        }
+        match key {
+            "cookie" if value.is_some_and(|v| !v.contains('/')) => self.cookie = Some(fit(num(key)?, key)?),
+            "duration" => self.duration_ms = Some(parse_duration(value.unwrap_or(""))?),
+            "table" => self.table = Some(TableRef::parse(value.ok_or("table needs a value")?)?),
+            "n_packets" => self.n_packets = Some(fit(num(key)?, key)?),
+            "n_bytes" => self.n_bytes = Some(fit(num(key)?, key)?),
+            "idle_timeout" => self.idle_timeout = Some(fit(num(key)?, key)?),
+            "hard_timeout" => self.hard_timeout = Some(fit(num(key)?, key)?),
+            "idle_age" => self.idle_age = Some(fit(num(key)?, key)?),
+            "hard_age" => self.hard_age = Some(fit(num(key)?, key)?),
+            "importance" => self.importance = Some(fit(num(key)?, key)?),
+            "priority" => self.priority = Some(fit(num(key)?, key)?),
+            _ => {
+                if value.is_none() {
+                    if let Some((_, f)) = FLAGS.iter().find(|(n, _)| *n == key) {
+                        if !self.flags.contains(f) {
+                            self.flags.push(*f);
+                        }
+                        return Ok(());
+                    }
+                }
+                self.matches.push_item(key, value)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The flow as `ovs-ofctl add-flow` accepts it (no statistics or ages).
+    pub fn flow_mod(&self) -> FlowMod<'_> {
+        FlowMod(self)
+    }
+
+    fn write(&self, f: &mut fmt::Formatter<'_>, stats: bool) -> fmt::Result {
+        let mut head: Vec<String> = Vec::with_capacity(8);
+        if let Some(c) = self.cookie {
+            head.push(format!("cookie={c:#x}"));
+        }
+        if stats {
+            if let Some(d) = self.duration_ms {
+                head.push(format!("duration={}.{:03}s", d / 1000, d % 1000));
+            }
+        }
+        if let Some(t) = &self.table {
+            head.push(format!("table={t}"));
+        }
+        if stats {
+            if let Some(n) = self.n_packets {
+                head.push(format!("n_packets={n}"));
+            }
+            if let Some(n) = self.n_bytes {
+                head.push(format!("n_bytes={n}"));
+            }
+        }
+        if let Some(t) = self.idle_timeout {
+            head.push(format!("idle_timeout={t}"));
+        }
+        if let Some(t) = self.hard_timeout {
+            head.push(format!("hard_timeout={t}"));
+        }
+        if stats {
+            if let Some(a) = self.idle_age {
+                head.push(format!("idle_age={a}"));
+            }
+            if let Some(a) = self.hard_age {
+                head.push(format!("hard_age={a}"));
+            }
+        }
+        if let Some(i) = self.importance {
+            head.push(format!("importance={i}"));
+        }
+        for h in &head {
+            f.write_str(h)?;
+            f.write_str(", ")?;
+        }
+        let mut wrote = false;
+        if let Some(p) = self.priority {
+            write!(f, "priority={p}")?;
+            wrote = true;
+        }
+        for flag in &self.flags {
+            if std::mem::replace(&mut wrote, true) {
+                f.write_str(",")?;
+            }
+            let name = FLAGS.iter().find(|(_, x)| x == flag).map_or("", |x| x.0);
+            f.write_str(name)?;
+        }
+        if !self.matches.is_empty() {
+            if wrote {
+                f.write_str(",")?;
+            }
+            write!(f, "{}", self.matches)?;
+            wrote = true;
+        }
+        if wrote {
+            f.write_str(" ")?;
+        }
+        f.write_str("actions=")?;
+        write_list(f, &self.actions)
+    }
+}
+
+fn parse_duration(s: &str) -> Result<u64, String> {
+    let body = s.strip_suffix('s').ok_or_else(|| format!("duration={s}: expected seconds like 1.605s"))?;
+    let (secs, frac) = body.split_once('.').unwrap_or((body, ""));
+    let secs: u64 = secs.parse().map_err(|_| format!("duration={s}: invalid"))?;
+    if !frac.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(format!("duration={s}: invalid"));
+    }
+    let mut ms = 0u64;
+    for (i, b) in frac.bytes().take(3).enumerate() {
+        ms += u64::from(b - b'0') * [100, 10, 1][i];
+    }
+    secs.checked_mul(1000).and_then(|x| x.checked_add(ms)).ok_or_else(|| format!("duration={s}: too large"))
+}
+
+impl fmt::Display for Flow {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.write(f, true)
+    }
+}
+
+/// A flow printed for `ovs-ofctl add-flow`: no statistics.
+pub struct FlowMod<'a>(&'a Flow);
+
+impl fmt::Display for FlowMod<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.write(f, false)
+    }
+}
+
+/// A flow that failed to parse, with where it was.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{origin}:{line}: {message}")]
+pub struct LineError {
+    /// The file (or other origin).
+    pub origin: String,
+    /// 1-based line.
+    pub line: usize,
+    /// What is wrong.
+    pub message: String,
+}
+
+/// Errors reading a flow, group or port file.
+#[derive(Debug, thiserror::Error)]
+pub enum FileError {
+    /// I/O failure.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: String,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// The file is larger than the reader accepts.
+    #[error("{path}: file larger than {limit} bytes")]
+    TooLarge {
+        /// The file.
+        path: String,
+        /// The limit.
+        limit: u64,
+    },
+    /// A line that does not parse.
+    #[error(transparent)]
+    Line(#[from] LineError),
+}
+
+/// Largest text file read (flows, groups, ports): 1 GiB.
+pub const MAX_TEXT_FILE: u64 = 1 << 30;
+
+/// Reads a text file, bounded by [`MAX_TEXT_FILE`]; invalid UTF-8 is replaced.
+pub fn read_text(path: &Path) -> Result<String, FileError> {
+    use std::io::Read;
+    let p = path.display().to_string();
+    let file = std::fs::File::open(path).map_err(|source| FileError::Io { path: p.clone(), source })?;
+    let mut buf = Vec::new();
+    file.take(MAX_TEXT_FILE + 1).read_to_end(&mut buf).map_err(|source| FileError::Io { path: p.clone(), source })?;
+    if buf.len() as u64 > MAX_TEXT_FILE {
+        return Err(FileError::TooLarge { path: p, limit: MAX_TEXT_FILE });
+    }
+    Ok(match String::from_utf8(buf) {
+        Ok(s) => s,
+        Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
+    })
+}
+
+/// The flows of one dump, with the line each came from.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct FlowDump {
+    /// Where the flows came from (file name).
+    pub origin: String,
+    /// The flows in file order.
+    pub flows: Vec<Flow>,
+    /// 1-based line of each flow.
+    #[serde(skip)]
+    pub lines: Vec<usize>,
+}
+
+/// Whether a line of a dump carries no flow: blank, comment, or a reply header.
+fn skip_line(t: &str) -> bool {
+    t.is_empty()
+        || t.starts_with('#')
+        || t.starts_with("NXST_FLOW")
+        || t.starts_with("OFPST_FLOW")
+        || t.starts_with("OFPST_")
+        || t.starts_with("NXST_")
+}
+
+/// Strips the `N. ` numbering Antrea's design document puts before each flow.
+fn strip_numbering(t: &str) -> &str {
+    let digits = t.bytes().take_while(u8::is_ascii_digit).count();
+    if digits > 0 && t[digits..].starts_with(". ") {
+        t[digits + 2..].trim_start()
+    } else {
+        t
+    }
+}
+
+impl FlowDump {
+    /// Parses a dump (`dump-flows` output, an Antrea `flows` file, or an `add-flows` file;
+    /// a line ending in `\` continues on the next). Stops at the first bad line.
+    pub fn parse(text: &str, origin: &str) -> Result<FlowDump, LineError> {
+        let mut dump = FlowDump { origin: origin.to_string(), ..FlowDump::default() };
+        let mut pending = String::new();
+        let mut first_line = 0;
+        for (i, line) in text.lines().enumerate() {
+            let t = strip_numbering(line.trim());
+            if pending.is_empty() && skip_line(t) {
+                continue;
+            }
+            if pending.is_empty() {
+                first_line = i + 1;
+            }
+            if let Some(cont) = t.strip_suffix('\\') {
+                pending.push_str(cont);
+                continue;
+            }
+            let joined;
+            let t = if pending.is_empty() {
+                t
+            } else {
+                pending.push_str(t);
+                joined = std::mem::take(&mut pending);
+                joined.as_str()
+            };
+            let flow = Flow::parse(t).map_err(|message| LineError {
+                origin: origin.to_string(),
+                line: first_line,
+                message,
+            })?;
+            dump.flows.push(flow);
+            dump.lines.push(first_line);
+        }
+        if !pending.is_empty() {
+            return Err(LineError {
+                origin: origin.to_string(),
+                line: first_line,
+                message: r"file ends inside a continued (\) line".into(),
+            });
+        }
+        Ok(dump)
+    }
+
+    /// Reads and parses a dump file.
+    pub fn load(path: &Path) -> Result<FlowDump, FileError> {
+        let text = read_text(path)?;
+        Ok(FlowDump::parse(&text, &path.display().to_string())?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dump_line_with_stats() {
+        let l = " cookie=0x1010000000000, duration=1.605s, table=PipelineRootClassifier, n_packets=2, n_bytes=84, idle_age=1, priority=200,arp actions=goto_table:ARPSpoofGuard";
+        let f = Flow::parse(l).unwrap();
+        assert_eq!(f.cookie, Some(0x1010000000000));
+        assert_eq!(f.duration_ms, Some(1605));
+        assert_eq!(f.n_packets, Some(2));
+        assert_eq!(f.priority(), 200);
+        assert_eq!(f.to_string(), l.trim());
+        assert_eq!(Flow::parse(&f.to_string()).unwrap(), f);
+        assert_eq!(
+            f.flow_mod().to_string(),
+            "cookie=0x1010000000000, table=PipelineRootClassifier, priority=200,arp actions=goto_table:ARPSpoofGuard"
+        );
+    }
+
+    #[test]
+    fn add_flow_syntax() {
+        let f = Flow::parse("in_port=LOCAL dl_vlan=9 dl_src=00:0A:E4:25:6B:B0 actions=drop").unwrap();
+        assert_eq!(f.to_string(), "in_port=LOCAL,dl_vlan=9,dl_src=00:0a:e4:25:6b:b0 actions=drop");
+        let f = Flow::parse("tcp,tp_src[6..10]=19,actions=flood").unwrap();
+        assert_eq!(f.to_string(), "tcp,tp_src=0x4c0/0x7c0 actions=FLOOD");
+        let f = Flow::parse("udp,nw_src=192.168.0.3,tp_dst=53 actions=pop_queue,output:1").unwrap();
+        assert_eq!(f.matches.bits(crate::ovs::Field::UdpDst), Some((53, 0xffff)));
+    }
+
+    #[test]
+    fn errors_say_what() {
+        assert!(Flow::parse("priority=1,ip").unwrap_err().contains("actions"));
+        assert!(Flow::parse("tp_dst=80 actions=drop").unwrap_err().contains("prerequisites"));
+        assert!(Flow::parse("ip,nw_tos=0xf0/0xf0,actions=drop").unwrap_err().contains("invalid mask"));
+        assert!(Flow::parse("tun_tos=0,actions=drop").unwrap_err().contains("cannot be matched"));
+        let e = FlowDump::parse("table=0 actions=drop\n\ntable=0,reg0=zz actions=drop\n", "f.txt").unwrap_err();
+        assert_eq!(e.line, 3);
+        assert!(e.to_string().starts_with("f.txt:3: "));
+    }
+}

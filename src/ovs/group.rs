@@ -1,0 +1,213 @@
+//! `ovs-ofctl dump-groups` lines (and Antrea's `groups` file): group id, type, buckets with
+//! weights and actions.
+
+use super::action::{parse_actions, write_list, Action};
+use super::flow::{read_text, FileError, LineError};
+use super::lex::{find_keyword, split_top};
+use super::value::parse_int;
+use serde::Serialize;
+use std::fmt;
+use std::path::Path;
+
+/// Group type.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum GroupType {
+    /// Every bucket gets a copy.
+    All,
+    /// One bucket chosen by hash (Antrea's Service load balancing).
+    Select,
+    /// One bucket.
+    Indirect,
+    /// First live bucket.
+    FastFailover,
+}
+
+impl GroupType {
+    fn parse(s: &str) -> Result<GroupType, String> {
+        Ok(match s {
+            "all" => GroupType::All,
+            "select" => GroupType::Select,
+            "indirect" => GroupType::Indirect,
+            "ff" | "fast_failover" => GroupType::FastFailover,
+            _ => return Err(format!("type={s}: unknown group type")),
+        })
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            GroupType::All => "all",
+            GroupType::Select => "select",
+            GroupType::Indirect => "indirect",
+            GroupType::FastFailover => "ff",
+        }
+    }
+}
+
+/// One bucket.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, Serialize)]
+pub struct Bucket {
+    /// `bucket_id`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<u32>,
+    /// `weight` (select groups).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub weight: Option<u16>,
+    /// `watch_port`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub watch_port: Option<String>,
+    /// `watch_group`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub watch_group: Option<u32>,
+    /// Actions.
+    pub actions: Vec<Action>,
+}
+
+/// One group.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
+pub struct Group {
+    /// Group id.
+    pub id: u32,
+    /// Type.
+    #[serde(rename = "type")]
+    pub kind: GroupType,
+    /// `selection_method`, `fields(...)` and other group properties, verbatim.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub properties: Vec<String>,
+    /// Buckets in order.
+    pub buckets: Vec<Bucket>,
+}
+
+impl Group {
+    /// Parses one `dump-groups` line.
+    pub fn parse(line: &str) -> Result<Group, String> {
+        let line = line.trim();
+        let first_bucket = find_keyword(line, "bucket=").unwrap_or(line.len());
+        let (head, mut rest) = line.split_at(first_bucket);
+        let mut id = None;
+        let mut kind = None;
+        let mut properties = Vec::new();
+        for tok in split_top(head, |c| c == b',' || c == b' ')? {
+            match tok.split_once('=') {
+                Some(("group_id", v)) => {
+                    id = Some(
+                        parse_int(v)
+                            .and_then(|v| u32::try_from(v).ok())
+                            .ok_or_else(|| format!("group_id={v}: invalid"))?,
+                    )
+                }
+                Some(("type", v)) => kind = Some(GroupType::parse(v)?),
+                _ => properties.push(tok.to_string()),
+            }
+        }
+        let mut buckets = Vec::new();
+        while let Some(b) = rest.strip_prefix("bucket=") {
+            let end = find_keyword(b, "bucket=").unwrap_or(b.len());
+            let text = b[..end].trim_end_matches([',', ' ']);
+            buckets.push(parse_bucket(text)?);
+            rest = &b[end..];
+        }
+        Ok(Group {
+            id: id.ok_or("group without group_id")?,
+            kind: kind.ok_or("group without type")?,
+            properties,
+            buckets,
+        })
+    }
+}
+
+fn parse_bucket(text: &str) -> Result<Bucket, String> {
+    let mut b = Bucket::default();
+    let mut rest = text;
+    loop {
+        let (tok, after) = match rest.find(',') {
+            Some(i) => (&rest[..i], &rest[i + 1..]),
+            None => (rest, ""),
+        };
+        let kv = tok.split_once(':').or_else(|| tok.split_once('='));
+        match kv {
+            Some(("bucket_id", v)) => b.id = Some(num(v)?),
+            Some(("weight", v)) => b.weight = Some(num(v)?),
+            Some(("watch_port", v)) => b.watch_port = Some(v.to_string()),
+            Some(("watch_group", v)) => b.watch_group = Some(num(v)?),
+            _ => break,
+        }
+        rest = after;
+        if rest.is_empty() {
+            break;
+        }
+    }
+    let actions = rest.strip_prefix("actions=").unwrap_or(rest);
+    b.actions = parse_actions(actions)?;
+    Ok(b)
+}
+
+fn num<T: TryFrom<u128>>(v: &str) -> Result<T, String> {
+    parse_int(v).and_then(|x| T::try_from(x).ok()).ok_or_else(|| format!("{v}: invalid number"))
+}
+
+impl fmt::Display for Group {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "group_id={},type={}", self.id, self.kind.name())?;
+        for p in &self.properties {
+            write!(f, ",{p}")?;
+        }
+        for b in &self.buckets {
+            f.write_str(",bucket=")?;
+            if let Some(i) = b.id {
+                write!(f, "bucket_id:{i},")?;
+            }
+            if let Some(w) = b.weight {
+                write!(f, "weight:{w},")?;
+            }
+            if let Some(w) = &b.watch_port {
+                write!(f, "watch_port:{w},")?;
+            }
+            if let Some(w) = b.watch_group {
+                write!(f, "watch_group:{w},")?;
+            }
+            f.write_str("actions=")?;
+            write_list(f, &b.actions)?;
+        }
+        Ok(())
+    }
+}
+
+/// Parses a `dump-groups` output or Antrea `groups` file (header lines skipped).
+pub fn parse_groups(text: &str, origin: &str) -> Result<Vec<Group>, LineError> {
+    let mut out = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        let t = line.trim();
+        if t.is_empty() || t.starts_with('#') || t.starts_with("OFPST_") || t.starts_with("NXST_") {
+            continue;
+        }
+        out.push(Group::parse(t).map_err(|message| LineError { origin: origin.to_string(), line: i + 1, message })?);
+    }
+    Ok(out)
+}
+
+/// Reads a groups file.
+pub fn load_groups(path: &Path) -> Result<Vec<Group>, FileError> {
+    let text = read_text(path)?;
+    Ok(parse_groups(&text, &path.display().to_string())?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn antrea_group() {
+        let l = "group_id=10,type=select,bucket=bucket_id:0,weight:100,actions=set_field:0xa0a0018->reg3,set_field:0x50/0xffff->reg4,resubmit(,EndpointDNAT),bucket=bucket_id:1,weight:100,actions=set_field:0x4000000/0x4000000->reg4,set_field:0xa0a0106->reg3,set_field:0x50/0xffff->reg4,resubmit(,EndpointDNAT)";
+        let g = Group::parse(l).unwrap();
+        assert_eq!(g.id, 10);
+        assert_eq!(g.kind, GroupType::Select);
+        assert_eq!(g.buckets.len(), 2);
+        assert_eq!(g.buckets[1].weight, Some(100));
+        assert_eq!(g.to_string(), l);
+        let g = Group::parse("group_id=1,type=all,bucket=output:1,bucket=output:2").unwrap();
+        assert_eq!(g.buckets.len(), 2);
+        assert_eq!(Group::parse(&g.to_string()).unwrap(), g);
+        assert!(Group::parse("type=select,bucket=actions=drop").is_err());
+    }
+}

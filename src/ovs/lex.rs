@@ -1,0 +1,123 @@
+//! Splitting flow text at top level: separators inside quotes, parentheses or brackets do not
+//! count (`ct(commit,exec(load:1->NXM_NX_CT_MARK[]))`, `in_port="a,b"`, `members:[2,3]`).
+
+/// Splits `s` at every top-level byte for which `is_sep` holds; empty pieces are dropped.
+/// Fails on unbalanced parentheses, brackets or quotes.
+pub fn split_top(s: &str, is_sep: impl Fn(u8) -> bool) -> Result<Vec<&str>, String> {
+    let mut out = Vec::with_capacity(8);
+    let b = s.as_bytes();
+    let mut depth: u32 = 0;
+    let mut quoted = false;
+    let mut start = 0;
+    let mut i = 0;
+    while i < b.len() {
+        let c = b[i];
+        if quoted {
+            match c {
+                b'\\' => i += 1,
+                b'"' => quoted = false,
+                _ => {}
+            }
+        } else {
+            match c {
+                b'"' => quoted = true,
+                b'(' | b'[' => depth += 1,
+                b')' | b']' => {
+                    depth = depth.checked_sub(1).ok_or_else(|| format!("unbalanced {:?} in {s:?}", c as char))?;
+                }
+                _ if depth == 0 && is_sep(c) => {
+                    if i > start {
+                        out.push(&s[start..i]);
+                    }
+                    start = i + 1;
+                }
+                _ => {}
+            }
+        }
+        i += 1;
+    }
+    if quoted {
+        return Err(format!("unterminated quote in {s:?}"));
+    }
+    if depth != 0 {
+        return Err(format!("unbalanced parentheses in {s:?}"));
+    }
+    if start < b.len() {
+        out.push(&s[start..]);
+    }
+    Ok(out)
+}
+
+/// Position of the first top-level occurrence of `needle` that starts at the beginning of `s`
+/// or right after a delimiter (space, tab, comma).
+pub fn find_keyword(s: &str, needle: &str) -> Option<usize> {
+    let b = s.as_bytes();
+    let n = needle.as_bytes();
+    let mut quoted = false;
+    let mut depth: u32 = 0;
+    let mut i = 0;
+    while i < b.len() {
+        let c = b[i];
+        if quoted {
+            match c {
+                b'\\' => i += 1,
+                b'"' => quoted = false,
+                _ => {}
+            }
+        } else {
+            match c {
+                b'"' => quoted = true,
+                b'(' | b'[' => depth += 1,
+                b')' | b']' => depth = depth.saturating_sub(1),
+                _ => {
+                    if depth == 0 && b[i..].starts_with(n) && (i == 0 || matches!(b[i - 1], b' ' | b'\t' | b',')) {
+                        return Some(i);
+                    }
+                }
+            }
+        }
+        i += 1;
+    }
+    None
+}
+
+/// `name(args)` → (`name`, `args`) when `s` ends with the parenthesis that closes the first `(`.
+pub fn call(s: &str) -> Option<(&str, &str)> {
+    let open = s.find('(')?;
+    if !s.ends_with(')') {
+        return None;
+    }
+    let inner = &s[open + 1..s.len() - 1];
+    // The first '(' must close at the very end.
+    let mut depth = 0i32;
+    for c in inner.bytes() {
+        match c {
+            b'(' => depth += 1,
+            b')' => {
+                depth -= 1;
+                if depth < 0 {
+                    return None;
+                }
+            }
+            _ => {}
+        }
+    }
+    (depth == 0).then(|| (&s[..open], inner))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn splits_at_top_level() {
+        let v = split_top("a,ct(commit,exec(x,y)),b[1,2],\"c,d\"", |c| c == b',').unwrap();
+        assert_eq!(v, vec!["a", "ct(commit,exec(x,y))", "b[1,2]", "\"c,d\""]);
+        assert!(split_top("a(b", |c| c == b',').is_err());
+        assert!(split_top("a)b", |c| c == b',').is_err());
+        assert_eq!(find_keyword("priority=1,ip actions=drop", "actions="), Some(14));
+        assert_eq!(find_keyword("x=learn(actions=1) actions=drop", "actions="), Some(19));
+        assert_eq!(call("ct(commit,nat(src))"), Some(("ct", "commit,nat(src)")));
+        assert_eq!(call("a(b)c(d)"), None);
+    }
+}

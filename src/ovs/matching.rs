@@ -1,0 +1,313 @@
+//! A flow's match: an optional protocol shorthand (`tcp`, `arp`, ...) and typed field matches
+//! with value/mask, plus unknown-but-well-formed items kept verbatim.
+
+use super::field::{Field, Prereq};
+use super::value::{parse_value, write_value, Value};
+use serde::Serialize;
+use std::fmt;
+
+/// Protocol shorthands `ovs-ofctl` accepts and prints (`ip`, `tcp6`, ...).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Proto {
+    /// IPv4.
+    Ip,
+    /// IPv6.
+    Ipv6,
+    /// ICMPv4.
+    Icmp,
+    /// ICMPv6.
+    Icmp6,
+    /// TCP over IPv4.
+    Tcp,
+    /// TCP over IPv6.
+    Tcp6,
+    /// UDP over IPv4.
+    Udp,
+    /// UDP over IPv6.
+    Udp6,
+    /// SCTP over IPv4.
+    Sctp,
+    /// SCTP over IPv6.
+    Sctp6,
+    /// ARP.
+    Arp,
+    /// RARP.
+    Rarp,
+    /// MPLS unicast.
+    Mpls,
+    /// MPLS multicast.
+    Mplsm,
+}
+
+const PROTOS: &[(&str, Proto, u16, Option<u8>)] = &[
+    ("ip", Proto::Ip, 0x0800, None),
+    ("ipv6", Proto::Ipv6, 0x86dd, None),
+    ("ip6", Proto::Ipv6, 0x86dd, None),
+    ("icmp", Proto::Icmp, 0x0800, Some(1)),
+    ("icmp6", Proto::Icmp6, 0x86dd, Some(58)),
+    ("tcp", Proto::Tcp, 0x0800, Some(6)),
+    ("tcp6", Proto::Tcp6, 0x86dd, Some(6)),
+    ("udp", Proto::Udp, 0x0800, Some(17)),
+    ("udp6", Proto::Udp6, 0x86dd, Some(17)),
+    ("sctp", Proto::Sctp, 0x0800, Some(132)),
+    ("sctp6", Proto::Sctp6, 0x86dd, Some(132)),
+    ("arp", Proto::Arp, 0x0806, None),
+    ("rarp", Proto::Rarp, 0x8035, None),
+    ("mpls", Proto::Mpls, 0x8847, None),
+    ("mplsm", Proto::Mplsm, 0x8848, None),
+];
+
+impl Proto {
+    /// The shorthand for a keyword.
+    pub fn from_name(s: &str) -> Option<Proto> {
+        PROTOS.iter().find(|p| p.0 == s).map(|p| p.1)
+    }
+
+    /// The keyword.
+    pub fn name(self) -> &'static str {
+        PROTOS.iter().find(|p| p.1 == self).map_or("ip", |p| p.0)
+    }
+
+    /// The Ethertype the shorthand implies.
+    pub fn eth_type(self) -> u16 {
+        PROTOS.iter().find(|p| p.1 == self).map_or(0, |p| p.2)
+    }
+
+    /// The IP protocol the shorthand implies, if any.
+    pub fn ip_proto(self) -> Option<u8> {
+        PROTOS.iter().find(|p| p.1 == self).and_then(|p| p.3)
+    }
+
+    /// The same L4 protocol over the other IP version when `v6`.
+    fn with_ipv6(self, v6: bool) -> Proto {
+        if !v6 {
+            return self;
+        }
+        match self {
+            Proto::Ip => Proto::Ipv6,
+            Proto::Icmp => Proto::Icmp6,
+            Proto::Tcp => Proto::Tcp6,
+            Proto::Udp => Proto::Udp6,
+            Proto::Sctp => Proto::Sctp6,
+            p => p,
+        }
+    }
+}
+
+/// One field match.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct FieldMatch {
+    /// The field.
+    pub field: Field,
+    /// Value and mask (or port).
+    pub value: Value,
+}
+
+impl Serialize for FieldMatch {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut st = s.serialize_struct("FieldMatch", 2)?;
+        st.serialize_field("field", &self.field)?;
+        st.serialize_field("value", &super::value::value_string(self.field, &self.value))?;
+        st.end()
+    }
+}
+
+/// The match part of a flow.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, Serialize)]
+pub struct Match {
+    /// Protocol shorthand.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub proto: Option<Proto>,
+    /// Field matches in the order written.
+    pub fields: Vec<FieldMatch>,
+    /// Items not understood but well formed (`key` or `key=value`), kept verbatim.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub other: Vec<String>,
+}
+
+impl Match {
+    /// The match on `field`, if any.
+    pub fn get(&self, field: Field) -> Option<&Value> {
+        self.fields.iter().find(|m| m.field == field).map(|m| &m.value)
+    }
+
+    /// Exact or masked bits matched on `field`.
+    pub fn bits(&self, field: Field) -> Option<(u128, u128)> {
+        self.get(field).and_then(Value::bits)
+    }
+
+    /// The Ethertype this match requires (shorthand or `dl_type`).
+    pub fn eth_type(&self) -> Option<u16> {
+        self.proto.map(Proto::eth_type).or_else(|| self.bits(Field::EthType).map(|(v, _)| v as u16))
+    }
+
+    /// The IP protocol this match requires (shorthand or `nw_proto`).
+    pub fn ip_proto(&self) -> Option<u8> {
+        self.proto.and_then(Proto::ip_proto).or_else(|| self.bits(Field::NwProto).map(|(v, _)| v as u8))
+    }
+
+    /// Whether the match states `prereq` (OVS refuses a flow whose fields lack their prerequisite).
+    pub fn satisfies(&self, prereq: Prereq) -> bool {
+        let et = self.eth_type();
+        let v4 = et == Some(0x0800);
+        let v6 = et == Some(0x86dd);
+        let proto = self.ip_proto();
+        match prereq {
+            Prereq::None | Prereq::CtIpv4 | Prereq::CtIpv6 => true,
+            Prereq::Vlan => true,
+            Prereq::Mpls => matches!(et, Some(0x8847 | 0x8848)),
+            Prereq::Ipv4 => v4,
+            Prereq::Ipv6 => v6,
+            Prereq::Ip => v4 || v6,
+            Prereq::Arp => matches!(et, Some(0x0806 | 0x8035)),
+            Prereq::Tcp => (v4 || v6) && proto == Some(6),
+            Prereq::Udp => (v4 || v6) && proto == Some(17),
+            Prereq::Sctp => (v4 || v6) && proto == Some(132),
+            Prereq::Icmp => v4 && proto == Some(1),
+            Prereq::Icmpv6 | Prereq::Nd => v6 && proto == Some(58),
+        }
+    }
+
+    /// Adds one `key[=value]` item of match text. `key` may carry a bit range (`tp_src[5]`).
+    pub(crate) fn push_item(&mut self, key: &str, value: Option<&str>) -> Result<(), String> {
+        if value.is_none() {
+            if let Some(p) = Proto::from_name(key) {
+                let v6 = self.proto.is_some_and(|p| p.eth_type() == 0x86dd);
+                self.proto = Some(if p.ip_proto().is_some() { p.with_ipv6(v6) } else { p });
+                return Ok(());
+            }
+        }
+        let (name, range) = match key.split_once('[') {
+            Some((n, r)) => (n, Some(r.strip_suffix(']').ok_or_else(|| format!("{key}: malformed bit range"))?)),
+            None => (key, None),
+        };
+        let Some(field) = self.resolve(name) else {
+            self.other.push(match value {
+                Some(v) => format!("{key}={v}"),
+                None => key.to_string(),
+            });
+            return Ok(());
+        };
+        let Some(value) = value else {
+            if matches!(field, Field::TunMetadata(_)) {
+                self.fields.push(FieldMatch { field, value: Value::Text(String::new()) });
+                return Ok(());
+            }
+            return Err(format!("{name}: field requires a value"));
+        };
+        let value = match range {
+            None | Some("") => parse_value(field, value)?,
+            Some(r) => {
+                let (start, end) = super::action::parse_range(r, field.bits())
+                    .ok_or_else(|| format!("{key}: bad bit range for {}-bit field", field.bits()))?;
+                let v = super::value::parse_int(value).ok_or_else(|| format!("{value}: invalid value for {key}"))?;
+                let n = end - start + 1;
+                let m = if n >= 128 { u128::MAX } else { (1u128 << n) - 1 };
+                if v & !m != 0 {
+                    return Err(format!("{value}: value too large for {key}"));
+                }
+                Value::Bits { value: v << start, mask: m << start }
+            }
+        };
+        if !field.info().matchable {
+            return Err(format!("{name}: field cannot be matched in OpenFlow (datapath-only field)"));
+        }
+        // `field=...` given twice: later wins in OVS; merge so the value stays canonical.
+        if let Some(existing) = self.fields.iter_mut().find(|m| m.field == field) {
+            existing.value = value;
+        } else {
+            self.fields.push(FieldMatch { field, value });
+        }
+        Ok(())
+    }
+
+    /// Resolves a match key, using the shorthand for `tp_*` and for `nw_*` under ARP.
+    fn resolve(&self, name: &str) -> Option<Field> {
+        let arp = matches!(self.proto, Some(Proto::Arp | Proto::Rarp));
+        match name {
+            "tp_src" | "tp_dst" => {
+                let src = name == "tp_src";
+                let proto = self.ip_proto();
+                Some(match (proto, src) {
+                    (Some(17), true) => Field::UdpSrc,
+                    (Some(17), false) => Field::UdpDst,
+                    (Some(132), true) => Field::SctpSrc,
+                    (Some(132), false) => Field::SctpDst,
+                    (_, true) => Field::TcpSrc,
+                    (_, false) => Field::TcpDst,
+                })
+            }
+            "icmp_type" if self.eth_type() == Some(0x86dd) => Some(Field::Icmpv6Type),
+            "icmp_code" if self.eth_type() == Some(0x86dd) => Some(Field::Icmpv6Code),
+            "nw_src" if arp => Some(Field::ArpSpa),
+            "nw_dst" if arp => Some(Field::ArpTpa),
+            "nw_proto" if arp => Some(Field::ArpOp),
+            _ => Field::from_name(name),
+        }
+    }
+
+    /// Checks that every field's prerequisite is stated (as `ovs-ofctl add-flow` does).
+    pub fn check_prereqs(&self) -> Result<(), String> {
+        for m in &self.fields {
+            if !self.satisfies(m.field.prereq()) {
+                return Err(format!("{}: prerequisites not met (needs {:?})", m.field, m.field.prereq()));
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether nothing is matched.
+    pub fn is_empty(&self) -> bool {
+        self.proto.is_none() && self.fields.is_empty() && self.other.is_empty()
+    }
+}
+
+impl fmt::Display for Match {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut first = true;
+        let mut sep = |f: &mut fmt::Formatter<'_>| {
+            if !std::mem::take(&mut first) {
+                f.write_str(",")?;
+            }
+            Ok(())
+        };
+        if let Some(p) = self.proto {
+            sep(f)?;
+            f.write_str(p.name())?;
+        }
+        for m in &self.fields {
+            sep(f)?;
+            write!(f, "{}", self.print_name(m.field))?;
+            if matches!(m.value, Value::Text(ref t) if t.is_empty()) {
+                continue;
+            }
+            f.write_str("=")?;
+            write_value(f, m.field, &m.value)?;
+        }
+        for o in &self.other {
+            sep(f)?;
+            f.write_str(o)?;
+        }
+        Ok(())
+    }
+}
+
+impl Match {
+    /// The name to print for `field` so that it parses back to the same field under this
+    /// match's shorthand (`tp_dst` when the protocol makes it unambiguous, `arp_spa` under ARP).
+    fn print_name(&self, field: Field) -> super::field::NameBuf {
+        let proto = self.ip_proto();
+        let l4 = match field {
+            Field::TcpSrc | Field::TcpDst => proto.is_none() || proto == Some(6),
+            Field::UdpSrc | Field::UdpDst => proto == Some(17),
+            Field::SctpSrc | Field::SctpDst => proto == Some(132),
+            _ => false,
+        };
+        if l4 {
+            return field.match_name();
+        }
+        field.name()
+    }
+}

@@ -1,0 +1,461 @@
+//! Field values as flow text writes them (`0x3/0xf`, `10.0.0.0/24`, `+new+trk`, `"antrea-gw0"`)
+//! and the typed forms they become: a value/mask pair of up to 128 bits, a port reference, or
+//! verbatim text for the rare fields wider than 128 bits.
+
+use super::field::{Field, Format, CT_STATE_FLAGS, TCP_FLAGS, TUN_FLAGS};
+use crate::addr::MacAddr;
+use serde::{Serialize, Serializer};
+use std::fmt;
+use std::net::{Ipv4Addr, Ipv6Addr};
+
+/// An OpenFlow port: a number, a reserved port, or a name (`dump-flows --names`).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum PortRef {
+    /// A port number.
+    Number(u32),
+    /// `LOCAL`: the bridge's internal port.
+    Local,
+    /// `IN_PORT`: the packet's ingress port.
+    InPort,
+    /// `NORMAL`: L2/L3 switching.
+    Normal,
+    /// `FLOOD`.
+    Flood,
+    /// `ALL`.
+    All,
+    /// `CONTROLLER`.
+    Controller,
+    /// `NONE` / `ANY`.
+    None,
+    /// `TABLE` (packet-out only).
+    Table,
+    /// A port name, printed quoted.
+    Name(String),
+}
+
+impl PortRef {
+    /// Parses a port as `ovs-ofctl` accepts it: number, reserved name (any case), quoted or bare name.
+    pub fn parse(s: &str) -> Result<PortRef, String> {
+        if s.is_empty() {
+            return Err("empty port".into());
+        }
+        if let Some(inner) = s.strip_prefix('"') {
+            let inner = inner.strip_suffix('"').ok_or_else(|| format!("{s}: unterminated quoted port name"))?;
+            return Ok(PortRef::Name(unescape(inner)));
+        }
+        if s.as_bytes()[0].is_ascii_digit() {
+            return parse_int(s)
+                .and_then(|v| u32::try_from(v).ok())
+                .map(PortRef::Number)
+                .ok_or_else(|| format!("{s}: invalid port number"));
+        }
+        Ok(match s.to_ascii_uppercase().as_str() {
+            "LOCAL" => PortRef::Local,
+            "IN_PORT" => PortRef::InPort,
+            "NORMAL" => PortRef::Normal,
+            "FLOOD" => PortRef::Flood,
+            "ALL" => PortRef::All,
+            "CONTROLLER" => PortRef::Controller,
+            "NONE" | "ANY" => PortRef::None,
+            "TABLE" => PortRef::Table,
+            _ => PortRef::Name(s.to_string()),
+        })
+    }
+
+    /// The reserved ports' OpenFlow numbers (OpenFlow 1.0 16-bit space, as OVS prints them).
+    pub fn number(&self) -> Option<u32> {
+        Some(match self {
+            PortRef::Number(n) => *n,
+            PortRef::InPort => 0xfff8,
+            PortRef::Table => 0xfff9,
+            PortRef::Normal => 0xfffa,
+            PortRef::Flood => 0xfffb,
+            PortRef::All => 0xfffc,
+            PortRef::Controller => 0xfffd,
+            PortRef::Local => 0xfffe,
+            PortRef::None => 0xffff,
+            PortRef::Name(_) => return None,
+        })
+    }
+}
+
+fn unescape(s: &str) -> String {
+    if !s.contains('\\') {
+        return s.to_string();
+    }
+    let mut out = String::with_capacity(s.len());
+    let mut it = s.chars();
+    while let Some(c) = it.next() {
+        if c == '\\' {
+            if let Some(n) = it.next() {
+                out.push(n);
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+impl fmt::Display for PortRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            PortRef::Number(n) => write!(f, "{n}"),
+            PortRef::Local => f.write_str("LOCAL"),
+            PortRef::InPort => f.write_str("IN_PORT"),
+            PortRef::Normal => f.write_str("NORMAL"),
+            PortRef::Flood => f.write_str("FLOOD"),
+            PortRef::All => f.write_str("ALL"),
+            PortRef::Controller => f.write_str("CONTROLLER"),
+            PortRef::None => f.write_str("ANY"),
+            PortRef::Table => f.write_str("TABLE"),
+            PortRef::Name(n) => {
+                f.write_str("\"")?;
+                for c in n.chars() {
+                    if c == '"' || c == '\\' {
+                        f.write_str("\\")?;
+                    }
+                    write!(f, "{c}")?;
+                }
+                f.write_str("\"")
+            }
+        }
+    }
+}
+
+impl Serialize for PortRef {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            PortRef::Number(n) => s.serialize_u32(*n),
+            PortRef::Name(n) => s.serialize_str(n),
+            other => s.collect_str(other),
+        }
+    }
+}
+
+/// A typed field value.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Value {
+    /// Value and mask (mask = the field's full mask for an exact match); `value & !mask == 0`.
+    Bits {
+        /// The value.
+        value: u128,
+        /// The mask.
+        mask: u128,
+    },
+    /// A port (for `in_port`, `actset_output`).
+    Port(PortRef),
+    /// Text kept as written (Geneve `tun_metadataN` values).
+    Text(String),
+}
+
+impl Value {
+    /// An exact value of `field`.
+    pub fn exact(field: Field, value: u128) -> Value {
+        Value::Bits { value: value & field.full_mask(), mask: field.full_mask() }
+    }
+
+    /// The value/mask pair, if this is a bit value.
+    pub fn bits(&self) -> Option<(u128, u128)> {
+        match self {
+            Value::Bits { value, mask } => Some((*value, *mask)),
+            _ => None,
+        }
+    }
+}
+
+/// Parses an unsigned integer written in decimal or `0x` hex (up to 128 bits).
+pub fn parse_int(s: &str) -> Option<u128> {
+    if let Some(h) = s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")) {
+        if h.is_empty() || h.len() > 32 {
+            return None;
+        }
+        u128::from_str_radix(h, 16).ok()
+    } else {
+        if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        s.parse().ok()
+    }
+}
+
+fn mac_bits(m: MacAddr) -> u128 {
+    m.0.iter().fold(0u128, |a, b| (a << 8) | u128::from(*b))
+}
+
+/// The MAC address in the low 48 bits of `v`.
+pub fn bits_mac(v: u128) -> MacAddr {
+    let mut o = [0u8; 6];
+    for (i, b) in o.iter_mut().enumerate() {
+        *b = (v >> (8 * (5 - i))) as u8;
+    }
+    MacAddr(o)
+}
+
+fn prefix_mask(len: u32, bits: u32) -> u128 {
+    if len == 0 {
+        0
+    } else {
+        let full = if bits >= 128 { u128::MAX } else { (1u128 << bits) - 1 };
+        (full >> (bits - len)) << (bits - len)
+    }
+}
+
+/// The prefix length if `mask` (of `bits` width) is a contiguous prefix.
+fn mask_prefix(mask: u128, bits: u32) -> Option<u32> {
+    let ones = mask.count_ones();
+    (prefix_mask(ones, bits) == mask).then_some(ones)
+}
+
+/// Parses the value of `field` as written after `field=` (or in `set_field:`).
+pub fn parse_value(field: Field, s: &str) -> Result<Value, String> {
+    // Some documents quote values (`tun_dst="192.168.10.101"`); only port names need quotes.
+    let s = match s.strip_prefix('"').and_then(|x| x.strip_suffix('"')) {
+        Some(inner) if field.format() != Format::Port => inner,
+        _ => s,
+    };
+    // vlan_vid values carry OFPVID_PRESENT (0x1000) above the 12-bit field.
+    let full = if field == Field::VlanVid { 0x1fff } else { field.full_mask() };
+    let (v, m) = match s.split_once('/') {
+        Some((v, m)) => (v, Some(m)),
+        None => (s, None),
+    };
+    let bad = || format!("{s}: invalid value for field {field}");
+    let (value, mask) = match field.format() {
+        Format::Port => {
+            if m.is_some() {
+                return Err(format!("{s}: invalid mask for field {field}"));
+            }
+            return PortRef::parse(s).map(Value::Port);
+        }
+        Format::Text => return Ok(Value::Text(s.to_string())),
+        Format::Dec | Format::Hex => {
+            let value = parse_int(v).ok_or_else(bad)?;
+            let mask = match m {
+                Some(m) => parse_int(m).ok_or_else(|| format!("{m}: invalid mask for field {field}"))?,
+                None => full,
+            };
+            (value, mask)
+        }
+        Format::Mac => {
+            let value = mac_bits(v.parse::<MacAddr>().map_err(|_| bad())?);
+            let mask = match m {
+                Some(m) => mac_bits(m.parse::<MacAddr>().map_err(|_| format!("{m}: invalid mask for field {field}"))?),
+                None => full,
+            };
+            (value, mask)
+        }
+        Format::Ipv4 => {
+            let value = u128::from(u32::from(v.parse::<Ipv4Addr>().map_err(|_| bad())?));
+            let mask = match m {
+                Some(m) if m.contains('.') => u128::from(u32::from(
+                    m.parse::<Ipv4Addr>().map_err(|_| format!("{m}: invalid mask for field {field}"))?,
+                )),
+                Some(m) => match m.parse::<u32>() {
+                    Ok(len) if len <= 32 => prefix_mask(len, 32),
+                    _ => return Err(format!("{m}: invalid prefix length for field {field}")),
+                },
+                None => full,
+            };
+            (value, mask)
+        }
+        Format::Ipv6 => {
+            let value = u128::from(v.parse::<Ipv6Addr>().map_err(|_| bad())?);
+            let mask = match m {
+                Some(m) if m.contains(':') => {
+                    u128::from(m.parse::<Ipv6Addr>().map_err(|_| format!("{m}: invalid mask for field {field}"))?)
+                }
+                Some(m) => match m.parse::<u32>() {
+                    Ok(len) if len <= 128 => prefix_mask(len, 128),
+                    _ => return Err(format!("{m}: invalid prefix length for field {field}")),
+                },
+                None => full,
+            };
+            (value, mask)
+        }
+        Format::CtState => parse_flags(s, CT_STATE_FLAGS, full).ok_or_else(bad)?,
+        Format::TcpFlags => parse_flags(s, TCP_FLAGS, full).ok_or_else(bad)?,
+        Format::TunFlags => parse_flags(s, TUN_FLAGS, full).ok_or_else(bad)?,
+        Format::Frag => match s {
+            "no" => (0, 1),
+            "yes" => (1, 1),
+            "first" => (1, 3),
+            "later" => (3, 3),
+            "not_later" => (0, 2),
+            _ => {
+                let value = parse_int(v).ok_or_else(bad)?;
+                let mask = match m {
+                    Some(m) => parse_int(m).ok_or_else(bad)?,
+                    None => full,
+                };
+                (value, mask)
+            }
+        },
+    };
+    if (m.is_some() || mask != full) && !field.info().maskable {
+        return Err(format!("{}: invalid mask for field {field}", m.unwrap_or(s)));
+    }
+    if value & !full != 0 {
+        return Err(format!("{s}: value too large for {}-bit field {field}", field.bits()));
+    }
+    if mask & !full != 0 {
+        return Err(format!("{s}: mask too large for {}-bit field {field}", field.bits()));
+    }
+    Ok(Value::Bits { value: value & mask, mask })
+}
+
+/// `+flag-flag` (or a number with optional mask) into value/mask.
+fn parse_flags(s: &str, names: &[(&str, u32)], full: u128) -> Option<(u128, u128)> {
+    let first = s.bytes().next()?;
+    if first.is_ascii_digit() {
+        let (v, m) = match s.split_once('/') {
+            Some((v, m)) => (parse_int(v)?, parse_int(m)?),
+            None => (parse_int(s)?, full),
+        };
+        return Some((v, m));
+    }
+    let (mut value, mut mask) = (0u128, 0u128);
+    let mut rest = s;
+    while !rest.is_empty() {
+        let (set, r) = match rest.as_bytes()[0] {
+            b'+' => (true, &rest[1..]),
+            b'-' => (false, &rest[1..]),
+            _ => (true, rest),
+        };
+        let end = r.find(['+', '-', '|']).unwrap_or(r.len());
+        let name = &r[..end];
+        let bit = u128::from(names.iter().find(|(n, _)| *n == name)?.1);
+        mask |= bit;
+        if set {
+            value |= bit;
+        }
+        rest = r[end..].strip_prefix('|').unwrap_or(&r[end..]);
+    }
+    Some((value, mask))
+}
+
+/// Writes `value` of `field` the way `ovs-ofctl` prints it.
+pub fn write_value(f: &mut impl fmt::Write, field: Field, value: &Value) -> fmt::Result {
+    let (v, m) = match value {
+        Value::Port(p) => return write!(f, "{p}"),
+        Value::Text(t) => return f.write_str(t),
+        Value::Bits { value, mask } => (*value, *mask),
+    };
+    let full = field.full_mask();
+    let exact = m == full;
+    match field.format() {
+        Format::Dec | Format::Port | Format::Text => {
+            if exact {
+                write!(f, "{v}")
+            } else {
+                write!(f, "{}/{:#x}", hex(v), m)
+            }
+        }
+        Format::Hex => {
+            if exact {
+                f.write_str(&hex(v))
+            } else {
+                write!(f, "{}/{:#x}", hex(v), m)
+            }
+        }
+        Format::Mac => {
+            if exact {
+                write!(f, "{}", bits_mac(v))
+            } else {
+                write!(f, "{}/{}", bits_mac(v), bits_mac(m))
+            }
+        }
+        Format::Ipv4 => {
+            let ip = Ipv4Addr::from(v as u32);
+            if exact {
+                write!(f, "{ip}")
+            } else if let Some(len) = mask_prefix(m, 32) {
+                write!(f, "{ip}/{len}")
+            } else {
+                write!(f, "{ip}/{}", Ipv4Addr::from(m as u32))
+            }
+        }
+        Format::Ipv6 => {
+            let ip = Ipv6Addr::from(v);
+            if exact {
+                write!(f, "{ip}")
+            } else if let Some(len) = mask_prefix(m, 128) {
+                write!(f, "{ip}/{len}")
+            } else {
+                write!(f, "{ip}/{}", Ipv6Addr::from(m))
+            }
+        }
+        Format::CtState => write_flags(f, v, m, CT_STATE_FLAGS),
+        Format::TcpFlags => write_flags(f, v, m, TCP_FLAGS),
+        Format::TunFlags => write_flags(f, v, m, TUN_FLAGS),
+        Format::Frag => match (v, m) {
+            (0, 1) => f.write_str("no"),
+            (1, 1) => f.write_str("yes"),
+            (1, 3) => f.write_str("first"),
+            (3, 3) => f.write_str("later"),
+            (0, 2) => f.write_str("not_later"),
+            _ => write!(f, "{}/{:#x}", hex(v), m),
+        },
+    }
+}
+
+fn write_flags(f: &mut impl fmt::Write, v: u128, m: u128, names: &[(&str, u32)]) -> fmt::Result {
+    let known: u128 = names.iter().map(|(_, b)| u128::from(*b)).fold(0, |a, b| a | b);
+    if m == 0 || m & !known != 0 {
+        return write!(f, "{}/{:#x}", hex(v), m);
+    }
+    for (name, bit) in names {
+        let bit = u128::from(*bit);
+        if m & bit != 0 {
+            f.write_str(if v & bit != 0 { "+" } else { "-" })?;
+            f.write_str(name)?;
+        }
+    }
+    Ok(())
+}
+
+/// `0` or `0x..` (OVS style).
+pub fn hex(v: u128) -> String {
+    if v == 0 {
+        "0".to_string()
+    } else {
+        format!("{v:#x}")
+    }
+}
+
+/// A `Value` printed for `field` (for JSON and diagnostics).
+pub fn value_string(field: Field, value: &Value) -> String {
+    let mut s = String::new();
+    let _ = write_value(&mut s, field, value);
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rt(field: Field, s: &str) -> String {
+        value_string(field, &parse_value(field, s).unwrap())
+    }
+
+    #[test]
+    fn values_print_like_ovs() {
+        assert_eq!(rt(Field::Reg(0), "0x3/0xf"), "0x3/0xf");
+        assert_eq!(rt(Field::Reg(0), "0/0x200"), "0/0x200");
+        assert_eq!(rt(Field::IpDst, "10.10.1.0/24"), "10.10.1.0/24");
+        assert_eq!(rt(Field::IpDst, "10.10.1.7/255.255.255.0"), "10.10.1.0/24");
+        assert_eq!(rt(Field::IpSrc, "1.2.3.4/0.0.0.1"), "0.0.0.0/0.0.0.1");
+        assert_eq!(rt(Field::CtState, "-new+trk"), "-new+trk");
+        assert_eq!(rt(Field::CtState, "+trk-new"), "-new+trk");
+        assert_eq!(rt(Field::CtState, "0x21/0x21"), "+new+trk");
+        assert_eq!(rt(Field::TcpFlags, "+syn-ack"), "+syn-ack");
+        assert_eq!(rt(Field::NwFrag, "later"), "later");
+        assert_eq!(rt(Field::EthSrc, "00:0A:E4:25:6B:B0"), "00:0a:e4:25:6b:b0");
+        assert_eq!(rt(Field::CtLabel, "0x1234567890ABCDEF12345678"), "0x1234567890abcdef12345678");
+        assert_eq!(rt(Field::InPort, "\"antrea-gw0\""), "\"antrea-gw0\"");
+        assert_eq!(rt(Field::Ipv6Src, "fe80::1/64"), "fe80::/64");
+        assert!(parse_value(Field::NwTos, "0xf0/0xf0").unwrap_err().contains("invalid mask"));
+        assert!(parse_value(Field::Reg(0), "0x100000000").is_err());
+        assert!(parse_value(Field::IpSrc, "1.2.3").is_err());
+    }
+}
