@@ -2,6 +2,7 @@
 
 pub mod craft;
 pub mod exit;
+pub mod trace;
 
 use clap::{Parser, Subcommand};
 use exit::CliError;
@@ -31,6 +32,8 @@ Exit codes: 0 success (probe delivered), 1 probe dropped or rejected, 2 usage or
 pub enum Command {
     /// Build a DSCP-tagged probe packet the way Antrea's Traceflow does.
     Craft(craft::CraftArgs),
+    /// Simulate a packet through a node's OVS pipeline (and on across the tunnel), like ofproto/trace.
+    Trace(trace::TraceArgs),
 }
 
 /// What a command reports on success: the exit code to use.
@@ -40,5 +43,6 @@ pub type Outcome = Result<u8, CliError>;
 pub fn run(cli: Cli) -> Outcome {
     match cli.command {
         Command::Craft(args) => craft::run(&args, cli.quiet),
+        Command::Trace(args) => trace::run(&args, cli.quiet),
     }
 }
