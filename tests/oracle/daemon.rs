@@ -1,5 +1,6 @@
 //! A private Open vSwitch for differential tests: its own `ovsdb-server` and `ovs-vswitchd`
-//! (dummy datapath, `--enable-dummy=override`) inside a network namespace this harness creates,
+//! (dummy datapath, `--enable-dummy`, so tunnel ports are real flow-based
+//! tunnel vports) inside a network namespace this harness creates,
 //! with every run/db/log file in a temporary directory. Nothing touches the host's OVS. The
 //! [`PrivateOvs`] value is a guard: dropping it stops both daemons (by the PIDs in their pidfiles)
 //! and deletes the namespace.
@@ -75,7 +76,8 @@ impl PrivateOvs {
         ovs.netns_run(&[
             "ovs-vswitchd",
             &format!("unix:{d}/db.sock"),
-            "--enable-dummy=override",
+            "--enable-dummy",
+            "--disable-system-route",
             "--disable-system",
             &format!("--pidfile={d}/ovs-vswitchd.pid"),
             &format!("--log-file={d}/ovs-vswitchd.log"),
@@ -162,6 +164,39 @@ impl PrivateOvs {
         }
         let refs: Vec<&str> = args.iter().map(String::as_str).collect();
         self.vsctl(&refs)?;
+        Ok(())
+    }
+
+    /// Gives the switch an underlay for its flow-based tunnels, as OVS's own tunnel tests do on
+    /// the dummy datapath: bridge `br-phy` (uplink `phy0`) owning `local` (`ip/len`), a route to that subnet
+    /// through it, and static neighbour entries for `peers` (IP, MAC). Without it `ofproto/trace`
+    /// ends every tunnel output with "native tunnel routing failed".
+    pub fn underlay(&mut self, local: &str, peers: &[(&str, &str)]) -> HarnessResult<()> {
+        self.vsctl(&[
+            "--",
+            "add-br",
+            "br-phy",
+            "--",
+            "set",
+            "bridge",
+            "br-phy",
+            "datapath_type=dummy",
+            "--",
+            "add-port",
+            "br-phy",
+            "phy0",
+            "--",
+            "set",
+            "interface",
+            "phy0",
+            "type=dummy",
+        ])?;
+        let subnet = local.to_string();
+        self.appctl("netdev-dummy/ip4addr", &["br-phy".into(), local.into()])?;
+        self.appctl("ovs/route/add", &[subnet, "br-phy".into()])?;
+        for (ip, mac) in peers {
+            self.appctl("tnl/neigh/set", &["br-phy".into(), ip.to_string(), mac.to_string()])?;
+        }
         Ok(())
     }
 

@@ -3,6 +3,7 @@
 //! ([`packets`]) and the Antrea v1.15 corpus pipeline prepared for loading ([`antrea_fixture`]).
 #![allow(dead_code)]
 
+pub mod compare;
 pub mod daemon;
 pub mod packets;
 pub mod trace_text;
@@ -76,7 +77,7 @@ pub fn antrea_fixture() -> AntreaFixture {
 
 /// Starts a private OVS with the Antrea pipeline on bridge `br-int`.
 pub fn antrea_ovs(fx: &AntreaFixture) -> daemon::PrivateOvs {
-    let ovs = daemon::PrivateOvs::start().expect("private OVS (needs root, openvswitch-switch, iproute2)");
+    let mut ovs = daemon::PrivateOvs::start().expect("private OVS (needs root, openvswitch-switch, iproute2)");
     let tables: Vec<(u8, String)> = fx.tables.iter().enumerate().map(|(i, n)| (i as u8, n.clone())).collect();
     let ports: Vec<daemon::PortSpec> = fx
         .port_list
@@ -91,5 +92,12 @@ pub fn antrea_ovs(fx: &AntreaFixture) -> daemon::PrivateOvs {
         .collect();
     ovs.add_bridge("br-int", &tables, &ports).expect("bridge");
     ovs.load("br-int", &fx.flows, &fx.groups).expect("load the Antrea pipeline");
+    // This node is 192.168.77.102 (its NodePortMark flow); its flows tunnel to .103 (remote Pod
+    // CIDR) and .113 (remote Egress node).
+    ovs.underlay(
+        "192.168.77.102/24",
+        &[("192.168.77.103", "02:77:00:00:00:03"), ("192.168.77.113", "02:77:00:00:00:13")],
+    )
+    .expect("underlay");
     ovs
 }

@@ -39,8 +39,8 @@ pub struct OracleTrace {
 /// What happened to the packet, as the datapath actions say.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct OracleDecision {
-    /// Output ports (names with `--names`, else datapath numbers), in order; tunnel outputs carry
-    /// the tunnel destination as `port@tun_dst`.
+    /// Output ports (names with `--names`, else datapath numbers), in order; tunnel outputs are
+    /// `tunnel@tun_dst`.
     pub outputs: Vec<String>,
     /// Number of `userspace(...controller(...))` actions (packet-ins).
     pub controller: usize,
@@ -51,7 +51,14 @@ impl OracleTrace {
     pub fn parse(text: &str) -> OracleTrace {
         let mut t = OracleTrace::default();
         let mut cur: Option<Pass> = None;
+        // Visits count only on the traced bridge (a tunnel output continues on br-phy).
+        let (mut first_bridge, mut in_first) = (None::<String>, true);
         for line in text.lines() {
+            if let Some(b) = line.strip_prefix("bridge(\"").and_then(|r| r.strip_suffix("\")")) {
+                let first = first_bridge.get_or_insert_with(|| b.to_string());
+                in_first = first == b;
+                continue;
+            }
             if let Some(f) = line.strip_prefix("Flow: ") {
                 if let Some(p) = cur.take() {
                     t.passes.push(p);
@@ -65,7 +72,9 @@ impl OracleTrace {
             } else if let Some(a) = line.strip_prefix("Datapath actions: ") {
                 p.datapath_actions = a.to_string();
             } else if let Some(v) = parse_visit(line) {
-                p.visits.push(v);
+                if in_first {
+                    p.visits.push(v);
+                }
             } else {
                 let l = line.trim_start();
                 if l.starts_with("->") || l.starts_with(">>") {
@@ -95,6 +104,7 @@ impl OracleTrace {
         let mut d = OracleDecision::default();
         for p in &self.passes {
             let mut tun_dst: Option<String> = None;
+            let mut after_push = false;
             for a in split_top(&p.datapath_actions) {
                 if a == "drop" || a.starts_with("ct(") || a.starts_with("recirc(") || a.starts_with("hash(") {
                     continue;
@@ -119,11 +129,17 @@ impl OracleTrace {
                     let dst = inner.split("ipv4(src=").nth(1).and_then(|r| r.split(",dst=").nth(1));
                     let dst = dst.map(|r| r.split([',', ')']).next().unwrap_or_default().to_string());
                     d.outputs.push(format!("tunnel@{}", dst.unwrap_or_default()));
+                    after_push = true;
+                    continue;
+                }
+                if after_push {
+                    // The underlay output of the encapsulated packet that tnl_push built.
+                    after_push = false;
                     continue;
                 }
                 let port = a.trim_matches('"').to_string();
                 match tun_dst.take() {
-                    Some(t) => d.outputs.push(format!("{port}@{t}")),
+                    Some(t) => d.outputs.push(format!("tunnel@{t}")),
                     None => d.outputs.push(port),
                 }
             }
@@ -227,7 +243,7 @@ Datapath actions: set(tunnel(dst=192.168.77.102,ttl=64,flags(df|key))),"antrea-t
             vec![(0, Some(200)), (5, Some(200)), (7, Some(200)), (8, Some(0)), (9, None), (20, Some(200))]
         );
         let d = t.decision();
-        assert_eq!(d.outputs, vec!["antrea-tun0@192.168.77.102".to_string(), "4".to_string()]);
+        assert_eq!(d.outputs, vec!["tunnel@192.168.77.102".to_string(), "4".to_string()]);
         assert_eq!(d.controller, 1);
         assert_eq!(t.final_fields().get("reg0").map(String::as_str), Some("0x3"));
         assert_eq!(t.final_fields().get("ct_state").map(String::as_str), Some("new|trk"));

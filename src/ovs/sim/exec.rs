@@ -536,27 +536,59 @@ fn read_sub(p: &Packet, sf: &SubField) -> u128 {
     (p.get(sf.field) & sf.mask()) >> sf.start
 }
 
-/// The bucket OVS's default (`dp_hash`) selection method picks for `hash`: it spreads
-/// 2^k hash values over the buckets in proportion to their weights.
+/// The bucket OVS's default (`dp_hash`) selection method picks for `hash`: OVS fills a table
+/// of 2^k hash values (at least 16) with buckets by Webster's method in proportion to their
+/// weights, then takes `table[hash & (2^k - 1)]` (ofproto-dpif.c, `group_setup_dp_hash_table`).
 pub fn dp_hash_bucket(g: &crate::ovs::Group, hash: u32) -> usize {
-    let n = g.buckets.len();
-    if n <= 1 {
-        return 0;
+    let live: Vec<(usize, u64)> = g
+        .buckets
+        .iter()
+        .enumerate()
+        .map(|(i, b)| (i, u64::from(b.weight.unwrap_or(1))))
+        .filter(|(_, w)| *w > 0)
+        .collect();
+    if live.len() <= 1 {
+        return live.first().map_or(0, |(i, _)| *i);
     }
-    let weights: Vec<u64> = g.buckets.iter().map(|b| u64::from(b.weight.unwrap_or(1).max(1))).collect();
-    let total: u64 = weights.iter().sum();
-    // Smallest power of two with at least 16 slots and at least as many as buckets.
-    let mut slots: u64 = 16;
-    while slots < n as u64 {
-        slots *= 2;
-    }
-    let idx = u64::from(hash) & (slots - 1);
-    let mut acc = 0u64;
-    for (i, w) in weights.iter().enumerate() {
-        acc += w * slots;
-        if idx * total < acc {
-            return i;
+    let total: u64 = live.iter().map(|(_, w)| w).sum();
+    let min = live.iter().map(|(_, w)| *w).min().unwrap_or(1).max(1);
+    let min_slots = total.div_ceil(min);
+    let n_hash = min_slots.next_power_of_two().clamp(16, 1 << 16);
+    let target = u64::from(hash) & (n_hash - 1);
+    let mut divisor: Vec<u64> = vec![1; live.len()];
+    let mut chosen = live[0].0;
+    for _ in 0..=target {
+        // Highest weight / divisor wins; the first bucket wins ties (strict comparison in OVS).
+        let mut best = 0usize;
+        for k in 1..live.len() {
+            // w_k / d_k > w_best / d_best  <=>  w_k * d_best > w_best * d_k
+            if live[k].1 * divisor[best] > live[best].1 * divisor[k] {
+                best = k;
+            }
         }
+        divisor[best] += 2;
+        chosen = live[best].0;
     }
-    n - 1
+    chosen
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dp_hash_buckets_follow_webster() {
+        let g = crate::ovs::Group::parse(
+            "group_id=10,type=select,bucket=bucket_id:0,weight:100,actions=drop,bucket=bucket_id:1,weight:100,actions=drop",
+        )
+        .unwrap();
+        let picks: Vec<usize> = (0..6).map(|h| dp_hash_bucket(&g, h)).collect();
+        assert_eq!(picks, vec![0, 1, 0, 1, 0, 1]);
+        let g = crate::ovs::Group::parse(
+            "group_id=1,type=select,bucket=weight:300,actions=drop,bucket=weight:100,actions=drop",
+        )
+        .unwrap();
+        let ones = (0..16).filter(|h| dp_hash_bucket(&g, *h) == 1).count();
+        assert_eq!(ones, 4, "a quarter of the hash space for a quarter of the weight");
+    }
 }
