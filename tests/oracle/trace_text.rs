@@ -51,15 +51,26 @@ impl OracleTrace {
     pub fn parse(text: &str) -> OracleTrace {
         let mut t = OracleTrace::default();
         let mut cur: Option<Pass> = None;
-        // Visits count only on the traced bridge (a tunnel output continues on br-phy).
-        let (mut first_bridge, mut in_first) = (None::<String>, true);
+        // Visits count only on the traced bridge: a tunnel output continues on br-phy, printed
+        // as a nested `bridge("br-phy")` section (more indented than its header).
+        let mut first_bridge = None::<String>;
+        let mut nested: Option<usize> = None;
         for line in text.lines() {
-            if let Some(b) = line.strip_prefix("bridge(\"").and_then(|r| r.strip_suffix("\")")) {
+            let indent = line.len() - line.trim_start().len();
+            let lt = line.trim_start();
+            if let Some(b) = lt.strip_prefix("bridge(\"").and_then(|r| r.strip_suffix("\")")) {
                 let first = first_bridge.get_or_insert_with(|| b.to_string());
-                in_first = first == b;
+                nested = (first != b).then_some(indent);
                 continue;
             }
+            if let Some(ni) = nested {
+                if !lt.is_empty() && indent <= ni && !lt.starts_with("---") {
+                    nested = None;
+                }
+            }
+            let in_first = nested.is_none();
             if let Some(f) = line.strip_prefix("Flow: ") {
+                nested = None;
                 if let Some(p) = cur.take() {
                     t.passes.push(p);
                 }
@@ -103,48 +114,55 @@ impl OracleTrace {
     pub fn decision(&self) -> OracleDecision {
         let mut d = OracleDecision::default();
         for p in &self.passes {
-            let mut tun_dst: Option<String> = None;
-            let mut after_push = false;
-            for a in split_top(&p.datapath_actions) {
-                if a == "drop" || a.starts_with("ct(") || a.starts_with("recirc(") || a.starts_with("hash(") {
-                    continue;
-                }
-                if let Some(inner) = a.strip_prefix("set(tunnel(") {
-                    tun_dst = inner
-                        .split(',')
-                        .find_map(|kv| kv.strip_prefix("dst="))
-                        .map(|s| s.trim_end_matches(')').to_string());
-                    continue;
-                }
-                if a.starts_with("set(") || a.starts_with("push_") || a.starts_with("pop_") {
-                    continue;
-                }
-                if a.starts_with("userspace(") {
-                    if a.contains("controller(") {
-                        d.controller += 1;
-                    }
-                    continue;
-                }
-                if let Some(inner) = a.strip_prefix("tnl_push(") {
-                    let dst = inner.split("ipv4(src=").nth(1).and_then(|r| r.split(",dst=").nth(1));
-                    let dst = dst.map(|r| r.split([',', ')']).next().unwrap_or_default().to_string());
-                    d.outputs.push(format!("tunnel@{}", dst.unwrap_or_default()));
-                    after_push = true;
-                    continue;
-                }
-                if after_push {
-                    // The underlay output of the encapsulated packet that tnl_push built.
-                    after_push = false;
-                    continue;
-                }
-                let port = a.trim_matches('"').to_string();
-                match tun_dst.take() {
-                    Some(t) => d.outputs.push(format!("tunnel@{t}")),
-                    None => d.outputs.push(port),
-                }
-            }
+            datapath_actions(&p.datapath_actions, &mut d);
         }
         d
+    }
+}
+
+/// Adds the outputs and packet-ins of one datapath action list (recursing into `clone(...)`).
+fn datapath_actions(list: &str, d: &mut OracleDecision) {
+    let mut tun_dst: Option<String> = None;
+    let mut after_push = false;
+    for a in split_top(list) {
+        if a == "drop" || a.starts_with("ct(") || a.starts_with("recirc(") || a.starts_with("hash(") {
+            continue;
+        }
+        if let Some(inner) = a.strip_prefix("clone(").and_then(|r| r.strip_suffix(')')) {
+            datapath_actions(inner, d);
+            continue;
+        }
+        if let Some(inner) = a.strip_prefix("set(tunnel(") {
+            tun_dst =
+                inner.split(',').find_map(|kv| kv.strip_prefix("dst=")).map(|s| s.trim_end_matches(')').to_string());
+            continue;
+        }
+        if a.starts_with("set(") || a.starts_with("push_") || a.starts_with("pop_") {
+            continue;
+        }
+        if a.starts_with("userspace(") {
+            if a.contains("controller(") {
+                d.controller += 1;
+            }
+            continue;
+        }
+        if let Some(inner) = a.strip_prefix("tnl_push(") {
+            let dst = inner.split("ipv4(src=").nth(1).and_then(|r| r.split(",dst=").nth(1));
+            let dst = dst.map(|r| r.split([',', ')']).next().unwrap_or_default().to_string());
+            d.outputs.push(format!("tunnel@{}", dst.unwrap_or_default()));
+            after_push = true;
+            continue;
+        }
+        if after_push {
+            // The underlay output of the encapsulated packet that tnl_push built.
+            after_push = false;
+            continue;
+        }
+        let port = a.trim_matches('"').to_string();
+        match tun_dst.take() {
+            Some(t) => d.outputs.push(format!("tunnel@{t}")),
+            None => d.outputs.push(port),
+        }
     }
 }
 

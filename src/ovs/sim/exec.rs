@@ -127,6 +127,7 @@ impl Exec<'_> {
                     cookie: None,
                     ties: vec![],
                     conj_id: None,
+                    conj_clauses: vec![],
                     actions: vec![],
                     after: None,
                 });
@@ -157,6 +158,7 @@ impl Exec<'_> {
                 cookie: flow.cookie.map(|c| format!("{c:#x}")),
                 ties: hit.ties.clone(),
                 conj_id: hit.conj_id,
+                conj_clauses: hit.conj_clauses.clone(),
                 actions: vec![],
                 after: None,
             });

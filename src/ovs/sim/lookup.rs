@@ -99,6 +99,8 @@ pub struct Hit {
     pub conj_id: Option<u32>,
     /// Conjunctions complete at the same priority that were not taken.
     pub conj_ties: Vec<u32>,
+    /// The clause flows that completed the conjunction.
+    pub conj_clauses: Vec<usize>,
 }
 
 /// One flow table.
@@ -157,7 +159,16 @@ impl Table {
                 match &mut best {
                     Some(b) if b.priority > pri => {}
                     Some(b) if b.priority == pri => b.ties.push(idx),
-                    _ => best = Some(Hit { flow: idx, priority: pri, ties: vec![], conj_id: None, conj_ties: vec![] }),
+                    _ => {
+                        best = Some(Hit {
+                            flow: idx,
+                            priority: pri,
+                            ties: vec![],
+                            conj_id: None,
+                            conj_ties: vec![],
+                            conj_clauses: vec![],
+                        })
+                    }
                 }
                 break;
             }
@@ -173,7 +184,7 @@ impl Table {
             return hard;
         }
         // Soft matches above the hard match: clauses per (priority, conj id).
-        let mut clauses: HashMap<(u16, u32), (u8, u64)> = HashMap::new();
+        let mut clauses: HashMap<(u16, u32), (u8, u64, Vec<usize>)> = HashMap::new();
         for st in &self.soft {
             if floor.is_some_and(|f| st.max_priority <= f) {
                 break;
@@ -184,17 +195,18 @@ impl Table {
                     continue;
                 }
                 for (id, k, n) in conjunctions(&flows[idx].0) {
-                    let e = clauses.entry((pri, id)).or_insert((n, 0));
+                    let e = clauses.entry((pri, id)).or_insert((n, 0, Vec::new()));
                     if (1..=64).contains(&k) {
                         e.1 |= 1 << (k - 1);
                     }
+                    e.2.push(idx);
                 }
             }
         }
         let mut complete: Vec<(u16, u32)> = clauses
-            .into_iter()
-            .filter(|(_, (n, bits))| *n >= 1 && *n <= 64 && bits.count_ones() == u32::from(*n))
-            .map(|(k, _)| k)
+            .iter()
+            .filter(|(_, (n, bits, _))| *n >= 1 && *n <= 64 && bits.count_ones() == u32::from(*n))
+            .map(|(k, _)| *k)
             .collect();
         complete.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
         let Some(&(pri, id)) = complete.first() else { return hard };
@@ -205,6 +217,7 @@ impl Table {
             Some(mut h) => {
                 h.conj_id = Some(id);
                 h.conj_ties = conj_ties;
+                h.conj_clauses = clauses.remove(&(pri, id)).map(|c| c.2).unwrap_or_default();
                 Some(h)
             }
             None => hard,

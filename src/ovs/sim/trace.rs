@@ -47,6 +47,9 @@ pub struct Step {
     /// The conjunction that selected the flow.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub conj_id: Option<u32>,
+    /// The clause flows (`conjunction(id,k/n)`) that completed that conjunction.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub conj_clauses: Vec<usize>,
     /// Actions executed, in order.
     pub actions: Vec<ActionRecord>,
     /// Fields after the step's actions (non-zero metadata and the headers).
@@ -185,7 +188,8 @@ impl Trace {
                 }
             }
             if let Some(c) = st.conj_id {
-                writeln!(s, "{pad}    (conjunction {c} complete)")?;
+                let flows: Vec<String> = st.conj_clauses.iter().map(|i| (i + 1).to_string()).collect();
+                writeln!(s, "{pad}    (conjunction {c} complete: clause flows {})", flows.join(", "))?;
             }
             if !st.ties.is_empty() {
                 writeln!(s, "{pad}    !! tie: flows {:?} match at the same priority", st.ties)?;
