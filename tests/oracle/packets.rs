@@ -132,10 +132,10 @@ impl Generator {
         for m in parts {
             for item in m.split(',') {
                 match item.split_once('=') {
-                    None if matches!(item, "ip" | "tcp" | "udp" | "icmp" | "arp") => {
-                        if proto.as_deref().is_none_or(|p| p == "ip") {
-                            proto = Some(item.to_string());
-                        }
+                    None if matches!(item, "ip" | "tcp" | "udp" | "icmp" | "arp")
+                        && proto.as_deref().is_none_or(|p| p == "ip") =>
+                    {
+                        proto = Some(item.to_string());
                     }
                     Some(("in_port", v)) => {
                         let v = v.trim_matches('"');
