@@ -223,7 +223,15 @@ impl PrivateOvs {
         }
         let f = self.path("flows.txt");
         std::fs::write(&f, flows).map_err(|e| e.to_string())?;
-        self.ofctl("add-flows", bridge, &[f.to_str().unwrap_or_default()])?;
+        let f = f.to_str().unwrap_or_default();
+        if let Err(e) = self.ofctl("add-flows", bridge, &[f]) {
+            // Flows OpenFlow 1.5 cannot express (NXM-only): let ovs-ofctl pick the format.
+            if !e.contains("none of the usable flow formats") {
+                return Err(e);
+            }
+            let target = format!("unix:{}", self.path(&format!("{bridge}.mgmt")).display());
+            run("ovs-ofctl", &["add-flows", &target, f], &self.env())?;
+        }
         Ok(())
     }
 

@@ -125,7 +125,7 @@ fn datapath_actions(list: &str, d: &mut OracleDecision) {
     let mut tun_dst: Option<String> = None;
     let mut after_push = false;
     for a in split_top(list) {
-        if a == "drop" || a.starts_with("ct(") || a.starts_with("recirc(") || a.starts_with("hash(") {
+        if a == "drop" || a == "ct" || a.starts_with("ct(") || a.starts_with("recirc(") || a.starts_with("hash(") {
             continue;
         }
         if let Some(inner) = a.strip_prefix("clone(").and_then(|r| r.strip_suffix(')')) {

@@ -61,6 +61,8 @@ struct Exec<'a> {
     pass: u32,
     passes: u32,
     incomplete: bool,
+    /// The `push`/`pop` register stack.
+    stack: Vec<u128>,
 }
 
 /// Runs `packet` from `table` and every recirculation it forks.
@@ -76,13 +78,14 @@ pub(crate) fn run(pl: &Pipeline, packet: Packet, table: u8, opts: &SimOptions) -
         pass: 0,
         passes: 0,
         incomplete: false,
+        stack: Vec::new(),
     };
     let input = packet.clone();
     let mut last = packet.clone();
     x.queue.push_back((packet, table, 0));
     while let Some((mut p, t, pass)) = x.queue.pop_front() {
         x.pass = pass;
-        x.table(&mut p, t, 0);
+        x.table(&mut p, t, 0, None);
         last = p;
     }
     let outcome = if x.incomplete || x.events.iter().any(|e| matches!(e, Event::NotSimulated { .. })) {
@@ -104,15 +107,24 @@ impl Exec<'_> {
         }
     }
 
-    /// Looks up `table` and runs the flow hit, following `goto_table`.
-    fn table(&mut self, p: &mut Packet, mut table: u8, depth: u32) -> Flow {
+    /// Looks up `table` and runs the flow hit, following `goto_table`. `lookup_port` replaces
+    /// `in_port` for the first lookup only (`resubmit(port,table)`: OVS restores the input port
+    /// before running the flow found).
+    fn table(&mut self, p: &mut Packet, mut table: u8, depth: u32, mut lookup_port: Option<u32>) -> Flow {
         loop {
             if self.steps.len() >= MAX_STEPS {
                 self.incomplete = true;
                 self.note(format!("stopped after {MAX_STEPS} table visits"));
                 return Flow::Stop;
             }
-            let hit = self.pl.lookup(table, p);
+            let hit = match lookup_port.take() {
+                Some(port) => {
+                    let mut q = p.clone();
+                    q.set(Field::InPort, u128::from(port), u128::MAX);
+                    self.pl.lookup(table, &q)
+                }
+                None => self.pl.lookup(table, p),
+            };
             let idx = self.steps.len();
             let table_name = self.pl.table_name(table).map(str::to_string);
             let Some(hit) = hit else {
@@ -222,18 +234,11 @@ impl Exec<'_> {
                         self.note(format!("resubmit depth over {MAX_DEPTH}"));
                         return (None, Flow::Stop);
                     }
-                    let saved = p.get(Field::InPort);
-                    if let Some(pr) = port {
-                        if *pr != PortRef::InPort {
-                            if let Some(n) = self.port_number(pr) {
-                                p.set(Field::InPort, u128::from(n), u128::MAX);
-                            }
-                        }
-                    }
-                    let r = self.table(p, target, depth + 1);
-                    if port.is_some() {
-                        p.set(Field::InPort, saved, u128::MAX);
-                    }
+                    let lookup_port = match port {
+                        Some(PortRef::InPort) | None => None,
+                        Some(pr) => self.port_number(pr),
+                    };
+                    let r = self.table(p, target, depth + 1, lookup_port);
                     if r == Flow::Stop {
                         return (None, Flow::Stop);
                     }
@@ -330,8 +335,12 @@ impl Exec<'_> {
                 }
                 Action::Exit => stop = true,
                 Action::Other { text } => {
-                    fx.push("not modelled: ignored".into());
-                    self.note(format!("action {text:?} not modelled"));
+                    if let Some(e) = self.stack_op(p, text) {
+                        fx.push(e);
+                    } else {
+                        fx.push("not modelled: ignored".into());
+                        self.note(format!("action {text:?} not modelled"));
+                    }
                 }
             }
             self.record(step, a, fx);
@@ -340,6 +349,24 @@ impl Exec<'_> {
             }
         }
         (next, Flow::Continue)
+    }
+
+    /// `push:SRC[range]` / `pop:DST[range]` on the register stack; `None` if `text` is neither.
+    fn stack_op(&mut self, p: &mut Packet, text: &str) -> Option<String> {
+        if let Some(src) = text.strip_prefix("push:") {
+            let sf = SubField::parse(src).ok()?;
+            self.stack.push(read_sub(p, &sf));
+            return Some(format!("pushed {:#x}", read_sub(p, &sf)));
+        }
+        let dst = text.strip_prefix("pop:")?;
+        let sf = SubField::parse(dst).ok()?;
+        match self.stack.pop() {
+            Some(v) => {
+                p.set(sf.field, v << sf.start, sf.mask());
+                Some(format!("{sf} is now {v:#x}"))
+            }
+            None => Some("stack empty: nothing popped".into()),
+        }
     }
 
     fn port_number(&self, pr: &PortRef) -> Option<u32> {
