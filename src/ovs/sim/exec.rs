@@ -63,6 +63,8 @@ struct Exec<'a> {
     incomplete: bool,
     /// The `push`/`pop` register stack.
     stack: Vec<u128>,
+    /// Precomputed text of the action about to be recorded.
+    text: Option<String>,
 }
 
 /// Runs `packet` from `table` and every recirculation it forks.
@@ -79,6 +81,7 @@ pub(crate) fn run(pl: &Pipeline, packet: Packet, table: u8, opts: &SimOptions) -
         passes: 0,
         incomplete: false,
         stack: Vec::new(),
+        text: None,
     };
     let input = packet.clone();
     let mut last = packet.clone();
@@ -166,7 +169,7 @@ impl Exec<'_> {
                 table_name,
                 flow: Some(hit.flow),
                 priority: Some(hit.priority),
-                matched: Some(flow.matches.to_string()),
+                matched: self.pl.match_text.get(hit.flow).cloned(),
                 cookie: flow.cookie.map(|c| format!("{c:#x}")),
                 ties: hit.ties.clone(),
                 conj_id: hit.conj_id,
@@ -174,7 +177,7 @@ impl Exec<'_> {
                 actions: vec![],
                 after: None,
             });
-            let (next, stop) = self.actions(p, &flow.actions, table, depth, idx);
+            let (next, stop) = self.actions_of(p, &flow.actions, table, depth, idx, Some(hit.flow));
             self.steps[idx].after = Some(p.clone());
             if stop == Flow::Stop {
                 return Flow::Stop;
@@ -187,11 +190,12 @@ impl Exec<'_> {
     }
 
     fn record(&mut self, step: usize, a: &Action, effects: Vec<String>) {
+        let text = match self.text.take() {
+            Some(t) => t,
+            None => crate::ovs::action::ActionList(std::slice::from_ref(a)).to_string(),
+        };
         if let Some(s) = self.steps.get_mut(step) {
-            s.actions.push(ActionRecord {
-                action: crate::ovs::action::ActionList(std::slice::from_ref(a)).to_string(),
-                effects,
-            });
+            s.actions.push(ActionRecord { action: text, effects });
         }
     }
 
@@ -204,8 +208,22 @@ impl Exec<'_> {
         depth: u32,
         step: usize,
     ) -> (Option<u8>, Flow) {
+        self.actions_of(p, actions, table, depth, step, None)
+    }
+
+    /// [`Exec::actions`] for the action list of flow `flow` (whose action texts are precomputed).
+    fn actions_of(
+        &mut self,
+        p: &mut Packet,
+        actions: &[Action],
+        table: u8,
+        depth: u32,
+        step: usize,
+        flow: Option<usize>,
+    ) -> (Option<u8>, Flow) {
         let mut next = None;
-        for a in actions {
+        for (i, a) in actions.iter().enumerate() {
+            self.text = flow.and_then(|f| self.pl.action_text.get(f)?.get(i).cloned());
             let mut fx: Vec<String> = Vec::new();
             let mut stop = false;
             match a {
@@ -303,7 +321,10 @@ impl Exec<'_> {
                     }
                 }
                 Action::Ct(c) => {
+                    // The exec actions record themselves: keep this action's text for after.
+                    let text = self.text.take();
                     fx = self.ct(p, c, table, depth, step);
+                    self.text = text;
                 }
                 Action::CtClear => p.clear_conntrack(),
                 Action::Group { id } => {

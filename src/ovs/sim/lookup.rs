@@ -11,6 +11,38 @@ use crate::ovs::field::Field;
 use crate::ovs::value::Value;
 use crate::ovs::{Action, Flow, PortTable, Proto};
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
+
+/// A small multiply-rotate hasher for the masked keys (integers only; no DoS concern here:
+/// the keys come from the flows being simulated).
+#[derive(Default, Clone, Copy)]
+pub(crate) struct KeyHasher(u64);
+
+impl Hasher for KeyHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.write_u64(u64::from(*b));
+        }
+    }
+    fn write_u64(&mut self, v: u64) {
+        self.0 = (self.0.rotate_left(5) ^ v).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+    fn write_u128(&mut self, v: u128) {
+        self.write_u64(v as u64);
+        self.write_u64((v >> 64) as u64);
+    }
+    fn write_usize(&mut self, v: usize) {
+        self.write_u64(v as u64);
+    }
+}
+
+type KeyMap<V> = HashMap<Vec<u128>, V, BuildHasherDefault<KeyHasher>>;
+
+/// Longest match shape whose key is built on the stack.
+const STACK_KEY: usize = 24;
 
 /// One compiled match item.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -77,12 +109,22 @@ struct Subtable {
     shape: Vec<Item>,
     max_priority: u16,
     /// Masked key → flow indexes, highest priority first.
-    buckets: HashMap<Vec<u128>, Vec<(u16, usize)>>,
+    buckets: KeyMap<Vec<(u16, usize)>>,
 }
 
 impl Subtable {
-    fn key(&self, p: &Packet) -> Vec<u128> {
-        self.shape.iter().map(|i| p.get(i.field) & i.mask).collect()
+    /// The flows whose masked key equals the packet's.
+    fn probe(&self, p: &Packet) -> Option<&Vec<(u16, usize)>> {
+        if self.shape.len() <= STACK_KEY {
+            let mut buf = [0u128; STACK_KEY];
+            for (b, i) in buf.iter_mut().zip(&self.shape) {
+                *b = p.get(i.field) & i.mask;
+            }
+            self.buckets.get(&buf[..self.shape.len()])
+        } else {
+            let key: Vec<u128> = self.shape.iter().map(|i| p.get(i.field) & i.mask).collect();
+            self.buckets.get(&key)
+        }
     }
 }
 
@@ -151,7 +193,7 @@ impl Table {
             if best.as_ref().is_some_and(|b| b.priority > st.max_priority) {
                 break;
             }
-            let Some(list) = st.buckets.get(&st.key(p)) else { continue };
+            let Some(list) = st.probe(p) else { continue };
             for &(pri, idx) in list {
                 if !prereqs_met(p, &flows[idx].1) {
                     continue;
@@ -189,7 +231,7 @@ impl Table {
             if floor.is_some_and(|f| st.max_priority <= f) {
                 break;
             }
-            let Some(list) = st.buckets.get(&st.key(p)) else { continue };
+            let Some(list) = st.probe(p) else { continue };
             for &(pri, idx) in list {
                 if floor.is_some_and(|f| pri <= f) || !prereqs_met(p, &flows[idx].1) {
                     continue;

@@ -50,6 +50,10 @@ pub struct Pipeline {
     table_ids: HashMap<String, u8>,
     /// Remarks made while building (flows that cannot be evaluated, inferred numbering).
     pub notes: Vec<String>,
+    /// Each flow's match as text (made once here rather than on every visit).
+    pub(crate) match_text: Vec<String>,
+    /// Each flow's actions as text, one per action.
+    pub(crate) action_text: Vec<Vec<String>>,
 }
 
 impl Pipeline {
@@ -88,6 +92,8 @@ impl Pipeline {
             table_names,
             table_ids,
             notes,
+            match_text: Vec::new(),
+            action_text: Vec::new(),
         };
         for (idx, flow) in flows.into_iter().enumerate() {
             let compiled = lookup::compile(&flow, &out.ports);
@@ -100,6 +106,13 @@ impl Pipeline {
                 (Err(e), _) => out.notes.push(format!("flow {} ignored: {e}", idx + 1)),
                 (_, None) => out.notes.push(format!("flow {} ignored: unknown table", idx + 1)),
             }
+            out.match_text.push(flow.matches.to_string());
+            out.action_text.push(
+                flow.actions
+                    .iter()
+                    .map(|a| crate::ovs::action::ActionList(std::slice::from_ref(a)).to_string())
+                    .collect(),
+            );
             out.flows.push((flow, compiled));
         }
         for t in out.tables.values_mut() {
