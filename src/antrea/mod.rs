@@ -8,6 +8,7 @@ pub mod node;
 pub mod observation;
 pub mod observe;
 pub mod registers;
+pub mod simulated;
 pub mod tables;
 
 pub use cookie::{Cookie, CookieCategory};

@@ -6,6 +6,7 @@ pub mod exit;
 pub mod extract;
 pub mod flows;
 pub mod inject;
+pub mod trace;
 
 use clap::{Parser, Subcommand};
 use exit::CliError;
@@ -45,6 +46,8 @@ pub enum Command {
     Extract(extract::ExtractArgs),
     /// View flow dumps: filter by table or port, or show the flows a probe hit.
     Flows(flows::FlowsArgs),
+    /// Simulate a packet through a node's OVS pipeline (and on across the tunnel), like ofproto/trace.
+    Trace(trace::TraceArgs),
 }
 
 /// What a command reports on success: the exit code to use.
@@ -58,5 +61,6 @@ pub fn run(cli: Cli) -> Outcome {
         Command::Inject(args) => inject::run(&args, cli.quiet),
         Command::Extract(args) => extract::run(&args, cli.quiet),
         Command::Flows(args) => flows::run(&args, cli.quiet),
+        Command::Trace(args) => trace::run(&args, cli.quiet),
     }
 }

@@ -10,6 +10,7 @@ pub mod group;
 pub mod lex;
 pub mod matching;
 pub mod port;
+pub mod sim;
 pub mod value;
 
 pub use action::{Action, Ct, CtZone, Nat, NatKind, SubField, TableRef};

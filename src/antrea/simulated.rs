@@ -1,0 +1,175 @@
+//! Antrea's reading of a simulated path: a node's pipeline assembled from its artifacts (table
+//! numbering, port roles, transport address), and the [`TerminalState`] Antrea's packet-in would
+//! carry at the end of a simulated path, which the observation rules turn into observations.
+
+use super::node::{NodeView, PortRole};
+use super::observe::TerminalState;
+use super::tables::TableMap;
+use crate::ovs::field::Field;
+use crate::ovs::flow::FileError;
+use crate::ovs::group::load_groups;
+use crate::ovs::sim::multinode::Node;
+use crate::ovs::sim::trace::{Event, Trace};
+use crate::ovs::sim::{Packet, Pipeline};
+use crate::ovs::{FlowDump, Group, Port, PortTable};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::path::{Path, PathBuf};
+
+/// A node's pipeline with what Antrea knowledge says about it.
+#[derive(Clone, Debug)]
+pub struct SimNode {
+    /// Node name.
+    pub name: String,
+    /// Compiled pipeline.
+    pub pipeline: Pipeline,
+    /// Ports, Pods, peer CIDRs, Services.
+    pub view: NodeView,
+    /// Table numbering.
+    pub tables: TableMap,
+}
+
+impl SimNode {
+    /// Assembles a node from its flows, groups and (optional) port table. Without a port table,
+    /// the ports the flows reveal (name ↔ ofport from Classifier / L2ForwardingCalc) are used.
+    pub fn new(name: &str, flows: FlowDump, groups: Vec<Group>, ports: Option<PortTable>) -> SimNode {
+        let tables = TableMap::for_dump(&flows, &[]);
+        let view = NodeView::build(&flows, &groups, ports.as_ref(), &tables);
+        let ports = ports.unwrap_or_else(|| PortTable {
+            ports: view
+                .ports
+                .iter()
+                .filter_map(|p| {
+                    Some(Port { ofport: Some(p.ofport?), name: p.name.clone()?, mac: p.mac, config: None, state: None })
+                })
+                .collect(),
+        });
+        let pipeline = Pipeline::build(flows.flows, groups, ports, &tables.tables);
+        SimNode { name: name.to_string(), pipeline, view, tables }
+    }
+
+    /// Reads a node directory: `flows` (or `*.flows`), optional `groups`, optional `ovsports` /
+    /// `ports` (dump-ports-desc). The directory name is the node name.
+    pub fn load_dir(dir: &Path) -> Result<SimNode, FileError> {
+        let pick = |names: &[&str], ext: &str| -> Option<PathBuf> {
+            names.iter().map(|n| dir.join(n)).find(|p| p.is_file()).or_else(|| {
+                std::fs::read_dir(dir)
+                    .ok()?
+                    .filter_map(|e| e.ok().map(|e| e.path()))
+                    .find(|p| p.extension().is_some_and(|x| x == ext))
+            })
+        };
+        let flows_path = pick(&["flows", "flows.txt"], "flows").ok_or_else(|| FileError::Io {
+            path: dir.display().to_string(),
+            source: std::io::Error::new(std::io::ErrorKind::NotFound, "no flows file in the node directory"),
+        })?;
+        let flows = FlowDump::load(&flows_path)?;
+        let groups = match pick(&["groups", "groups.txt"], "groups") {
+            Some(g) => load_groups(&g)?,
+            None => vec![],
+        };
+        let ports = match pick(&["ovsports", "ports", "ports.txt"], "ports") {
+            Some(p) => Some(PortTable::load(&p)?),
+            None => None,
+        };
+        let name = dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "node".into());
+        Ok(SimNode::new(&name, flows, groups, ports))
+    }
+
+    /// The tunnel ports.
+    pub fn tunnel_ports(&self) -> Vec<u32> {
+        self.view.ports.iter().filter(|p| p.role == PortRole::Tunnel).filter_map(|p| p.ofport).collect()
+    }
+}
+
+/// The transport IP of each node, inferred from the others' L3Forwarding flows: the peer
+/// address a node tunnels a remote Pod CIDR to belongs to the node whose local Pod CIDR that is.
+pub fn transport_ips(nodes: &[SimNode]) -> Vec<Vec<IpAddr>> {
+    let mut out: Vec<Vec<IpAddr>> = vec![Vec::new(); nodes.len()];
+    for a in nodes {
+        for r in &a.view.remote_pod_cidrs {
+            for (i, b) in nodes.iter().enumerate() {
+                if b.view.local_pod_cidrs.iter().any(|(n, p)| *n == r.network && *p == r.prefix)
+                    && !out[i].contains(&r.peer)
+                {
+                    out[i].push(r.peer);
+                }
+            }
+        }
+    }
+    out
+}
+
+/// The generic multi-node inputs for [`crate::ovs::sim::multinode::trace_across`].
+pub fn cluster(nodes: &[SimNode], extra_ips: &[(String, IpAddr)]) -> Vec<Node> {
+    let ips = transport_ips(nodes);
+    nodes
+        .iter()
+        .zip(ips)
+        .map(|(n, mut ips)| {
+            for (name, ip) in extra_ips {
+                if *name == n.name && !ips.contains(ip) {
+                    ips.push(*ip);
+                }
+            }
+            Node {
+                name: n.name.clone(),
+                pipeline: n.pipeline.clone(),
+                transport_ips: ips,
+                tunnel_ports: n.tunnel_ports(),
+            }
+        })
+        .collect()
+}
+
+fn ip_of(p: &Packet, v4: Field, v6: Field) -> Option<IpAddr> {
+    match p.eth_type() {
+        0x0800 => {
+            let v = p.get(v4) as u32;
+            (v != 0).then(|| IpAddr::V4(Ipv4Addr::from(v)))
+        }
+        0x86dd => {
+            let v = p.get(v6);
+            (v != 0).then(|| IpAddr::V6(Ipv6Addr::from(v)))
+        }
+        _ => None,
+    }
+}
+
+/// The state at a terminal point, from the packet there.
+fn state_at(table: String, p: &Packet) -> TerminalState {
+    let r = |n: u8| p.get(Field::Reg(n)) as u32;
+    let tun = p.get(Field::TunDst) as u32;
+    TerminalState {
+        table,
+        reg0: r(0),
+        reg1: r(1),
+        reg3: r(3),
+        reg5: r(5),
+        reg6: r(6),
+        ct_nw_src: ip_of(p, Field::CtNwSrc, Field::CtIpv6Src),
+        ct_nw_dst: ip_of(p, Field::CtNwDst, Field::CtIpv6Dst),
+        tun_dst: (tun != 0).then(|| IpAddr::V4(Ipv4Addr::from(tun))),
+        pkt_mark: p.get(Field::PktMark) as u32,
+        packet_src: ip_of(p, Field::IpSrc, Field::Ipv6Src),
+        packet_dst: ip_of(p, Field::IpDst, Field::Ipv6Dst),
+    }
+}
+
+/// What Antrea's packet-in would carry at the end of a simulated path on one node: the last
+/// `controller` action (Traceflow's flows send the probe there); without one, the point where
+/// the path ended — the output (table `Output`) or the table where it was dropped, which is
+/// where Traceflow's copies of the drop flows would have sent it.
+pub fn terminal_state(trace: &Trace, pipeline: &Pipeline) -> Option<TerminalState> {
+    let name = |t: u8| pipeline.table_name(t).map_or_else(|| t.to_string(), str::to_string);
+    if let Some(Event::Controller { table, packet, .. }) = trace.controller_events().last() {
+        return Some(state_at(name(*table), packet));
+    }
+    if let Some(Event::Output { table, packet, .. }) =
+        trace.events.iter().rev().find(|e| matches!(e, Event::Output { .. }))
+    {
+        return Some(state_at(name(*table), packet));
+    }
+    let last = trace.steps.last()?;
+    let p = last.after.as_ref().unwrap_or(&trace.final_packet);
+    Some(state_at(name(last.table), p))
+}

@@ -1,0 +1,644 @@
+//! Executes actions with Open vSwitch's semantics: `goto_table` continues after the action list,
+//! `resubmit` looks up a table and returns to the next action, `set_field`/`load`/`move` over bit
+//! ranges, groups on a copy of the packet, `ct` forks a recirculation that runs after the current
+//! pass, output to the input port is skipped unless written `IN_PORT`, `dec_ttl` stops the action
+//! list when the TTL expires, and so on.
+
+use super::ct::{self, Conn, Conntrack, Tuple};
+use super::packet::Packet;
+use super::trace::{ActionRecord, Event, Outcome, Step, Trace};
+use super::{Pipeline, SimOptions};
+use crate::ovs::action::{Controller, CtZone, SubField};
+use crate::ovs::field::Field;
+use crate::ovs::group::GroupType;
+use crate::ovs::value::{PortRef, Value};
+use crate::ovs::{Action, Ct, TableRef};
+use std::collections::VecDeque;
+
+/// OVS's limit on nested resubmits.
+const MAX_DEPTH: u32 = 64;
+/// Table visits allowed in one trace (OVS: 4096 resubmits).
+const MAX_STEPS: usize = 4096;
+/// Recirculations allowed in one trace.
+const MAX_PASSES: u32 = 32;
+
+/// Every table an action list can lead to (for numbering named tables).
+pub fn table_refs(actions: &[Action]) -> Vec<&TableRef> {
+    let mut out = Vec::new();
+    for a in actions {
+        match a {
+            Action::GotoTable { table } => out.push(table),
+            Action::Resubmit { table: Some(t), .. } => out.push(t),
+            Action::Ct(c) => {
+                if let Some(t) = &c.table {
+                    out.push(t);
+                }
+                out.extend(table_refs(&c.exec));
+            }
+            Action::Clone { actions } => out.extend(table_refs(actions)),
+            _ => {}
+        }
+    }
+    out
+}
+
+/// Whether the rest of the pass goes on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Flow {
+    Continue,
+    /// `exit`, or a limit hit: stop the pass.
+    Stop,
+}
+
+struct Exec<'a> {
+    pl: &'a Pipeline,
+    opts: &'a SimOptions,
+    steps: Vec<Step>,
+    events: Vec<Event>,
+    notes: Vec<String>,
+    ct: Conntrack,
+    queue: VecDeque<(Packet, u8, u32)>,
+    pass: u32,
+    passes: u32,
+    incomplete: bool,
+    /// The `push`/`pop` register stack.
+    stack: Vec<u128>,
+    /// Precomputed text of the action about to be recorded.
+    text: Option<String>,
+}
+
+/// Runs `packet` from `table` and every recirculation it forks.
+pub(crate) fn run(pl: &Pipeline, packet: Packet, table: u8, opts: &SimOptions) -> Trace {
+    let mut x = Exec {
+        pl,
+        opts,
+        steps: Vec::new(),
+        events: Vec::new(),
+        notes: Vec::new(),
+        ct: Conntrack::default(),
+        queue: VecDeque::new(),
+        pass: 0,
+        passes: 0,
+        incomplete: false,
+        stack: Vec::new(),
+        text: None,
+    };
+    let input = packet.clone();
+    let mut last = packet.clone();
+    x.queue.push_back((packet, table, 0));
+    while let Some((mut p, t, pass)) = x.queue.pop_front() {
+        x.pass = pass;
+        x.table(&mut p, t, 0, None);
+        last = p;
+    }
+    let outcome = if x.incomplete || x.events.iter().any(|e| matches!(e, Event::NotSimulated { .. })) {
+        Outcome::Incomplete
+    } else if x.events.iter().any(|e| matches!(e, Event::Output { .. })) {
+        Outcome::Forwarded
+    } else if x.events.iter().any(|e| matches!(e, Event::Controller { .. })) {
+        Outcome::Controller
+    } else {
+        Outcome::Dropped
+    };
+    Trace { input, steps: x.steps, events: x.events, outcome, final_packet: last, notes: x.notes }
+}
+
+impl Exec<'_> {
+    fn note(&mut self, n: String) {
+        if !self.notes.contains(&n) {
+            self.notes.push(n);
+        }
+    }
+
+    /// Looks up `table` and runs the flow hit, following `goto_table`. `lookup_port` replaces
+    /// `in_port` for the first lookup only (`resubmit(port,table)`: OVS restores the input port
+    /// before running the flow found).
+    fn table(&mut self, p: &mut Packet, mut table: u8, depth: u32, mut lookup_port: Option<u32>) -> Flow {
+        loop {
+            if self.steps.len() >= MAX_STEPS {
+                self.incomplete = true;
+                self.note(format!("stopped after {MAX_STEPS} table visits"));
+                return Flow::Stop;
+            }
+            let hit = match lookup_port.take() {
+                Some(port) => {
+                    let mut q = p.clone();
+                    q.set(Field::InPort, u128::from(port), u128::MAX);
+                    self.pl.lookup(table, &q)
+                }
+                None => self.pl.lookup(table, p),
+            };
+            let idx = self.steps.len();
+            let table_name = self.pl.table_name(table).map(str::to_string);
+            let Some(hit) = hit else {
+                self.steps.push(Step {
+                    pass: self.pass,
+                    depth,
+                    table,
+                    table_name,
+                    flow: None,
+                    priority: None,
+                    matched: None,
+                    cookie: None,
+                    ties: vec![],
+                    conj_id: None,
+                    conj_clauses: vec![],
+                    actions: vec![],
+                    after: None,
+                });
+                return Flow::Continue;
+            };
+            let flow = &self.pl.flows[hit.flow].0;
+            if !hit.ties.is_empty() {
+                self.note(format!(
+                    "table {table}: flows {} tie at priority {} (OVS picks one arbitrarily; the first listed was taken)",
+                    std::iter::once(hit.flow).chain(hit.ties.iter().copied()).map(|i| (i + 1).to_string()).collect::<Vec<_>>().join(", "),
+                    hit.priority
+                ));
+            }
+            if !hit.conj_ties.is_empty() {
+                self.note(format!(
+                    "table {table}: conjunctions {:?} also complete at the same priority",
+                    hit.conj_ties
+                ));
+            }
+            self.steps.push(Step {
+                pass: self.pass,
+                depth,
+                table,
+                table_name,
+                flow: Some(hit.flow),
+                priority: Some(hit.priority),
+                matched: self.pl.match_text.get(hit.flow).cloned(),
+                cookie: flow.cookie.map(|c| format!("{c:#x}")),
+                ties: hit.ties.clone(),
+                conj_id: hit.conj_id,
+                conj_clauses: hit.conj_clauses.clone(),
+                actions: vec![],
+                after: None,
+            });
+            let (next, stop) = self.actions_of(p, &flow.actions, table, depth, idx, Some(hit.flow));
+            self.steps[idx].after = Some(p.clone());
+            if stop == Flow::Stop {
+                return Flow::Stop;
+            }
+            match next {
+                Some(t) => table = t,
+                None => return Flow::Continue,
+            }
+        }
+    }
+
+    fn record(&mut self, step: usize, a: &Action, effects: Vec<String>) {
+        let text = match self.text.take() {
+            Some(t) => t,
+            None => crate::ovs::action::ActionList(std::slice::from_ref(a)).to_string(),
+        };
+        if let Some(s) = self.steps.get_mut(step) {
+            s.actions.push(ActionRecord { action: text, effects });
+        }
+    }
+
+    /// Runs an action list; returns the `goto_table` target and whether to stop.
+    fn actions(
+        &mut self,
+        p: &mut Packet,
+        actions: &[Action],
+        table: u8,
+        depth: u32,
+        step: usize,
+    ) -> (Option<u8>, Flow) {
+        self.actions_of(p, actions, table, depth, step, None)
+    }
+
+    /// [`Exec::actions`] for the action list of flow `flow` (whose action texts are precomputed).
+    fn actions_of(
+        &mut self,
+        p: &mut Packet,
+        actions: &[Action],
+        table: u8,
+        depth: u32,
+        step: usize,
+        flow: Option<usize>,
+    ) -> (Option<u8>, Flow) {
+        let mut next = None;
+        for (i, a) in actions.iter().enumerate() {
+            self.text = flow.and_then(|f| self.pl.action_text.get(f)?.get(i).cloned());
+            let mut fx: Vec<String> = Vec::new();
+            let mut stop = false;
+            match a {
+                Action::GotoTable { table: t } => match self.pl.resolve_table(t) {
+                    Some(id) => next = Some(id),
+                    None => {
+                        fx.push(format!("table {t} unknown: drop"));
+                        self.incomplete = true;
+                    }
+                },
+                Action::Resubmit { port, table: t, ct } => {
+                    let target = match t {
+                        Some(t) => self.pl.resolve_table(t),
+                        None => Some(table),
+                    };
+                    if *ct {
+                        self.note("resubmit(...,ct) looks up with the packet's fields, not the conntrack tuple".into());
+                    }
+                    self.record(step, a, fx);
+                    let Some(target) = target else {
+                        self.record(step, a, vec!["table unknown: skipped".into()]);
+                        continue;
+                    };
+                    if depth + 1 > MAX_DEPTH {
+                        self.incomplete = true;
+                        self.note(format!("resubmit depth over {MAX_DEPTH}"));
+                        return (None, Flow::Stop);
+                    }
+                    let lookup_port = match port {
+                        Some(PortRef::InPort) | None => None,
+                        Some(pr) => self.port_number(pr),
+                    };
+                    let r = self.table(p, target, depth + 1, lookup_port);
+                    if r == Flow::Stop {
+                        return (None, Flow::Stop);
+                    }
+                    continue;
+                }
+                Action::SetField { field, value } => match value {
+                    Value::Bits { value, mask } => {
+                        p.set(*field, *value, *mask);
+                        fx.push(format!("{}={}", field.match_name(), p.value_text(*field)));
+                    }
+                    Value::Port(pr) => {
+                        if let Some(n) = self.port_number(pr) {
+                            p.set(*field, u128::from(n), u128::MAX);
+                        }
+                    }
+                    Value::Text(_) => fx.push("not modelled".into()),
+                },
+                Action::Load { value, dst } => {
+                    p.set(dst.field, value << dst.start, dst.mask());
+                    fx.push(format!("{}={}", dst.field.match_name(), p.value_text(dst.field)));
+                }
+                Action::Move { src, dst } => {
+                    let v = read_sub(p, src);
+                    p.set(dst.field, v << dst.start, dst.mask());
+                    fx.push(format!("{dst} is now {:#x}", v));
+                }
+                Action::Mod { field, value } => {
+                    p.set(*field, *value, u128::MAX);
+                    fx.push(format!("{}={}", field.match_name(), p.value_text(*field)));
+                }
+                Action::PopVlan => p.set(Field::VlanTci, 0, u128::MAX),
+                Action::PushVlan { .. } => {
+                    let tci = p.get(Field::VlanTci);
+                    p.set(Field::VlanTci, tci | 0x1000, u128::MAX);
+                }
+                Action::PushMpls { ethertype } | Action::PopMpls { ethertype } => {
+                    p.set(Field::EthType, u128::from(*ethertype), u128::MAX);
+                    self.note("MPLS push/pop: only the Ethertype is modelled".into());
+                }
+                Action::DecTtl { ids } => {
+                    if matches!(p.eth_type(), 0x0800 | 0x86dd) {
+                        let ttl = p.get(Field::NwTtl);
+                        if ttl > 1 {
+                            p.set(Field::NwTtl, ttl - 1, u128::MAX);
+                            fx.push(format!("nw_ttl={}", ttl - 1));
+                        } else {
+                            fx.push(format!(
+                                "TTL {ttl} expired: packet-in reason invalid_ttl, rest of the actions skipped"
+                            ));
+                            if !ids.is_empty() || ttl <= 1 {
+                                self.events.push(Event::Controller {
+                                    table,
+                                    table_name: self.pl.table_name(table).map(str::to_string),
+                                    reason: Some("invalid_ttl".into()),
+                                    userdata: None,
+                                    packet: p.clone(),
+                                });
+                            }
+                            self.record(step, a, fx);
+                            return (None, Flow::Continue);
+                        }
+                    }
+                }
+                Action::Ct(c) => {
+                    // The exec actions record themselves: keep this action's text for after.
+                    let text = self.text.take();
+                    fx = self.ct(p, c, table, depth, step);
+                    self.text = text;
+                }
+                Action::CtClear => p.clear_conntrack(),
+                Action::Group { id } => {
+                    self.record(step, a, fx);
+                    if self.group(p, *id, table, depth, step) == Flow::Stop {
+                        return (None, Flow::Stop);
+                    }
+                    continue;
+                }
+                Action::Output { port, .. } => fx = self.output_ref(p, port, table),
+                Action::OutputField { src, .. } => {
+                    let n = read_sub(p, src) as u32;
+                    fx = self.output_number(p, n, false, table);
+                }
+                Action::Controller(c) => fx = self.controller(p, c, table),
+                Action::Drop | Action::Conjunction { .. } | Action::Note { .. } | Action::Sample { .. } => {}
+                Action::Meter { id } => self.note(format!("meter {id} ignored (rate limits not simulated)")),
+                Action::Learn { .. } => {
+                    fx.push("learn not simulated (no flow is added)".into());
+                    self.note("learn actions are not simulated".into());
+                }
+                Action::Clone { actions } => {
+                    self.record(step, a, fx);
+                    let mut q = p.clone();
+                    if self.actions(&mut q, actions, table, depth, step).1 == Flow::Stop {
+                        return (None, Flow::Stop);
+                    }
+                    continue;
+                }
+                Action::Exit => stop = true,
+                Action::Other { text } => {
+                    if let Some(e) = self.stack_op(p, text) {
+                        fx.push(e);
+                    } else {
+                        fx.push("not modelled: ignored".into());
+                        self.note(format!("action {text:?} not modelled"));
+                    }
+                }
+            }
+            self.record(step, a, fx);
+            if stop {
+                return (None, Flow::Stop);
+            }
+        }
+        (next, Flow::Continue)
+    }
+
+    /// `push:SRC[range]` / `pop:DST[range]` on the register stack; `None` if `text` is neither.
+    fn stack_op(&mut self, p: &mut Packet, text: &str) -> Option<String> {
+        if let Some(src) = text.strip_prefix("push:") {
+            let sf = SubField::parse(src).ok()?;
+            self.stack.push(read_sub(p, &sf));
+            return Some(format!("pushed {:#x}", read_sub(p, &sf)));
+        }
+        let dst = text.strip_prefix("pop:")?;
+        let sf = SubField::parse(dst).ok()?;
+        match self.stack.pop() {
+            Some(v) => {
+                p.set(sf.field, v << sf.start, sf.mask());
+                Some(format!("{sf} is now {v:#x}"))
+            }
+            None => Some("stack empty: nothing popped".into()),
+        }
+    }
+
+    fn port_number(&self, pr: &PortRef) -> Option<u32> {
+        self.pl.ports.number_of(pr)
+    }
+
+    fn output_ref(&mut self, p: &Packet, port: &PortRef, table: u8) -> Vec<String> {
+        match port {
+            PortRef::InPort => {
+                let n = p.get(Field::InPort) as u32;
+                self.output_number(p, n, true, table)
+            }
+            PortRef::Normal | PortRef::Flood | PortRef::All => {
+                self.events.push(Event::NotSimulated { action: port.to_string(), table });
+                vec![format!("{port}: L2 switching is not simulated")]
+            }
+            PortRef::Controller => self.controller(p, &Controller::default(), table),
+            PortRef::None => vec!["output to no port".into()],
+            PortRef::Table => {
+                self.note("output:TABLE (packet-out only) not simulated".into());
+                vec!["not simulated".into()]
+            }
+            other => match self.port_number(other) {
+                Some(n) => self.output_number(p, n, false, table),
+                None => vec![format!("port {other} is not in the port table: nothing sent")],
+            },
+        }
+    }
+
+    fn output_number(&mut self, p: &Packet, n: u32, in_port_ok: bool, table: u8) -> Vec<String> {
+        if n == 0xfffd {
+            return self.controller(p, &Controller::default(), table);
+        }
+        if n == p.get(Field::InPort) as u32 && !in_port_ok {
+            return vec![format!("skipping output to input port {n}")];
+        }
+        if !self.pl.ports.ports.is_empty() && n != 0xfffe && self.pl.ports.by_number(n).is_none() {
+            return vec![format!("port {n} does not exist: nothing sent")];
+        }
+        let name = self.pl.ports.by_number(n).map(|x| x.name.clone());
+        let tunnel = self.opts.tunnel_ports.contains(&n);
+        let tun_dst = if tunnel {
+            let v = p.get(Field::TunDst);
+            (v != 0).then(|| std::net::IpAddr::V4(std::net::Ipv4Addr::from(v as u32)))
+        } else {
+            None
+        };
+        if tunnel && tun_dst.is_none() {
+            return vec![format!("tunnel port {n} without tun_dst: nothing sent")];
+        }
+        let fx = match tun_dst {
+            Some(t) => vec![format!("output to tunnel port {n}, tun_dst={t}")],
+            None => vec![format!("output to port {n}")],
+        };
+        self.events.push(Event::Output { port: n, name, tunnel, tun_dst, table, packet: p.clone() });
+        fx
+    }
+
+    fn controller(&mut self, p: &Packet, c: &Controller, table: u8) -> Vec<String> {
+        self.events.push(Event::Controller {
+            table,
+            table_name: self.pl.table_name(table).map(str::to_string),
+            reason: c.reason.clone(),
+            userdata: c.userdata.clone(),
+            packet: p.clone(),
+        });
+        vec!["packet-in to the controller (terminal observation point)".into()]
+    }
+
+    fn group(&mut self, p: &mut Packet, id: u32, table: u8, depth: u32, step: usize) -> Flow {
+        let Some(g) = self.pl.groups.get(&id) else {
+            self.record_effect(step, format!("group {id} does not exist: drop"));
+            self.note(format!("group {id} is not in the groups file"));
+            return Flow::Continue;
+        };
+        let chosen: Vec<usize> = match g.kind {
+            GroupType::All => (0..g.buckets.len()).collect(),
+            GroupType::Indirect | GroupType::FastFailover => {
+                if g.buckets.is_empty() {
+                    vec![]
+                } else {
+                    vec![0]
+                }
+            }
+            GroupType::Select => {
+                if g.buckets.is_empty() {
+                    vec![]
+                } else if let Some(&h) = self.opts.bucket_hints.get(&id) {
+                    let b = h.min(g.buckets.len() - 1);
+                    self.note(format!("group {id}: bucket {b} of {} taken (hint)", g.buckets.len()));
+                    vec![b]
+                } else {
+                    let b = dp_hash_bucket(g, p.get(Field::DpHash) as u32);
+                    self.note(format!(
+                        "group {id}: select bucket {b} of {} by dp_hash={} (candidates: {}; give --bucket {id}=N to choose)",
+                        g.buckets.len(),
+                        p.get(Field::DpHash),
+                        (0..g.buckets.len()).map(|i| i.to_string()).collect::<Vec<_>>().join(", ")
+                    ));
+                    vec![b]
+                }
+            }
+        };
+        if chosen.is_empty() {
+            self.record_effect(step, format!("group {id} has no bucket: drop"));
+            return Flow::Continue;
+        }
+        let g = g.clone();
+        for b in chosen {
+            self.record_effect(step, format!("group {id} bucket {b}"));
+            let mut q = p.clone();
+            if self.actions(&mut q, &g.buckets[b].actions, table, depth, step).1 == Flow::Stop {
+                return Flow::Stop;
+            }
+        }
+        Flow::Continue
+    }
+
+    fn record_effect(&mut self, step: usize, e: String) {
+        if let Some(a) = self.steps.get_mut(step).and_then(|s| s.actions.last_mut()) {
+            a.effects.push(e);
+        }
+    }
+
+    fn ct(&mut self, p: &mut Packet, c: &Ct, _table: u8, _depth: u32, step: usize) -> Vec<String> {
+        let mut fx = Vec::new();
+        let zone = match &c.zone {
+            Some(CtZone::Imm(z)) => *z,
+            Some(CtZone::Field(sf)) => read_sub(p, sf) as u16,
+            None => 0,
+        };
+        let existing = self.ct.conns.get(&zone).cloned();
+        let orig = existing.as_ref().map_or_else(|| Tuple::of(p), |c| c.orig);
+        let mut q = p.clone();
+        if let Some(conn) = &existing {
+            q.set(Field::CtMark, conn.mark, u128::MAX);
+            q.set(Field::CtLabel, conn.label, u128::MAX);
+        }
+        if !c.exec.is_empty() {
+            // Run the exec actions on the copy; their records become effects of the ct action.
+            let before = self.steps.get(step).map_or(0, |s| s.actions.len());
+            let _ = self.actions(&mut q, &c.exec, 0, 0, step);
+            if let Some(s) = self.steps.get_mut(step) {
+                for r in s.actions.drain(before.min(s.actions.len())..) {
+                    fx.push(format!("exec {}", r.action));
+                    fx.extend(r.effects.into_iter().map(|e| format!("  {e}")));
+                }
+            }
+        }
+        let mut nat = existing.as_ref().and_then(|c| c.nat.clone());
+        if let Some(n) = &c.nat {
+            if n.kind.is_some() && n.addrs.is_some() {
+                if let Some(d) = ct::apply_nat(&mut q, n) {
+                    fx.push(d);
+                }
+                nat = Some(n.clone());
+            }
+        }
+        if c.commit {
+            self.ct.conns.insert(zone, Conn { orig, nat, mark: q.get(Field::CtMark), label: q.get(Field::CtLabel) });
+            fx.push(format!("committed in zone {zone}"));
+        }
+        if let Some(t) = &c.table {
+            match self.pl.resolve_table(t) {
+                Some(tid) if self.passes < MAX_PASSES => {
+                    self.passes += 1;
+                    let state = self.opts.ct.state_for(zone);
+                    q.set(Field::CtState, u128::from(state), u128::MAX);
+                    q.set(Field::CtZone, u128::from(zone), u128::MAX);
+                    ct::set_ct_tuple(&mut q, &orig);
+                    fx.push(format!(
+                        "recirculates to table {tid} with ct_state={} ct_zone={zone} (pass {})",
+                        ct::state_text(state),
+                        self.passes
+                    ));
+                    self.note(format!(
+                        "conntrack: recirculations resume with ct_state={} (assumed; --ct-state to change)",
+                        ct::state_text(self.opts.ct.default_state)
+                    ));
+                    self.queue.push_back((q, tid, self.passes));
+                }
+                Some(_) => {
+                    self.incomplete = true;
+                    self.note(format!("more than {MAX_PASSES} recirculations"));
+                }
+                None => fx.push(format!("table {t} unknown: no recirculation")),
+            }
+        }
+        p.clear_conntrack();
+        fx
+    }
+}
+
+/// The value of a sub-field, right-aligned.
+fn read_sub(p: &Packet, sf: &SubField) -> u128 {
+    (p.get(sf.field) & sf.mask()) >> sf.start
+}
+
+/// The bucket OVS's default (`dp_hash`) selection method picks for `hash`: OVS fills a table
+/// of 2^k hash values (at least 16) with buckets by Webster's method in proportion to their
+/// weights, then takes `table[hash & (2^k - 1)]` (ofproto-dpif.c, `group_setup_dp_hash_table`).
+pub fn dp_hash_bucket(g: &crate::ovs::Group, hash: u32) -> usize {
+    let live: Vec<(usize, u64)> = g
+        .buckets
+        .iter()
+        .enumerate()
+        .map(|(i, b)| (i, u64::from(b.weight.unwrap_or(1))))
+        .filter(|(_, w)| *w > 0)
+        .collect();
+    if live.len() <= 1 {
+        return live.first().map_or(0, |(i, _)| *i);
+    }
+    let total: u64 = live.iter().map(|(_, w)| w).sum();
+    let min = live.iter().map(|(_, w)| *w).min().unwrap_or(1).max(1);
+    let min_slots = total.div_ceil(min);
+    let n_hash = min_slots.next_power_of_two().clamp(16, 1 << 16);
+    let target = u64::from(hash) & (n_hash - 1);
+    let mut divisor: Vec<u64> = vec![1; live.len()];
+    let mut chosen = live[0].0;
+    for _ in 0..=target {
+        // Highest weight / divisor wins; the first bucket wins ties (strict comparison in OVS).
+        let mut best = 0usize;
+        for k in 1..live.len() {
+            // w_k / d_k > w_best / d_best  <=>  w_k * d_best > w_best * d_k
+            if live[k].1 * divisor[best] > live[best].1 * divisor[k] {
+                best = k;
+            }
+        }
+        divisor[best] += 2;
+        chosen = live[best].0;
+    }
+    chosen
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dp_hash_buckets_follow_webster() {
+        let g = crate::ovs::Group::parse(
+            "group_id=10,type=select,bucket=bucket_id:0,weight:100,actions=drop,bucket=bucket_id:1,weight:100,actions=drop",
+        )
+        .unwrap();
+        let picks: Vec<usize> = (0..6).map(|h| dp_hash_bucket(&g, h)).collect();
+        assert_eq!(picks, vec![0, 1, 0, 1, 0, 1]);
+        let g = crate::ovs::Group::parse(
+            "group_id=1,type=select,bucket=weight:300,actions=drop,bucket=weight:100,actions=drop",
+        )
+        .unwrap();
+        let ones = (0..16).filter(|h| dp_hash_bucket(&g, *h) == 1).count();
+        assert_eq!(ones, 4, "a quarter of the hash space for a quarter of the weight");
+    }
+}

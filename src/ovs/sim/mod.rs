@@ -1,0 +1,161 @@
+//! An offline OpenFlow pipeline simulator: `ofproto/trace` without a switch. Given one bridge's
+//! parsed flows, groups and ports ([`Pipeline`]) and a packet ([`Packet`]), [`Pipeline::trace`]
+//! returns the table-by-table path ([`Trace`]): every flow hit, every action's effect, the fields
+//! after each step, conntrack passes, and the final outputs / packet-ins / drop. [`multinode`]
+//! continues a trace on the peer node when the packet leaves through the tunnel.
+//!
+//! What is modelled, and every assumption the model makes (conntrack state of a new connection,
+//! select-group bucket choice, NORMAL not simulated), is written into the trace itself; see
+//! docs/simulator.md for the comparison with the real `ofproto/trace`.
+
+pub mod ct;
+pub mod exec;
+pub mod lookup;
+pub mod multinode;
+pub mod packet;
+pub mod trace;
+
+pub use ct::CtOptions;
+pub use packet::Packet;
+pub use trace::{Event, Outcome, Step, Trace};
+
+use crate::ovs::{Flow, Group, PortTable, TableRef};
+use lookup::{Compiled, Table};
+use std::collections::HashMap;
+
+/// Options for one simulation.
+#[derive(Clone, Debug, Default)]
+pub struct SimOptions {
+    /// Conntrack model options.
+    pub ct: CtOptions,
+    /// Select-group hints: group id → bucket index to take.
+    pub bucket_hints: HashMap<u32, usize>,
+    /// The tunnel ports of this bridge (outputs there are "leaving through the tunnel").
+    pub tunnel_ports: Vec<u32>,
+}
+
+/// One bridge's pipeline, compiled for lookups.
+#[derive(Clone, Debug)]
+pub struct Pipeline {
+    /// The flows, with their compiled match (or why they cannot be evaluated).
+    pub(crate) flows: Vec<(Flow, Result<Compiled, String>)>,
+    /// Flow tables by id.
+    tables: HashMap<u8, Table>,
+    /// Groups by id.
+    pub groups: HashMap<u32, Group>,
+    /// Ports.
+    pub ports: PortTable,
+    /// Table names by id (from the caller's numbering or the order names first appear).
+    pub table_names: HashMap<u8, String>,
+    table_ids: HashMap<String, u8>,
+    /// Remarks made while building (flows that cannot be evaluated, inferred numbering).
+    pub notes: Vec<String>,
+    /// Each flow's match as text (made once here rather than on every visit).
+    pub(crate) match_text: Vec<String>,
+    /// Each flow's actions as text, one per action.
+    pub(crate) action_text: Vec<Vec<String>>,
+}
+
+impl Pipeline {
+    /// Builds a pipeline. `tables` numbers named tables (e.g. Antrea's numbering); names it does
+    /// not cover are numbered after the highest known id in the order they first appear.
+    pub fn build(flows: Vec<Flow>, groups: Vec<Group>, ports: PortTable, tables: &[(u8, String)]) -> Pipeline {
+        let mut table_names: HashMap<u8, String> = tables.iter().map(|(i, n)| (*i, n.clone())).collect();
+        let mut table_ids: HashMap<String, u8> = tables.iter().map(|(i, n)| (n.clone(), *i)).collect();
+        let mut notes = Vec::new();
+        let mut next = tables.iter().map(|(i, _)| u16::from(*i) + 1).max().unwrap_or(0);
+        let mut name_ref = |n: &str, notes: &mut Vec<String>| {
+            if !table_ids.contains_key(n) && next <= 255 {
+                table_ids.insert(n.to_string(), next as u8);
+                table_names.insert(next as u8, n.to_string());
+                notes.push(format!("table {n} numbered {next} (order of first appearance)"));
+                next += 1;
+            }
+        };
+        for f in &flows {
+            if let Some(TableRef::Name(n)) = &f.table {
+                name_ref(n, &mut notes);
+            }
+        }
+        for f in &flows {
+            for t in exec::table_refs(&f.actions) {
+                if let TableRef::Name(n) = t {
+                    name_ref(n, &mut notes);
+                }
+            }
+        }
+        let mut out = Pipeline {
+            flows: Vec::with_capacity(flows.len()),
+            tables: HashMap::new(),
+            groups: groups.into_iter().map(|g| (g.id, g)).collect(),
+            ports,
+            table_names,
+            table_ids,
+            notes,
+            match_text: Vec::new(),
+            action_text: Vec::new(),
+        };
+        for (idx, flow) in flows.into_iter().enumerate() {
+            let compiled = lookup::compile(&flow, &out.ports);
+            let table = out.resolve_table(&flow.table_or_zero());
+            match (&compiled, table) {
+                (Ok(c), Some(t)) => {
+                    let soft = !lookup::conjunctions(&flow).is_empty();
+                    out.tables.entry(t).or_default().insert(idx, flow.priority(), c, soft);
+                }
+                (Err(e), _) => out.notes.push(format!("flow {} ignored: {e}", idx + 1)),
+                (_, None) => out.notes.push(format!("flow {} ignored: unknown table", idx + 1)),
+            }
+            out.match_text.push(flow.matches.to_string());
+            out.action_text.push(
+                flow.actions
+                    .iter()
+                    .map(|a| crate::ovs::action::ActionList(std::slice::from_ref(a)).to_string())
+                    .collect(),
+            );
+            out.flows.push((flow, compiled));
+        }
+        for t in out.tables.values_mut() {
+            t.finish();
+        }
+        out
+    }
+
+    /// The id of a table reference.
+    pub fn resolve_table(&self, t: &TableRef) -> Option<u8> {
+        match t {
+            TableRef::Id(i) => Some(*i),
+            TableRef::Name(n) => self.table_ids.get(n).copied(),
+        }
+    }
+
+    /// The name of a table id, if known.
+    pub fn table_name(&self, id: u8) -> Option<&str> {
+        self.table_names.get(&id).map(String::as_str)
+    }
+
+    /// The flow at `idx`.
+    pub fn flow(&self, idx: usize) -> Option<&Flow> {
+        self.flows.get(idx).map(|(f, _)| f)
+    }
+
+    /// Number of flows.
+    pub fn len(&self) -> usize {
+        self.flows.len()
+    }
+
+    /// Whether there are no flows.
+    pub fn is_empty(&self) -> bool {
+        self.flows.is_empty()
+    }
+
+    /// The flow `packet` hits in `table` (no side effects).
+    pub fn lookup(&self, table: u8, packet: &Packet) -> Option<lookup::Hit> {
+        self.tables.get(&table)?.lookup(packet, &self.flows)
+    }
+
+    /// Simulates `packet` entering the pipeline at table 0.
+    pub fn trace(&self, packet: &Packet, opts: &SimOptions) -> Trace {
+        exec::run(self, packet.clone(), 0, opts)
+    }
+}
