@@ -147,3 +147,50 @@ fn detail_hops_lists_every_stage() {
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert!(v["results"][0].get("hops").is_none());
 }
+
+/// Copies a scenario without its earlier flow dumps and captures: only the support-bundle files.
+fn flows_only(name: &str, to: &std::path::Path) -> std::path::PathBuf {
+    fn walk(from: &std::path::Path, to: &std::path::Path) {
+        std::fs::create_dir_all(to).unwrap();
+        for e in std::fs::read_dir(from).unwrap() {
+            let p = e.unwrap().path();
+            let file = p.file_name().unwrap().to_string_lossy().into_owned();
+            if p.is_dir() {
+                if file != "before" {
+                    walk(&p, &to.join(&file));
+                }
+            } else if !file.ends_with(".pcap") && !file.ends_with(".pcapng") {
+                std::fs::copy(&p, to.join(&file)).unwrap();
+            }
+        }
+    }
+    let dst = to.join(name);
+    walk(&sample(name), &dst);
+    dst
+}
+
+/// With flows alone (no earlier dump, no captures), the simulator decides each node's path and
+/// the observations are still Antrea's; the result says it is a simulation.
+#[test]
+fn flows_only_every_scenario_matches_antrea_through_the_simulator() {
+    let tmp = tempfile::tempdir().unwrap();
+    for name in scenarios() {
+        let dir = flows_only(&name, tmp.path());
+        let out = hoptrace().args(["analyze", "--format", "json", "-q"]).arg(&dir).output().unwrap();
+        let got: Value = serde_json::from_slice(&out.stdout).unwrap();
+        let want: Value = serde_json::from_str(&std::fs::read_to_string(dir.join("expected.json")).unwrap()).unwrap();
+        assert_eq!(got["phase"], want["phase"], "{name}");
+        assert_eq!(essentials(&got["results"]), essentials(&want["results"]), "{name}");
+        let findings = got["findings"].to_string();
+        assert!(findings.contains("simulation of its dumped pipeline"), "{name}: {findings}");
+        assert!(!findings.contains("disagreement"), "{name}: {findings}");
+        // No capture, no time.
+        assert!(!got.to_string().contains("rawTimeNs"), "{name}");
+    }
+    // And without the simulator, the same inputs say nothing was decided.
+    let dir = flows_only("pod-to-pod-intra-node", &tmp.path().join("nosim"));
+    let out = hoptrace().args(["analyze", "--format", "json", "-q", "--no-simulate"]).arg(&dir).output().unwrap();
+    assert_eq!(out.status.code(), Some(3));
+    let got: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(got["findings"].to_string().contains("no flow counters moved"), "{got}");
+}

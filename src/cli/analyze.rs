@@ -84,6 +84,10 @@ pub struct AnalyzeArgs {
     /// crossed, naming its table and flow line).
     #[arg(long, value_enum, default_value = "antrea")]
     pub detail: Detail,
+    /// Do not simulate the probe through the dumped pipelines (then a node without an earlier
+    /// flow dump or captures says nothing about where the probe went).
+    #[arg(long)]
+    pub no_simulate: bool,
     /// Worker threads for the capture scan (default: one per core).
     #[arg(short = 'j', long, value_name = "N")]
     pub threads: Option<usize>,
@@ -235,6 +239,7 @@ pub fn analyze(
     }
     let opts = Options {
         hops: args.detail == Detail::Hops,
+        simulate: !args.no_simulate,
         wire_latency_ns: args.wire_latency_us.map_or(0, |us| (us as i64).saturating_mul(1000)),
     };
     let mut result = reconstruct(probe, &models, inputs.cluster.as_ref(), &opts);

@@ -5,6 +5,7 @@ pub mod clock;
 pub mod phase;
 pub mod reconstruct;
 pub mod result;
+pub mod simulate;
 
 pub use crate::antrea::observation::{Action, Component, Evidence, NodeResult, Observation, Phase, Role};
 pub use result::{Finding, TraceResult};

@@ -14,6 +14,7 @@
 use super::clock::{estimate, Crossing};
 use super::phase::phase;
 use super::result::{Finding, TraceResult, RESULT_SCHEMA};
+use super::simulate::{simulate, SimulatedNode};
 use crate::antrea::node::{cidr_contains, NodeView, PortRole};
 use crate::antrea::observation::{Action, Component, Evidence, NodeResult, Observation, Role};
 use crate::antrea::observe::{observations, ObservingNode, PolicyLookup, PolicyRule, TerminalState};
@@ -126,6 +127,9 @@ fn place(node: &NodeModel<'_>, s: &Sighting) -> Place {
 pub struct Options {
     /// Add one observation per pipeline stage crossed (`--detail hops`).
     pub hops: bool,
+    /// Simulate the probe through the dumped pipelines (for nodes without counter deltas, and as
+    /// a cross-check of those with them).
+    pub simulate: bool,
     /// Assumed one-way wire latency between nodes for clock estimation (ns); 0 = the smallest
     /// same-node hop latency the captures show.
     pub wire_latency_ns: i64,
@@ -337,8 +341,24 @@ fn probe_hits(node: &NodeModel<'_>, hit: &[usize], mut h: Headers) -> Vec<usize>
 
 fn counter_facts(node: &NodeModel<'_>, headers: Headers) -> Option<CounterFacts> {
     let hit = probe_hits(node, node.hit.as_ref()?, headers);
-    let hit = &hit;
-    let mut facts = CounterFacts { path: hit.clone(), ..CounterFacts::default() };
+    Some(facts_from_path(node, &hit))
+}
+
+/// What a simulated path says, in the same shape: the registers from the simulator's terminal
+/// state, the evidence (rule flows, DNAT, terminal flow) from the flows it hit.
+fn simulated_facts(node: &NodeModel<'_>, sim: &SimulatedNode) -> CounterFacts {
+    let mut facts = facts_from_path(node, &sim.path);
+    let s = &sim.state;
+    facts.state = TerminalState { table: String::new(), ..s.clone() };
+    let last = sim.path.last().copied().unwrap_or(0);
+    facts.terminal =
+        Some((s.table.clone(), facts.terminal.as_ref().filter(|(t, _)| *t == s.table).map_or(last, |(_, i)| *i)));
+    facts.reg1_flow = facts.reg1_flow.or(Some(last));
+    facts
+}
+
+fn facts_from_path(node: &NodeModel<'_>, hit: &[usize]) -> CounterFacts {
+    let mut facts = CounterFacts { path: hit.to_vec(), ..CounterFacts::default() };
     let terminal_tables = ["EgressDefaultRule", "EgressMetric", "IngressDefaultRule", "IngressMetric"];
     for &i in hit {
         let Some(f) = node.flow(i) else { continue };
@@ -392,7 +412,7 @@ fn counter_facts(node: &NodeModel<'_>, headers: Headers) -> Option<CounterFacts>
             }
         }
     }
-    Some(facts)
+    facts
 }
 
 /// Reconstructs the probe's path.
@@ -442,7 +462,11 @@ pub fn reconstruct(
         };
     };
 
+    // The simulated path, for nodes whose counters cannot tell and to check those that can.
+    let simulated = if opts.simulate { simulate(probe, nodes, sender) } else { Default::default() };
+
     // 2. Walk node by node across tunnels.
+    let pass_ctx = PassContext { probe, cluster, detail_hops: opts.hops };
     let mut results: Vec<NodeResult> = Vec::new();
     let mut crossings: Vec<Crossing> = Vec::new();
     let mut visited = vec![false; nodes.len()];
@@ -461,7 +485,7 @@ pub fn reconstruct(
         let node = &nodes[idx];
         let is_sender = idx == sender;
         let (mut result, next, exit_time) =
-            node_pass(probe, node, is_sender, arriving, cluster, opts.hops, &mut findings);
+            node_pass(&pass_ctx, node, is_sender, arriving, simulated.get(&node.name), &mut findings);
         if let (Some(sent), Some(first)) = (sent_at, result.observations.first().and_then(|o| o.raw_time_ns)) {
             crossings.push(Crossing {
                 from: results.last().map(|r| r.node.clone()).unwrap_or_default(),
@@ -496,7 +520,8 @@ pub fn reconstruct(
     // Earlier nodes on the path are transit when a later one ends it.
     let n = results.len();
     for (i, r) in results.iter_mut().enumerate() {
-        let snat_here = r.observations.iter().any(|o| o.component == Component::Egress && o.action == Action::MarkedForSNAT);
+        let snat_here =
+            r.observations.iter().any(|o| o.component == Component::Egress && o.action == Action::MarkedForSNAT);
         if i > 0 && snat_here {
             r.role = Some(Role::Egress);
         } else if i > 0 && i + 1 < n {
@@ -605,15 +630,22 @@ type NextHop = Option<(IpAddr, (IpAddr, IpAddr))>;
 
 /// One node's observations; the next hop (tunnel destination and the addresses the probe carries
 /// there) and the time it left.
+/// What every node's pass shares.
+struct PassContext<'a> {
+    probe: &'a Probe,
+    cluster: Option<&'a ClusterInfo>,
+    detail_hops: bool,
+}
+
 fn node_pass(
-    probe: &Probe,
+    ctx: &PassContext<'_>,
     node: &NodeModel<'_>,
     is_sender: bool,
     arriving: Option<(IpAddr, IpAddr)>,
-    cluster: Option<&ClusterInfo>,
-    detail_hops: bool,
+    sim: Option<&SimulatedNode>,
     findings: &mut Vec<Finding>,
 ) -> (NodeResult, NextHop, Option<i64>) {
+    let (probe, cluster, detail_hops) = (ctx.probe, ctx.cluster, ctx.detail_hops);
     // Sightings on a named interface first (an `-i any` capture says less about where it was).
     let mut places: Vec<(Place, &Sighting)> = node.sightings.iter().map(|s| (place(node, s), s)).collect();
     places.sort_by_key(|(_, s)| matches!(s.interface.as_deref(), None | Some("any")));
@@ -635,7 +667,36 @@ fn node_pass(
         nw_dst: ip_bits(orig_dst),
         tp_dst: probe.transport.ports().map(|(_, d)| u128::from(d)).filter(|_| arriving.is_none()),
     };
-    let facts = counter_facts(node, headers);
+    let counted = counter_facts(node, headers);
+    if let (Some(c), Some(sim)) = (&counted, sim) {
+        // Cross-check: the counters and the simulation should end the same way.
+        let counted_end = c.terminal.as_ref().map(|(t, _)| t.as_str()).unwrap_or("");
+        if !counted_end.is_empty()
+            && (counted_end != sim.state.table || (counted_end == "Output" && c.state.reg1 != sim.state.reg1))
+        {
+            findings.push(Finding {
+                kind: "disagreement".into(),
+                node: Some(node.name.clone()),
+                message: format!(
+                    "the flow counters end the probe in {counted_end} (reg1={:#x}), the simulation of the dumped pipeline in {} (reg1={:#x})",
+                    c.state.reg1, sim.state.table, sim.state.reg1
+                ),
+            });
+        }
+    }
+    let from_sim = counted.is_none() && sim.is_some();
+    let facts = counted.or_else(|| sim.map(|s| simulated_facts(node, s)));
+    if from_sim {
+        let notes = sim.map(|s| s.notes.join("; ")).unwrap_or_default();
+        findings.push(Finding {
+            kind: "assumption".into(),
+            node: Some(node.name.clone()),
+            message: format!(
+                "no earlier flow dump: the path on this node is the simulation of its dumped pipeline{}",
+                if notes.is_empty() { String::new() } else { format!(" ({notes})") }
+            ),
+        });
+    }
 
     // Entry and exit sightings.
     let entry = if is_sender {
@@ -686,11 +747,19 @@ fn node_pass(
     let mut state = facts.as_ref().map(|f| f.state.clone()).unwrap_or_default();
     let terminal = facts.as_ref().and_then(|f| f.terminal.clone());
     let last_seen = tunnel_out.or(pod_out.as_ref().map(|(_, s)| *s)).or(gw_out);
-    state.ct_nw_src = Some(orig_src);
-    state.ct_nw_dst = Some(orig_dst);
+    // The conntrack original tuple: the simulator's when it decided, else the probe as it entered.
+    if !from_sim || state.ct_nw_src.is_none() {
+        state.ct_nw_src = Some(orig_src);
+    }
+    if !from_sim || state.ct_nw_dst.is_none() {
+        state.ct_nw_dst = Some(orig_dst);
+    }
+    // The addresses at the end: as captured, else as simulated, else as translated by the DNAT
+    // flow the counters show.
     let dnat = facts.as_ref().and_then(|f| f.dnat.map(|(ip, _)| ip));
-    state.packet_src = last_seen.map(|s| s.ip.src).or(Some(orig_src));
-    state.packet_dst = last_seen.map(|s| s.ip.dst).or(dnat).or(Some(orig_dst));
+    let (sim_src, sim_dst) = if from_sim { (state.packet_src, state.packet_dst) } else { (None, None) };
+    state.packet_src = last_seen.map(|s| s.ip.src).or(sim_src).or(Some(orig_src));
+    state.packet_dst = last_seen.map(|s| s.ip.dst).or(sim_dst).or(dnat).or(Some(orig_dst));
     if state.tun_dst.is_none() {
         state.tun_dst = tunnel_out.and_then(|s| s.tunnels.first().map(|t| t.dst));
     }
