@@ -119,6 +119,7 @@ pub fn scan_file(target: &ScanTarget<'_>, path: &Path, progress: Option<&Progres
     report.sightings = sightings.len() as u64;
     report.undecoded = undecoded;
     report.error = summary.error.map(|e| ErrorReport { packet: e.packet, offset: e.offset, message: e.to_string() });
+    report.resumed_sections = summary.resumed;
     FileScan { report, sightings }
 }
 
