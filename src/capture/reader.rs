@@ -17,6 +17,10 @@ const BUFFER_SIZE: usize = 1 << 20;
 /// (262144 bytes); a larger value means the file is damaged.
 pub const MAX_CAPLEN: u32 = 262_144;
 
+/// The most Interface Description Blocks we keep for one pcapng section (bounds memory on
+/// hostile input; real captures have a handful).
+pub const MAX_INTERFACES: usize = 65_536;
+
 /// Which way a packet crossed the interface, when the capture says so (pcapng `epb_flags`,
 /// Linux cooked `packet type`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -335,6 +339,9 @@ fn handle_ng(st: &mut State, block: Block<'_>, offset: u64, visit: &mut impl FnM
             st.interfaces.clear();
         }
         Block::InterfaceDescription(idb) => {
+            if st.interfaces.len() >= MAX_INTERFACES {
+                return Err(ErrorKind::BadBlock(format!("more than {MAX_INTERFACES} interfaces in one section")));
+            }
             let id = st.interfaces.len() as u32;
             st.interfaces.push(Interface {
                 section: st.sections.saturating_sub(1),
@@ -520,6 +527,19 @@ mod tests {
         let e = s.error.unwrap();
         assert_eq!((e.packet, e.offset, e.kind), (2, damaged_at, ErrorKind::UnknownInterface(5)));
         assert_eq!((s.resumed, s.sections), (2, 2));
+    }
+
+    #[test]
+    fn interface_flood_is_bounded() {
+        let mut f = Vec::new();
+        pcapng_section(&mut f, (1, 0));
+        let idb: Vec<u8> = [1u16.to_le_bytes().to_vec(), vec![0, 0], 65535u32.to_le_bytes().to_vec()].concat();
+        for _ in 0..MAX_INTERFACES {
+            ng_block(&mut f, 1, &idb);
+        }
+        let src = from_reader(Box::new(Cursor::new(f))).unwrap();
+        let s = read_capture(Path::new("t.pcapng"), src, |_| {});
+        assert!(matches!(s.error.unwrap().kind, ErrorKind::BadBlock(m) if m.contains("interfaces")));
     }
 
     #[test]
