@@ -165,6 +165,19 @@ fn extract_finds_the_probe_everywhere_it_went() {
     assert_eq!(names, ["any.pcap", "cut.pcap", "node-a_eth0.pcap", "tunnel.pcapng.gz"]);
     assert_eq!(ev2["sightings"].as_array().unwrap().len(), 3);
 
+    // The document loads back through the typed reader `analyze` uses; another schema is refused.
+    let loaded = hoptrace::decode::evidence::Evidence::load(&out).unwrap();
+    assert_eq!((loaded.sightings.len(), loaded.captures.len()), (3, 4));
+    assert_eq!(loaded.sightings[1].tunnels[0].vni, Some(0));
+    let other = d.join("other.json");
+    std::fs::write(
+        &other,
+        std::fs::read_to_string(&out).unwrap().replace("hoptrace.evidence/v1", "hoptrace.evidence/v9"),
+    )
+    .unwrap();
+    let e = hoptrace::decode::evidence::Evidence::load(&other).unwrap_err().to_string();
+    assert!(e.contains("hoptrace.evidence/v9"), "{e}");
+
     let cooked = &s[2];
     assert_eq!(cooked["ifindex"], 7);
     assert_eq!(cooked["direction"], "outbound");

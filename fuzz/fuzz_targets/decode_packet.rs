@@ -1,9 +1,10 @@
 //! Fuzz the frame decoder (link layers, IP, tunnels, transports) and the fingerprint match: the
-//! first byte picks the link type, the rest is the frame.
+//! first byte picks the link type, the rest is the frame. Also checks that the tag prefilter
+//! agrees with the full decoder.
 #![no_main]
 
 use hoptrace::capture::LinkType;
-use hoptrace::decode::{decode, match_fingerprint};
+use hoptrace::decode::{decode, match_fingerprint, may_carry_tag};
 use hoptrace::probe::Fingerprint;
 use libfuzzer_sys::fuzz_target;
 
@@ -15,6 +16,8 @@ fuzz_target!(|data: &[u8]| {
     let d = decode(link, frame);
     assert!(d.depth <= hoptrace::decode::MAX_TUNNEL_DEPTH);
     if let Some(ip) = d.ip {
+        // The prefilter must never skip a frame whose innermost header carries the tag.
+        assert!(may_carry_tag(ip.dscp, link, frame), "prefilter rejected DSCP {}", ip.dscp);
         let fp = Fingerprint {
             dscp: ip.dscp,
             ip_version: ip.version,

@@ -2,8 +2,8 @@
 //! string must be read without panicking, looping or unbounded allocation.
 #![no_main]
 
-use hoptrace::capture::source::from_reader;
 use hoptrace::capture::read_capture;
+use hoptrace::capture::source::from_reader;
 use hoptrace::decode::decode;
 use libfuzzer_sys::fuzz_target;
 use std::path::Path;

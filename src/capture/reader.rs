@@ -17,6 +17,10 @@ const BUFFER_SIZE: usize = 1 << 20;
 /// (262144 bytes); a larger value means the file is damaged.
 pub const MAX_CAPLEN: u32 = 262_144;
 
+/// The most Interface Description Blocks we keep for one pcapng section (bounds memory on
+/// hostile input; real captures have a handful).
+pub const MAX_INTERFACES: usize = 65_536;
+
 /// Which way a packet crossed the interface, when the capture says so (pcapng `epb_flags`,
 /// Linux cooked `packet type`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -92,8 +96,11 @@ pub struct ReadSummary {
     pub bytes: u64,
     /// pcapng sections seen.
     pub sections: u32,
-    /// The damage that ended reading early (the packets before it were delivered).
+    /// The first damage met (the packets before it were delivered). In a classic pcap file it
+    /// ends the reading; in pcapng it costs the rest of its section.
     pub error: Option<CaptureError>,
+    /// How many times reading resumed at a later pcapng section after damage.
+    pub resumed: u32,
 }
 
 /// Where the reader is: the per-format state needed to interpret records.
@@ -122,7 +129,8 @@ pub fn read_capture(path: &Path, source: CaptureSource, mut visit: impl FnMut(&P
         |packet: u64, offset: u64, kind: ErrorKind| CaptureError { file: path.to_path_buf(), packet, offset, kind };
     let io_text =
         || last_error.lock().ok().and_then(|e| e.clone()).unwrap_or_else(|| "I/O error while reading".to_string());
-    let mut summary = ReadSummary { format: None, compression, packets: 0, bytes: 0, sections: 0, error: None };
+    let mut summary =
+        ReadSummary { format: None, compression, packets: 0, bytes: 0, sections: 0, error: None, resumed: 0 };
     let mut reader = match create_reader(BUFFER_SIZE, source.stream) {
         Ok(r) => r,
         Err(e) => {
@@ -141,69 +149,99 @@ pub fn read_capture(path: &Path, source: CaptureSource, mut visit: impl FnMut(&P
     loop {
         let offset = reader.consumed() as u64;
         let next = st.packets + 1;
-        if let Some(kind) = precheck(&st, reader.data()) {
-            summary.error = Some(err(next, offset, kind));
-            break;
-        }
-        match reader.next() {
-            Ok((0, _)) => {
+        let failure = if let Some(kind) = precheck(&st, reader.data()) {
+            Some(kind)
+        } else {
+            match reader.next() {
                 // A record that takes no bytes would be returned forever.
-                summary.error = Some(err(next, offset, ErrorKind::BadBlock("zero-length record".into())));
-                break;
-            }
-            Ok((len, block)) => {
-                stalled = false;
-                let outcome = handle_block(&mut st, block, offset, &mut visit);
-                if let Err(kind) = outcome {
-                    summary.error = Some(err(next, offset, kind));
-                    break;
-                }
-                reader.consume(len);
-            }
-            Err(PcapError::Eof) => break,
-            Err(PcapError::Incomplete(_)) => {
-                let before = reader.data().len();
-                if reader.refill().is_err() {
-                    summary.error = Some(err(next, offset, ErrorKind::Io(io_text())));
-                    break;
-                }
-                if reader.data().len() == before && !reader.reader_exhausted() {
-                    // The buffer is full and still holds no whole record.
-                    if stalled {
-                        summary.error = Some(err(next, offset, ErrorKind::AbsurdLength(before as u64)));
-                        break;
+                Ok((0, _)) => Some(ErrorKind::BadBlock("zero-length record".into())),
+                Ok((len, block)) => {
+                    stalled = false;
+                    match handle_block(&mut st, block, offset, &mut visit) {
+                        Ok(()) => {
+                            reader.consume(len);
+                            None
+                        }
+                        Err(kind) => Some(kind),
                     }
-                    stalled = true;
+                }
+                Err(PcapError::Eof) => break,
+                Err(PcapError::Incomplete(_)) => {
+                    let before = reader.data().len();
+                    if reader.refill().is_err() {
+                        Some(ErrorKind::Io(io_text()))
+                    } else if reader.data().len() == before && !reader.reader_exhausted() {
+                        // The buffer is full and still holds no whole record.
+                        let stuck = stalled;
+                        stalled = true;
+                        stuck.then_some(ErrorKind::AbsurdLength(before as u64))
+                    } else {
+                        None
+                    }
+                }
+                Err(PcapError::UnexpectedEof) => Some(ErrorKind::Truncated),
+                Err(PcapError::BufferTooSmall) => Some(ErrorKind::AbsurdLength(claimed_length(&st, reader.data()))),
+                Err(PcapError::ReadError) => Some(ErrorKind::Io(io_text())),
+                Err(PcapError::HeaderNotRecognized) => Some(ErrorKind::NotACapture),
+                Err(PcapError::NomError(_, kind)) | Err(PcapError::OwnedNomError(_, kind)) => {
+                    Some(ErrorKind::BadBlock(format!("{kind:?}")))
                 }
             }
-            Err(PcapError::UnexpectedEof) => {
-                summary.error = Some(err(next, offset, ErrorKind::Truncated));
-                break;
-            }
-            Err(PcapError::BufferTooSmall) => {
-                let claimed = claimed_length(&st, reader.data());
-                summary.error = Some(err(next, offset, ErrorKind::AbsurdLength(claimed)));
-                break;
-            }
-            Err(PcapError::ReadError) => {
-                summary.error = Some(err(next, offset, ErrorKind::Io(io_text())));
-                break;
-            }
-            Err(PcapError::HeaderNotRecognized) => {
-                summary.error = Some(err(next, offset, ErrorKind::NotACapture));
-                break;
-            }
-            Err(PcapError::NomError(_, kind)) | Err(PcapError::OwnedNomError(_, kind)) => {
-                summary.error = Some(err(next, offset, ErrorKind::BadBlock(format!("{kind:?}"))));
-                break;
-            }
+        };
+        let Some(kind) = failure else { continue };
+        let resumable = st.legacy.is_none()
+            && st.sections > 0
+            && matches!(
+                kind,
+                ErrorKind::BadBlock(_)
+                    | ErrorKind::AbsurdLength(_)
+                    | ErrorKind::UnknownInterface(_)
+                    | ErrorKind::UnsupportedVersion(_)
+            );
+        summary.error.get_or_insert_with(|| err(next, offset, kind));
+        // pcapng: the damage costs the rest of its section; go on at the next section, if any.
+        if resumable && skip_to_next_section(reader.as_mut()) {
+            summary.resumed += 1;
+            stalled = false;
+            continue;
         }
+        break;
     }
     summary.format = Some(if st.legacy.is_some() { Format::Pcap } else { Format::PcapNg });
     summary.packets = st.packets;
     summary.sections = st.sections;
     summary.bytes = reader.consumed() as u64;
     summary
+}
+
+/// After damage in a pcapng file, skips forward to the next Section Header Block (its magic
+/// followed by a byte-order magic); `false` when the stream ends first.
+fn skip_to_next_section(reader: &mut (dyn pcap_parser::traits::PcapReaderIterator + Send)) -> bool {
+    const SHB: [u8; 4] = [0x0a, 0x0d, 0x0d, 0x0a];
+    let is_shb =
+        |w: &[u8]| w[..4] == SHB && (w[8..12] == [0x1a, 0x2b, 0x3c, 0x4d] || w[8..12] == [0x4d, 0x3c, 0x2b, 0x1a]);
+    // Never resynchronise on the damaged block itself.
+    if reader.data().is_empty() {
+        return false;
+    }
+    reader.consume(1);
+    loop {
+        let data = reader.data();
+        if let Some(pos) = data.windows(12).position(is_shb) {
+            reader.consume(pos);
+            return true;
+        }
+        // Keep the last 11 bytes: a header may straddle the refill.
+        let drop = data.len().saturating_sub(11);
+        let exhausted = reader.reader_exhausted();
+        reader.consume(drop);
+        if exhausted || reader.refill().is_err() {
+            return false;
+        }
+        if reader.data().len() <= 11 && reader.reader_exhausted() {
+            return false;
+        }
+    }
 }
 
 /// Rejects a classic pcap record whose length field is absurd before the parser tries to buffer
@@ -301,6 +339,9 @@ fn handle_ng(st: &mut State, block: Block<'_>, offset: u64, visit: &mut impl FnM
             st.interfaces.clear();
         }
         Block::InterfaceDescription(idb) => {
+            if st.interfaces.len() >= MAX_INTERFACES {
+                return Err(ErrorKind::BadBlock(format!("more than {MAX_INTERFACES} interfaces in one section")));
+            }
             let id = st.interfaces.len() as u32;
             st.interfaces.push(Interface {
                 section: st.sections.saturating_sub(1),
@@ -437,6 +478,68 @@ mod tests {
         let (seen, s) = read_bytes(f);
         assert_eq!(seen.len(), 1);
         assert_eq!(s.error.unwrap().kind, ErrorKind::AbsurdLength(0x7fff_fff0));
+    }
+
+    fn pcapng_section(v: &mut Vec<u8>, version: (u16, u16)) {
+        let body: Vec<u8> = [
+            0x1a2b3c4du32.to_le_bytes().to_vec(),
+            version.0.to_le_bytes().to_vec(),
+            version.1.to_le_bytes().to_vec(),
+            (-1i64).to_le_bytes().to_vec(),
+        ]
+        .concat();
+        ng_block(v, 0x0a0d0d0a, &body);
+        let idb: Vec<u8> = [1u16.to_le_bytes().to_vec(), vec![0, 0], 65535u32.to_le_bytes().to_vec()].concat();
+        ng_block(v, 1, &idb);
+    }
+
+    fn ng_block(v: &mut Vec<u8>, t: u32, body: &[u8]) {
+        let len = 12 + body.len() as u32;
+        v.extend(t.to_le_bytes());
+        v.extend(len.to_le_bytes());
+        v.extend(body);
+        v.extend(len.to_le_bytes());
+    }
+
+    fn epb(v: &mut Vec<u8>, if_id: u32, data: &[u8; 20]) {
+        let body: Vec<u8> =
+            [if_id.to_le_bytes(), 0u32.to_le_bytes(), 1u32.to_le_bytes(), 20u32.to_le_bytes(), 20u32.to_le_bytes()]
+                .concat();
+        ng_block(v, 6, &[body, data.to_vec()].concat());
+    }
+
+    #[test]
+    fn pcapng_damage_costs_the_rest_of_its_section() {
+        let mut f = Vec::new();
+        pcapng_section(&mut f, (1, 0));
+        epb(&mut f, 0, &[1; 20]);
+        let damaged_at = f.len() as u64;
+        epb(&mut f, 5, &[2; 20]); // no interface 5: damage
+        epb(&mut f, 0, &[3; 20]); // lost with the rest of the section
+        pcapng_section(&mut f, (2, 0)); // a section we cannot read: skipped whole
+        epb(&mut f, 0, &[4; 20]);
+        pcapng_section(&mut f, (1, 0));
+        epb(&mut f, 0, &[5; 20]);
+        let mut firsts = Vec::new();
+        let src = from_reader(Box::new(Cursor::new(f))).unwrap();
+        let s = read_capture(Path::new("t.pcapng"), src, |p| firsts.push(p.data[0]));
+        assert_eq!(firsts, vec![1, 5]);
+        let e = s.error.unwrap();
+        assert_eq!((e.packet, e.offset, e.kind), (2, damaged_at, ErrorKind::UnknownInterface(5)));
+        assert_eq!((s.resumed, s.sections), (2, 2));
+    }
+
+    #[test]
+    fn interface_flood_is_bounded() {
+        let mut f = Vec::new();
+        pcapng_section(&mut f, (1, 0));
+        let idb: Vec<u8> = [1u16.to_le_bytes().to_vec(), vec![0, 0], 65535u32.to_le_bytes().to_vec()].concat();
+        for _ in 0..MAX_INTERFACES {
+            ng_block(&mut f, 1, &idb);
+        }
+        let src = from_reader(Box::new(Cursor::new(f))).unwrap();
+        let s = read_capture(Path::new("t.pcapng"), src, |_| {});
+        assert!(matches!(s.error.unwrap().kind, ErrorKind::BadBlock(m) if m.contains("interfaces")));
     }
 
     #[test]

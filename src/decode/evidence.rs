@@ -65,9 +65,13 @@ pub struct CaptureReport {
     /// Packets that could not be decoded to an IP header, by reason.
     #[serde(default, skip_serializing_if = "Undecoded::is_empty")]
     pub undecoded: Undecoded,
-    /// The damage that stopped reading, if any (the packets before it were scanned).
+    /// The first damage met, if any. In a classic pcap file it ends the reading (the packets
+    /// before it were scanned); in pcapng it costs the rest of its section.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<ErrorReport>,
+    /// How many times reading resumed at a later pcapng section after damage.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub resumed_sections: u32,
 }
 
 /// Counts of packets that yielded no IP header.
@@ -93,6 +97,10 @@ impl Undecoded {
     pub fn is_empty(&self) -> bool {
         *self == Undecoded::default()
     }
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }
 
 /// Where and why reading a capture stopped.

@@ -463,6 +463,17 @@ mod tests {
         }
     }
 
+    /// Found by the decode_packet fuzz target: the outer IP total length ends inside the VXLAN
+    /// payload, so the decoder must not look at the bytes after it (and the prefilter agrees).
+    #[test]
+    fn tunnel_payload_ends_at_the_ip_length() {
+        let hex = "7a8a20f63cb5c889f3ada33308004500007a0901000040117612010101010101010912b512b500bb91070c000003000001007a8a20f63cb5c889f3ada33308004500009d0001000040117241020202020202020912b512b5008990390c000003000002007a8a20f63cb5c889f3ada33308004505006b0001000040116e70030303030303030912b512b500578f6b0c000003000003007a8a20f63cb5c889f3ada3370800450000cf000100003f117612010101010101010912b529b500bb91070c000003000001007a01000040116e70030303030101";
+        let f: Vec<u8> = (0..hex.len() / 2).map(|i| u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).unwrap()).collect();
+        let d = decode(LinkType::ETHERNET, &f);
+        let dscp = d.ip.map(|ip| ip.dscp).unwrap_or(0);
+        assert!(super::super::prefilter::may_carry_tag(dscp, LinkType::ETHERNET, &f));
+    }
+
     #[test]
     fn tunnel_port_as_source_is_not_a_tunnel() {
         let f = udp_frame(7, 4789, 5353, &[0x5a; 40]);

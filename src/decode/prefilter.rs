@@ -43,14 +43,22 @@ fn quick(tag: u8, frame: &[u8]) -> Option<bool> {
         }
         let dscp = u8_at(b, ip + 1)? >> 2;
         let protocol = u8_at(b, ip + 9)?;
-        let fragment = u16_at(b, ip + 6)? & 0x3fff;
+        let fragment_offset = u16_at(b, ip + 6)? & 0x1fff;
         let total_len = u16_at(b, ip + 2)? as usize;
-        if protocol != 17 || fragment != 0 {
-            // GRE and STT tunnels, and everything else, have their innermost header here or are
-            // left to the full decoder.
+        if fragment_offset != 0 {
+            return Some(dscp == tag);
+        }
+        if protocol != 17 {
+            // GRE and STT tunnels are left to the full decoder; other protocols end here.
             return if protocol == 47 || protocol == 6 { None } else { Some(dscp == tag) };
         }
-        if total_len < ihl + 8 || b.len() < ip + ihl + 8 {
+        // Like the decoder, look no further than the IP total length (0 means a segmentation
+        // offload super-packet: left to the decoder).
+        if total_len < ihl + 8 {
+            return None;
+        }
+        b = b.get(..(ip + total_len).min(b.len()))?;
+        if b.len() < ip + ihl + 8 {
             return None;
         }
         let udp = ip + ihl;

@@ -31,6 +31,9 @@ pub struct FileScan {
     pub sightings: Vec<Sighting>,
 }
 
+/// The most interface names listed in one capture report.
+const MAX_LISTED_INTERFACES: usize = 1024;
+
 /// How often (in stream bytes) a file scan reports progress.
 const PROGRESS_STEP: u64 = 8 << 20;
 
@@ -63,7 +66,7 @@ pub fn scan_file(target: &ScanTarget<'_>, path: &Path, progress: Option<&Progres
             link_types.push(pkt.link_type);
         }
         if let Some(name) = pkt.interface.and_then(|i| i.name.as_deref()) {
-            if !interfaces.iter().any(|n| n == name) {
+            if interfaces.len() < MAX_LISTED_INTERFACES && !interfaces.iter().any(|n| n == name) {
                 interfaces.push(name.to_string());
             }
         }
@@ -119,6 +122,7 @@ pub fn scan_file(target: &ScanTarget<'_>, path: &Path, progress: Option<&Progres
     report.sightings = sightings.len() as u64;
     report.undecoded = undecoded;
     report.error = summary.error.map(|e| ErrorReport { packet: e.packet, offset: e.offset, message: e.to_string() });
+    report.resumed_sections = summary.resumed;
     FileScan { report, sightings }
 }
 

@@ -81,7 +81,7 @@ def tshark(path):
 
 
 SLL2_FILES = ["zeek/linux_dlt_sll2.pcap", "suricata-verify/decode-sll2-01__input.pcap",
-              "suricata-verify/decode-sll2-02__input.pcap", "libpcap/linux_dlt_sll2.pcap"]
+              "suricata-verify/decode-sll2-02__input.pcap"]
 
 
 def write_sll2_outputs():
