@@ -385,8 +385,11 @@ fn strip_numbering(t: &str) -> &str {
     }
 }
 
+/// The flows of one chunk of a dump and their line numbers.
+type Chunk = (Vec<Flow>, Vec<usize>);
+
 /// Parses the flow lines of `text`, numbering lines from `first`.
-fn parse_lines(text: &str, origin: &str, first: usize) -> Result<(Vec<Flow>, Vec<usize>), LineError> {
+fn parse_lines(text: &str, origin: &str, first: usize) -> Result<Chunk, LineError> {
     let n = text.as_bytes().iter().filter(|&&b| b == b'\n').count() + 1;
     let mut flows = Vec::with_capacity(n);
     let mut numbers = Vec::with_capacity(n);
@@ -457,7 +460,7 @@ impl FlowDump {
             rest = tail;
         }
         chunks.push((rest, line));
-        let parts: Vec<Result<(Vec<Flow>, Vec<usize>), LineError>> = if chunks.len() == 1 {
+        let parts: Vec<Result<Chunk, LineError>> = if chunks.len() == 1 {
             vec![parse_lines(text, origin, 1)]
         } else {
             chunks.par_iter().map(|(t, first)| parse_lines(t, origin, *first)).collect()
