@@ -130,9 +130,13 @@ impl Flow {
     /// Parses one flow line.
     pub fn parse(line: &str) -> Result<Flow, String> {
         let line = line.trim();
-        let at = find_keyword(line, "actions=").ok_or("no actions= in flow")?;
+        // OVS also accepts `action=`.
+        let (at, kw) = match find_keyword(line, "actions=") {
+            Some(at) => (at, "actions=".len()),
+            None => (find_keyword(line, "action=").ok_or("no actions= in flow")?, "action=".len()),
+        };
         let head = &line[..at];
-        let actions_text = line[at + "actions=".len()..].trim();
+        let actions_text = line[at + kw..].trim();
         let mut flow = Flow::default();
         let mut head = head.trim_start();
         if let Some((word, rest)) = head.split_once([' ', '\t']) {
