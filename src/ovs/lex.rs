@@ -105,8 +105,16 @@ pub fn find_keyword(s: &str, needle: &str) -> Option<usize> {
     let n = needle.as_bytes();
     let mut quoted = false;
     let mut depth: u32 = 0;
+    let Some(&first) = n.first() else { return Some(0) };
     let mut i = 0;
     while i < b.len() {
+        // Fast skip over bytes that neither nest nor start the needle.
+        while i < b.len() && PLAIN[b[i] as usize] && b[i] != first {
+            i += 1;
+        }
+        if i >= b.len() {
+            break;
+        }
         let c = b[i];
         if quoted {
             match c {
@@ -120,7 +128,11 @@ pub fn find_keyword(s: &str, needle: &str) -> Option<usize> {
                 b'(' | b'[' => depth += 1,
                 b')' | b']' => depth = depth.saturating_sub(1),
                 _ => {
-                    if depth == 0 && b[i..].starts_with(n) && (i == 0 || matches!(b[i - 1], b' ' | b'\t' | b',')) {
+                    if depth == 0
+                        && c == first
+                        && b[i..].starts_with(n)
+                        && (i == 0 || matches!(b[i - 1], b' ' | b'\t' | b','))
+                    {
                         return Some(i);
                     }
                 }

@@ -368,7 +368,13 @@ pub fn write_value(f: &mut impl fmt::Write, field: Field, value: &Value) -> fmt:
         Value::Bits { value, mask } => (*value, *mask),
     };
     let info = field.info();
-    let full = if info.bits >= 128 { u128::MAX } else { (1u128 << info.bits) - 1 };
+    let full = if field == Field::VlanVid {
+        0x1fff
+    } else if info.bits >= 128 {
+        u128::MAX
+    } else {
+        (1u128 << info.bits) - 1
+    };
     let exact = m == full;
     match info.format {
         Format::Dec | Format::Port | Format::Text => {
@@ -481,6 +487,7 @@ mod tests {
         assert_eq!(rt(Field::CtLabel, "0x1234567890ABCDEF12345678"), "0x1234567890abcdef12345678");
         assert_eq!(rt(Field::InPort, "\"antrea-gw0\""), "\"antrea-gw0\"");
         assert_eq!(rt(Field::Ipv6Src, "fe80::1/64"), "fe80::/64");
+        assert_eq!(rt(Field::VlanVid, "4198"), "4198");
         assert!(parse_value(Field::NwTos, "0xf0/0xf0").unwrap_err().contains("invalid mask"));
         assert!(parse_value(Field::Reg(0), "0x100000000").is_err());
         assert!(parse_value(Field::IpSrc, "1.2.3").is_err());
