@@ -536,7 +536,7 @@ pub fn parse_action<'a>(item: &'a str) -> Result<Action, String> {
     if item.starts_with('"') {
         return Ok(Action::Output { port: PortRef::parse(item)?, max_len: None });
     }
-    let (name, arg, paren) = match item.find([':', '=', '(']) {
+    let (name, arg, paren) = match item.bytes().position(|b| matches!(b, b':' | b'=' | b'(')) {
         None => (item, None, false),
         Some(i) if item.as_bytes()[i] == b'(' => {
             let (name, inner) =

@@ -242,7 +242,7 @@ pub fn parse_value(field: Field, s: &str) -> Result<Value, String> {
     } else {
         (1u128 << info.bits) - 1
     };
-    let (v, m) = match s.split_once('/') {
+    let (v, m) = match super::lex::split_byte(s, b'/') {
         Some((v, m)) => (v, Some(m)),
         None => (s, None),
     };
