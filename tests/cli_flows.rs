@@ -98,3 +98,19 @@ fn a_support_bundle_root_names_its_node_bundles() {
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v[0]["flow"]["n_packets"], 1);
 }
+
+#[test]
+fn json_values_use_the_field_syntax() {
+    let out = hoptrace()
+        .arg("flows")
+        .arg(pipeline())
+        .args(["--table", "L3Forwarding", "--format", "json", "-q"])
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let tunnel = v.as_array().unwrap().iter().find(|r| r["text"].as_str().unwrap().contains("tun_dst")).unwrap();
+    let acts = tunnel["flow"]["actions"].as_array().unwrap();
+    assert!(acts.iter().any(|a| a["type"] == "set_field" && a["field"] == "tun_dst" && a["value"] == "192.168.77.103"));
+    let fields = tunnel["flow"]["match"]["fields"].as_array().unwrap();
+    assert!(fields.iter().any(|m| m["field"] == "nw_dst" && m["value"] == "10.10.1.0/24"));
+}
