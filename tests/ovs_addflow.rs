@@ -5,7 +5,8 @@
 
 mod support;
 
-use hoptrace::ovs::{Action, Flow, PortRef, TableRef, Value};
+use hoptrace::ovs::group::parse_groups;
+use hoptrace::ovs::{Action, Flow, FlowDump, PortRef, PortTable, TableRef, Value};
 use std::collections::BTreeSet;
 use support::corpus::{corpus, expected_reject, flow_lines};
 use support::ovs_sandbox::OvsSandbox;
@@ -102,12 +103,14 @@ fn printed_numeric_corpus_flows_are_accepted_by_ovs_ofctl() {
     assert!(flows.len() > 1000, "{}", flows.len());
 
     let sb = OvsSandbox::start("ofctl");
-    let (groups, meters) = groups_and_meters(&flows.iter().map(|(_, f, _)| f.clone()).collect::<Vec<_>>());
+    let (groups_used, meters) = groups_and_meters(&flows.iter().map(|(_, f, _)| f.clone()).collect::<Vec<_>>());
     // Geneve options used by the OVS tunnel tests' flows.
     let tlv: Vec<String> = (0..8).map(|i| format!("{{class=0xffff,type={i},len=8}}->tun_metadata{i}")).collect();
     let out = sb.ofctl("add-tlv-map", &[&tlv.join(",")]);
     assert!(out.status.success(), "add-tlv-map: {}", String::from_utf8_lossy(&out.stderr));
-    for g in &groups {
+    let lb = "group_id=99999,type=select,bucket=bucket_id:0,weight:100,actions=set_field:0xa0a0018->reg3,set_field:0x50/0xffff->reg4,resubmit(,12),bucket=bucket_id:1,weight:50,actions=output:1";
+    assert!(sb.ofctl("add-group", &[lb]).status.success());
+    for g in &groups_used {
         let out = sb.ofctl("add-group", &[&format!("group_id={g},type=all")]);
         assert!(out.status.success(), "add-group {g}: {}", String::from_utf8_lossy(&out.stderr));
     }
@@ -165,8 +168,32 @@ fn printed_numeric_corpus_flows_are_accepted_by_ovs_ofctl() {
             }
         }
     }
-    let dumped = sb.ofctl("dump-flows", &["--no-stats"]);
-    let installed = String::from_utf8_lossy(&dumped.stdout).lines().filter(|l| l.contains("actions=")).count();
+    // The switch's own dump (with statistics, OpenFlow 1.5) parses, and each flow round-trips.
+    let dumped = sb.ofctl("dump-flows", &[]);
+    assert!(dumped.status.success());
+    let text = String::from_utf8_lossy(&dumped.stdout).to_string();
+    let real = FlowDump::parse(&text, "dump-flows").unwrap_or_else(|e| panic!("{e}"));
+    let installed = real.flows.len();
+    for f in &real.flows {
+        assert!(f.n_packets.is_some() && f.duration_ms.is_some(), "{f}");
+        assert_eq!(&Flow::parse(&f.to_string()).unwrap(), f);
+    }
+    // Groups and ports as the switch prints them.
+    let groups = sb.ofctl("dump-groups", &[]);
+    let groups = parse_groups(&String::from_utf8_lossy(&groups.stdout), "dump-groups").unwrap();
+    let ids: BTreeSet<u32> = groups.iter().map(|g| g.id).collect();
+    let mut want = groups_used.clone();
+    want.insert(99_999);
+    assert_eq!(ids, want);
+    let lb = groups.iter().find(|g| g.id == 99_999).unwrap();
+    assert_eq!(lb.buckets.len(), 2);
+    assert_eq!(lb.buckets[1].weight, Some(50));
+    assert_eq!(hoptrace::antrea::node::endpoints_of(lb).len(), 1);
+    for port in ["dump-ports-desc", "show"] {
+        let out = sb.ofctl(port, &[]);
+        let table = PortTable::parse(&String::from_utf8_lossy(&out.stdout));
+        assert!(table.by_name("br0").is_some_and(|p| p.is_local() && p.mac.is_some()), "{port}: {table:?}");
+    }
     eprintln!(
         "{accepted} of {} printed flows accepted ({installed} distinct flows installed); {} use syntax OVS 3.1 rejects in their original form too",
         flows.len(),

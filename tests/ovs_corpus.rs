@@ -117,3 +117,30 @@ fn antrea_groups_and_pipeline_files_load() {
         assert_eq!(&Group::parse(&g.to_string()).unwrap(), g);
     }
 }
+
+#[test]
+fn trace_oracle_flow_tables_parse() {
+    // ovs-trace-oracle.jsonl: the `flows_txt` of each record is an add-flows file.
+    let text = std::fs::read_to_string(corpus().join("ovs-trace-oracle.jsonl")).unwrap();
+    let (mut parsed, mut templated) = (0, 0);
+    for (i, line) in text.lines().enumerate() {
+        let rec: serde_json::Value = serde_json::from_str(line).unwrap();
+        for flow in rec["flows_txt"].as_array().unwrap() {
+            let flow = flow.as_str().unwrap().trim();
+            if flow.is_empty() || flow.starts_with('#') {
+                continue;
+            }
+            if flow.contains('$') || flow.contains('@') || flow.contains("[[") || flow.contains("dnl") {
+                templated += 1;
+                continue;
+            }
+            // An entry may hold several lines.
+            let dump = FlowDump::parse(flow, "flows_txt").unwrap_or_else(|e| panic!("record {}: {e}\n  {flow}", i + 1));
+            for f in &dump.flows {
+                assert_eq!(&Flow::parse(&f.to_string()).unwrap(), f, "{flow}");
+                parsed += 1;
+            }
+        }
+    }
+    assert!(parsed > 180, "{parsed} parsed, {templated} templated");
+}
