@@ -2,6 +2,7 @@
 
 pub mod craft;
 pub mod exit;
+pub mod flows;
 pub mod trace;
 
 use clap::{Parser, Subcommand};
@@ -29,11 +30,14 @@ Exit codes: 0 success (probe delivered), 1 probe dropped or rejected, 2 usage or
 
 /// The subcommands.
 #[derive(Debug, Subcommand)]
+#[allow(clippy::large_enum_variant)] // parsed once per run; boxing buys nothing
 pub enum Command {
     /// Build a DSCP-tagged probe packet the way Antrea's Traceflow does.
     Craft(craft::CraftArgs),
     /// Simulate a packet through a node's OVS pipeline (and on across the tunnel), like ofproto/trace.
     Trace(trace::TraceArgs),
+    /// View flow dumps: filter by table or port, or show the flows a probe hit.
+    Flows(flows::FlowsArgs),
 }
 
 /// What a command reports on success: the exit code to use.
@@ -44,5 +48,6 @@ pub fn run(cli: Cli) -> Outcome {
     match cli.command {
         Command::Craft(args) => craft::run(&args, cli.quiet),
         Command::Trace(args) => trace::run(&args, cli.quiet),
+        Command::Flows(args) => flows::run(&args, cli.quiet),
     }
 }

@@ -3,7 +3,7 @@
 //! `sample` and anything unknown but well formed are kept verbatim.
 
 use super::field::Field;
-use super::lex::{call, split_top};
+use super::lex::{call, split_top, TopSplit};
 use super::value::{hex, parse_int, parse_value, write_value, PortRef, Value};
 use serde::{Serialize, Serializer};
 use std::fmt;
@@ -357,7 +357,7 @@ pub enum Action {
         max_len: Option<u16>,
     },
     /// Send to the controller (Antrea's packet-in).
-    Controller(Controller),
+    Controller(Box<Controller>),
     /// Explicit `drop`.
     Drop,
     /// `goto_table:T`.
@@ -440,7 +440,7 @@ pub enum Action {
         n_clauses: u8,
     },
     /// `ct(...)`.
-    Ct(Ct),
+    Ct(Box<Ct>),
     /// `ct_clear`.
     CtClear,
     /// `group:N`.
@@ -521,10 +521,9 @@ fn int<T: TryFrom<u128>>(s: &str, what: &str) -> Result<T, String> {
 /// Parses an action list (the text after `actions=`). Like `ovs-ofctl`, actions are separated
 /// by commas or blanks.
 pub fn parse_actions(s: &str) -> Result<Vec<Action>, String> {
-    let items = split_top(s, |c| c == b',' || c == b' ' || c == b'\t')?;
-    let mut out = Vec::with_capacity(items.len());
-    for item in items {
-        out.push(parse_action(item)?);
+    let mut out = Vec::with_capacity(4);
+    for item in TopSplit::new(s, |c| c == b',' || c == b' ' || c == b'\t') {
+        out.push(parse_action(item?)?);
     }
     Ok(out)
 }
@@ -546,11 +545,18 @@ pub fn parse_action<'a>(item: &'a str) -> Result<Action, String> {
         }
         Some(i) => (&item[..i], Some(&item[i + 1..]), false),
     };
-    let lower = name.to_ascii_lowercase();
+    let mut buf = [0u8; 24];
+    let lower: &str = if name.len() <= buf.len() {
+        buf[..name.len()].copy_from_slice(name.as_bytes());
+        buf[..name.len()].make_ascii_lowercase();
+        std::str::from_utf8(&buf[..name.len()]).unwrap_or(name)
+    } else {
+        name
+    };
     let need = |a: Option<&'a str>| -> Result<&'a str, String> {
         a.ok_or_else(|| format!("{item}: {name} needs an argument"))
     };
-    match lower.as_str() {
+    match lower {
         "drop" if arg.is_none() => Ok(Action::Drop),
         "output" => {
             let a = need(arg)?;
@@ -573,11 +579,14 @@ pub fn parse_action<'a>(item: &'a str) -> Result<Action, String> {
             Ok(Action::Output { port: PortRef::parse(name)?, max_len: None })
         }
         "controller" => match arg {
-            None => Ok(Action::Controller(Controller::default())),
+            None => Ok(Action::Controller(Box::default())),
             Some(a) if a.bytes().all(|b| b.is_ascii_digit()) && !a.is_empty() => {
-                Ok(Action::Controller(Controller { max_len: Some(int(a, "max_len")?), ..Controller::default() }))
+                Ok(Action::Controller(Box::new(Controller {
+                    max_len: Some(int(a, "max_len")?),
+                    ..Controller::default()
+                })))
             }
-            Some(a) => parse_controller(a).map(Action::Controller),
+            Some(a) => parse_controller(a).map(|c| Action::Controller(Box::new(c))),
         },
         "goto_table" => Ok(Action::GotoTable { table: TableRef::parse(need(arg)?)? }),
         "resubmit" => parse_resubmit(item, need(arg)?),
@@ -602,8 +611,8 @@ pub fn parse_action<'a>(item: &'a str) -> Result<Action, String> {
         }
         "ct_clear" if arg.is_none() => Ok(Action::CtClear),
         "ct" => match arg {
-            None => Ok(Action::Ct(Ct::default())),
-            Some(a) => parse_ct(a).map(Action::Ct),
+            None => Ok(Action::Ct(Box::default())),
+            Some(a) => parse_ct(a).map(|c| Action::Ct(Box::new(c))),
         },
         "exit" if arg.is_none() => Ok(Action::Exit),
         "note" => parse_note(arg.unwrap_or("")),

@@ -391,12 +391,193 @@ fn indexed_info(field: Field) -> FieldInfo {
     }
 }
 
+/// Position of a fixed field in [`FIXED`].
+fn fixed_index(f: Field) -> Option<usize> {
+    Some(match f {
+        Field::TunId => 0,
+        Field::TunSrc => 1,
+        Field::TunDst => 2,
+        Field::TunIpv6Src => 3,
+        Field::TunIpv6Dst => 4,
+        Field::TunGbpId => 5,
+        Field::TunGbpFlags => 6,
+        Field::TunErspanIdx => 7,
+        Field::TunErspanVer => 8,
+        Field::TunErspanDir => 9,
+        Field::TunErspanHwid => 10,
+        Field::TunGtpuFlags => 11,
+        Field::TunGtpuMsgtype => 12,
+        Field::TunFlags => 13,
+        Field::TunTos => 14,
+        Field::TunTtl => 15,
+        Field::Metadata => 16,
+        Field::InPort => 17,
+        Field::ActsetOutput => 18,
+        Field::SkbPriority => 19,
+        Field::PktMark => 20,
+        Field::CtState => 21,
+        Field::CtZone => 22,
+        Field::CtMark => 23,
+        Field::CtLabel => 24,
+        Field::CtNwSrc => 25,
+        Field::CtNwDst => 26,
+        Field::CtIpv6Src => 27,
+        Field::CtIpv6Dst => 28,
+        Field::CtNwProto => 29,
+        Field::CtTpSrc => 30,
+        Field::CtTpDst => 31,
+        Field::ConjId => 32,
+        Field::DpHash => 33,
+        Field::RecircId => 34,
+        Field::EthSrc => 35,
+        Field::EthDst => 36,
+        Field::EthType => 37,
+        Field::VlanTci => 38,
+        Field::DlVlan => 39,
+        Field::DlVlanPcp => 40,
+        Field::VlanVid => 41,
+        Field::VlanPcp => 42,
+        Field::MplsLabel => 43,
+        Field::MplsTc => 44,
+        Field::MplsBos => 45,
+        Field::MplsTtl => 46,
+        Field::IpSrc => 47,
+        Field::IpDst => 48,
+        Field::Ipv6Src => 49,
+        Field::Ipv6Dst => 50,
+        Field::Ipv6Label => 51,
+        Field::NwProto => 52,
+        Field::NwTos => 53,
+        Field::IpDscp => 54,
+        Field::NwEcn => 55,
+        Field::NwTtl => 56,
+        Field::NwFrag => 57,
+        Field::ArpOp => 58,
+        Field::ArpSpa => 59,
+        Field::ArpTpa => 60,
+        Field::ArpSha => 61,
+        Field::ArpTha => 62,
+        Field::TcpSrc => 63,
+        Field::TcpDst => 64,
+        Field::UdpSrc => 65,
+        Field::UdpDst => 66,
+        Field::SctpSrc => 67,
+        Field::SctpDst => 68,
+        Field::TcpFlags => 69,
+        Field::IcmpType => 70,
+        Field::IcmpCode => 71,
+        Field::Icmpv6Type => 72,
+        Field::Icmpv6Code => 73,
+        Field::NdTarget => 74,
+        Field::NdSll => 75,
+        Field::NdTll => 76,
+        Field::NdReserved => 77,
+        Field::NdOptionsType => 78,
+        _ => return None,
+    })
+}
+
+/// A fixed field by its name or alias.
+fn fixed_from_name(name: &str) -> Option<Field> {
+    Some(match name {
+        "tun_id" => Field::TunId,
+        "tunnel_id" => Field::TunId,
+        "tun_src" => Field::TunSrc,
+        "tun_dst" => Field::TunDst,
+        "tun_ipv6_src" => Field::TunIpv6Src,
+        "tun_ipv6_dst" => Field::TunIpv6Dst,
+        "tun_gbp_id" => Field::TunGbpId,
+        "tun_gbp_flags" => Field::TunGbpFlags,
+        "tun_erspan_idx" => Field::TunErspanIdx,
+        "tun_erspan_ver" => Field::TunErspanVer,
+        "tun_erspan_dir" => Field::TunErspanDir,
+        "tun_erspan_hwid" => Field::TunErspanHwid,
+        "tun_gtpu_flags" => Field::TunGtpuFlags,
+        "tun_gtpu_msgtype" => Field::TunGtpuMsgtype,
+        "tun_flags" => Field::TunFlags,
+        "tun_tos" => Field::TunTos,
+        "tun_ttl" => Field::TunTtl,
+        "metadata" => Field::Metadata,
+        "in_port" => Field::InPort,
+        "actset_output" => Field::ActsetOutput,
+        "skb_priority" => Field::SkbPriority,
+        "pkt_mark" => Field::PktMark,
+        "ct_state" => Field::CtState,
+        "ct_zone" => Field::CtZone,
+        "ct_mark" => Field::CtMark,
+        "ct_label" => Field::CtLabel,
+        "ct_nw_src" => Field::CtNwSrc,
+        "ct_nw_dst" => Field::CtNwDst,
+        "ct_ipv6_src" => Field::CtIpv6Src,
+        "ct_ipv6_dst" => Field::CtIpv6Dst,
+        "ct_nw_proto" => Field::CtNwProto,
+        "ct_tp_src" => Field::CtTpSrc,
+        "ct_tp_dst" => Field::CtTpDst,
+        "conj_id" => Field::ConjId,
+        "dp_hash" => Field::DpHash,
+        "recirc_id" => Field::RecircId,
+        "dl_src" => Field::EthSrc,
+        "eth_src" => Field::EthSrc,
+        "dl_dst" => Field::EthDst,
+        "eth_dst" => Field::EthDst,
+        "dl_type" => Field::EthType,
+        "eth_type" => Field::EthType,
+        "vlan_tci" => Field::VlanTci,
+        "dl_vlan" => Field::DlVlan,
+        "dl_vlan_pcp" => Field::DlVlanPcp,
+        "vlan_vid" => Field::VlanVid,
+        "vlan_pcp" => Field::VlanPcp,
+        "mpls_label" => Field::MplsLabel,
+        "mpls_tc" => Field::MplsTc,
+        "mpls_bos" => Field::MplsBos,
+        "mpls_ttl" => Field::MplsTtl,
+        "nw_src" => Field::IpSrc,
+        "ip_src" => Field::IpSrc,
+        "nw_dst" => Field::IpDst,
+        "ip_dst" => Field::IpDst,
+        "ipv6_src" => Field::Ipv6Src,
+        "ipv6_dst" => Field::Ipv6Dst,
+        "ipv6_label" => Field::Ipv6Label,
+        "nw_proto" => Field::NwProto,
+        "ip_proto" => Field::NwProto,
+        "nw_tos" => Field::NwTos,
+        "ip_dscp" => Field::IpDscp,
+        "nw_ecn" => Field::NwEcn,
+        "ip_ecn" => Field::NwEcn,
+        "nw_ttl" => Field::NwTtl,
+        "nw_frag" => Field::NwFrag,
+        "ip_frag" => Field::NwFrag,
+        "arp_op" => Field::ArpOp,
+        "arp_spa" => Field::ArpSpa,
+        "arp_tpa" => Field::ArpTpa,
+        "arp_sha" => Field::ArpSha,
+        "arp_tha" => Field::ArpTha,
+        "tcp_src" => Field::TcpSrc,
+        "tcp_dst" => Field::TcpDst,
+        "udp_src" => Field::UdpSrc,
+        "udp_dst" => Field::UdpDst,
+        "sctp_src" => Field::SctpSrc,
+        "sctp_dst" => Field::SctpDst,
+        "tcp_flags" => Field::TcpFlags,
+        "icmp_type" => Field::IcmpType,
+        "icmp_code" => Field::IcmpCode,
+        "icmpv6_type" => Field::Icmpv6Type,
+        "icmpv6_code" => Field::Icmpv6Code,
+        "nd_target" => Field::NdTarget,
+        "nd_sll" => Field::NdSll,
+        "nd_tll" => Field::NdTll,
+        "nd_reserved" => Field::NdReserved,
+        "nd_options_type" => Field::NdOptionsType,
+        _ => return None,
+    })
+}
+
 impl Field {
     /// The field's static description.
     pub fn info(self) -> FieldInfo {
         match self {
             Field::Reg(_) | Field::Xreg(_) | Field::Xxreg(_) | Field::TunMetadata(_) => indexed_info(self),
-            _ => *FIXED.iter().find(|i| i.field == self).unwrap_or(&FIXED[0]),
+            _ => fixed_index(self).and_then(|i| FIXED.get(i)).copied().unwrap_or(FIXED[0]),
         }
     }
 
@@ -476,16 +657,16 @@ impl Field {
     /// Looks up a field by any of its names (case-sensitive for ovs names, case-insensitive for
     /// NXM/OXM names, which OVS also accepts with a trailing `_W`).
     pub fn from_name(name: &str) -> Option<Field> {
-        if let Some(f) = indexed_from(name) {
-            return Some(f);
-        }
         match name {
             "tp_src" => return Some(Field::TcpSrc),
             "tp_dst" => return Some(Field::TcpDst),
             _ => {}
         }
-        if let Some(i) = FIXED.iter().find(|i| i.name == name || i.aliases.contains(&name)) {
-            return Some(i.field);
+        if let Some(f) = fixed_from_name(name) {
+            return Some(f);
+        }
+        if let Some(f) = indexed_from(name) {
+            return Some(f);
         }
         let upper = name.strip_suffix("_W").unwrap_or(name);
         if upper.starts_with("NXM_") || upper.starts_with("OXM_") {
@@ -649,7 +830,8 @@ mod tests {
         assert_eq!(Field::from_name("NXM_OF_ETH_SRC"), Some(Field::EthSrc));
         assert_eq!(Field::from_name("NXM_NX_CT_LABEL"), Some(Field::CtLabel));
         assert_eq!(Field::from_name("nosuch"), None);
-        for i in FIXED {
+        for (n, i) in FIXED.iter().enumerate() {
+            assert_eq!(fixed_index(i.field), Some(n));
             assert_eq!(Field::from_name(i.name), Some(i.field), "{}", i.name);
             if let Some(n) = i.nxm {
                 assert_eq!(Field::from_name(n), Some(i.field), "{n}");

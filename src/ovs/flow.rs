@@ -2,7 +2,7 @@
 //! `--no-stats`) or as `ovs-ofctl add-flow(s)` accepts it, and whole dump files.
 
 use super::action::{parse_actions, write_list, Action, TableRef};
-use super::lex::{find_keyword, split_top};
+use super::lex::{find_keyword, TopSplit};
 use super::matching::Match;
 use super::value::parse_int;
 use serde::Serialize;
@@ -33,12 +33,39 @@ const FLAGS: &[(&str, FlowFlag)] = &[
     ("no_byte_counts", FlowFlag::NoByteCounts),
 ];
 
+/// The flow-mod command a line of a `--bundle add-flows` / `replace-flows` file may start with.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FlowCommand {
+    /// `add`.
+    Add,
+    /// `modify`.
+    Modify,
+    /// `modify_strict`.
+    ModifyStrict,
+    /// `delete`.
+    Delete,
+    /// `delete_strict`.
+    DeleteStrict,
+}
+
+const COMMANDS: &[(&str, FlowCommand)] = &[
+    ("add", FlowCommand::Add),
+    ("modify", FlowCommand::Modify),
+    ("modify_strict", FlowCommand::ModifyStrict),
+    ("delete", FlowCommand::Delete),
+    ("delete_strict", FlowCommand::DeleteStrict),
+];
+
 /// OVS's default flow priority (not printed by `dump-flows`).
 pub const DEFAULT_PRIORITY: u16 = 32768;
 
 /// One flow. Statistics are data (`n_packets` and friends), absent with `--no-stats`.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash, Serialize)]
 pub struct Flow {
+    /// Leading flow-mod command word, if the line had one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub command: Option<FlowCommand>,
     /// Cookie.
     #[serde(skip_serializing_if = "Option::is_none", serialize_with = "ser_cookie")]
     pub cookie: Option<u64>,
@@ -103,11 +130,23 @@ impl Flow {
     /// Parses one flow line.
     pub fn parse(line: &str) -> Result<Flow, String> {
         let line = line.trim();
-        let at = find_keyword(line, "actions=").ok_or("no actions= in flow")?;
+        // OVS also accepts `action=`.
+        let (at, kw) = match find_keyword(line, "actions=") {
+            Some(at) => (at, "actions=".len()),
+            None => (find_keyword(line, "action=").ok_or("no actions= in flow")?, "action=".len()),
+        };
         let head = &line[..at];
-        let actions_text = line[at + "actions=".len()..].trim();
+        let actions_text = line[at + kw..].trim();
         let mut flow = Flow::default();
-        for tok in split_top(head, |c| c == b',' || c == b' ' || c == b'\t')? {
+        let mut head = head.trim_start();
+        if let Some((word, rest)) = head.split_once([' ', '\t']) {
+            if let Some((_, c)) = COMMANDS.iter().find(|(w, _)| *w == word) {
+                flow.command = Some(*c);
+                head = rest;
+            }
+        }
+        for tok in TopSplit::new(head, |c| c == b',' || c == b' ' || c == b'\t') {
+            let tok = tok?;
             let (key, value) = match tok.find('=') {
                 Some(i) => (&tok[..i], Some(&tok[i + 1..])),
                 None => (tok, None),
@@ -160,6 +199,12 @@ impl Flow {
     }
 
     fn write(&self, f: &mut fmt::Formatter<'_>, stats: bool) -> fmt::Result {
+        if stats {
+            if let Some(c) = self.command {
+                let w = COMMANDS.iter().find(|(_, x)| *x == c).map_or("add", |(w, _)| w);
+                write!(f, "{w} ")?;
+            }
+        }
         let mut head: Vec<String> = Vec::with_capacity(8);
         if let Some(c) = self.cookie {
             head.push(format!("cookie={c:#x}"));
@@ -344,47 +389,96 @@ fn strip_numbering(t: &str) -> &str {
     }
 }
 
+/// The flows of one chunk of a dump and their line numbers.
+type Chunk = (Vec<Flow>, Vec<usize>);
+
+/// Parses the flow lines of `text`, numbering lines from `first`.
+fn parse_lines(text: &str, origin: &str, first: usize) -> Result<Chunk, LineError> {
+    let n = text.as_bytes().iter().filter(|&&b| b == b'\n').count() + 1;
+    let mut flows = Vec::with_capacity(n);
+    let mut numbers = Vec::with_capacity(n);
+    let mut pending = String::new();
+    let mut first_line = 0;
+    for (i, line) in text.lines().enumerate() {
+        let t = strip_numbering(line.trim());
+        if pending.is_empty() && skip_line(t) {
+            continue;
+        }
+        if pending.is_empty() {
+            first_line = first + i;
+        }
+        if let Some(cont) = t.strip_suffix('\\') {
+            pending.push_str(cont);
+            continue;
+        }
+        let joined;
+        let t = if pending.is_empty() {
+            t
+        } else {
+            pending.push_str(t);
+            joined = std::mem::take(&mut pending);
+            joined.as_str()
+        };
+        let flow =
+            Flow::parse(t).map_err(|message| LineError { origin: origin.to_string(), line: first_line, message })?;
+        flows.push(flow);
+        numbers.push(first_line);
+    }
+    if !pending.is_empty() {
+        return Err(LineError {
+            origin: origin.to_string(),
+            line: first_line,
+            message: r"file ends inside a continued (\) line".into(),
+        });
+    }
+    Ok((flows, numbers))
+}
+
 impl FlowDump {
     /// Parses a dump (`dump-flows` output, an Antrea `flows` file, or an `add-flows` file;
-    /// a line ending in `\` continues on the next). Stops at the first bad line.
+    /// a line ending in `\` continues on the next). Stops at the first bad line. Large dumps
+    /// are parsed in parallel, in line-aligned chunks.
     pub fn parse(text: &str, origin: &str) -> Result<FlowDump, LineError> {
-        let mut dump = FlowDump { origin: origin.to_string(), ..FlowDump::default() };
-        let mut pending = String::new();
-        let mut first_line = 0;
-        for (i, line) in text.lines().enumerate() {
-            let t = strip_numbering(line.trim());
-            if pending.is_empty() && skip_line(t) {
-                continue;
+        use rayon::prelude::*;
+        const CHUNK: usize = 1 << 20;
+        let mut chunks: Vec<(&str, usize)> = Vec::new();
+        let mut rest = text;
+        let mut line = 1;
+        while rest.len() > CHUNK {
+            // Cut after a newline that does not end a continued line.
+            let mut cut = None;
+            let mut from = CHUNK;
+            while let Some(off) = rest.as_bytes()[from..].iter().position(|&b| b == b'\n') {
+                let nl = from + off;
+                let before = rest[..nl].trim_end_matches('\r');
+                if !before.ends_with('\\') {
+                    cut = Some(nl + 1);
+                    break;
+                }
+                from = nl + 1;
             }
-            if pending.is_empty() {
-                first_line = i + 1;
-            }
-            if let Some(cont) = t.strip_suffix('\\') {
-                pending.push_str(cont);
-                continue;
-            }
-            let joined;
-            let t = if pending.is_empty() {
-                t
-            } else {
-                pending.push_str(t);
-                joined = std::mem::take(&mut pending);
-                joined.as_str()
-            };
-            let flow = Flow::parse(t).map_err(|message| LineError {
-                origin: origin.to_string(),
-                line: first_line,
-                message,
-            })?;
-            dump.flows.push(flow);
-            dump.lines.push(first_line);
+            let Some(cut) = cut else { break };
+            let (head, tail) = rest.split_at(cut);
+            chunks.push((head, line));
+            line += head.as_bytes().iter().filter(|&&b| b == b'\n').count();
+            rest = tail;
         }
-        if !pending.is_empty() {
-            return Err(LineError {
-                origin: origin.to_string(),
-                line: first_line,
-                message: r"file ends inside a continued (\) line".into(),
-            });
+        chunks.push((rest, line));
+        let parts: Vec<Result<Chunk, LineError>> = if chunks.len() == 1 {
+            vec![parse_lines(text, origin, 1)]
+        } else {
+            chunks.par_iter().map(|(t, first)| parse_lines(t, origin, *first)).collect()
+        };
+        let mut dump = FlowDump { origin: origin.to_string(), ..FlowDump::default() };
+        for part in parts {
+            let (flows, lines) = part?;
+            if dump.flows.is_empty() {
+                dump.flows = flows;
+                dump.lines = lines;
+            } else {
+                dump.flows.extend(flows);
+                dump.lines.extend(lines);
+            }
         }
         Ok(dump)
     }
@@ -424,6 +518,23 @@ mod tests {
         assert_eq!(f.to_string(), "tcp,tp_src=0x4c0/0x7c0 actions=FLOOD");
         let f = Flow::parse("udp,nw_src=192.168.0.3,tp_dst=53 actions=pop_queue,output:1").unwrap();
         assert_eq!(f.matches.bits(crate::ovs::Field::UdpDst), Some((53, 0xffff)));
+    }
+
+    #[test]
+    fn big_dumps_parse_in_chunks_with_true_line_numbers() {
+        let line = "cookie=0x1, table=3, n_packets=0, n_bytes=0, priority=200,ip,reg0=0x3/0xf,nw_dst=10.10.0.0/24 actions=goto_table:4\n";
+        let n = (3 << 20) / line.len();
+        let mut text = line.repeat(n);
+        // A continued line right where a chunk would be cut.
+        let at = ((1 << 20) / line.len()) * line.len();
+        text.insert_str(at, &format!("table=1,ip{} \\\nactions=drop\n", " ".repeat(2 * line.len())));
+        let dump = FlowDump::parse(&text, "big").unwrap();
+        assert_eq!(dump.flows.len(), n + 1);
+        assert!(dump.lines.windows(2).all(|w| w[0] < w[1]));
+        let mut bad = text.clone();
+        bad.push_str("table=0,reg0=zz actions=drop\n");
+        let e = FlowDump::parse(&bad, "big").unwrap_err();
+        assert_eq!(e.line, bad.lines().count());
     }
 
     #[test]

@@ -4,48 +4,98 @@
 /// Splits `s` at every top-level byte for which `is_sep` holds; empty pieces are dropped.
 /// Fails on unbalanced parentheses, brackets or quotes.
 pub fn split_top(s: &str, is_sep: impl Fn(u8) -> bool) -> Result<Vec<&str>, String> {
-    let mut out = Vec::with_capacity(8);
-    let b = s.as_bytes();
-    let mut depth: u32 = 0;
-    let mut quoted = false;
-    let mut start = 0;
-    let mut i = 0;
-    while i < b.len() {
-        let c = b[i];
-        if quoted {
-            match c {
-                b'\\' => i += 1,
-                b'"' => quoted = false,
-                _ => {}
-            }
-        } else {
-            match c {
-                b'"' => quoted = true,
-                b'(' | b'[' => depth += 1,
-                b')' | b']' => {
-                    depth = depth.checked_sub(1).ok_or_else(|| format!("unbalanced {:?} in {s:?}", c as char))?;
-                }
-                _ if depth == 0 && is_sep(c) => {
-                    if i > start {
-                        out.push(&s[start..i]);
-                    }
-                    start = i + 1;
-                }
-                _ => {}
-            }
+    TopSplit::new(s, is_sep).collect()
+}
+
+/// Bytes that never change nesting or quoting.
+static PLAIN: [bool; 256] = {
+    let mut t = [true; 256];
+    t[b'"' as usize] = false;
+    t[b'\\' as usize] = false;
+    t[b'(' as usize] = false;
+    t[b')' as usize] = false;
+    t[b'[' as usize] = false;
+    t[b']' as usize] = false;
+    t
+};
+
+/// The pieces of [`split_top`] one at a time, without allocating.
+pub struct TopSplit<'a, F> {
+    s: &'a str,
+    pos: usize,
+    is_sep: F,
+    failed: bool,
+}
+
+impl<'a, F: Fn(u8) -> bool> TopSplit<'a, F> {
+    /// Splits `s` at top-level separators.
+    pub fn new(s: &'a str, is_sep: F) -> Self {
+        TopSplit { s, pos: 0, is_sep, failed: false }
+    }
+}
+
+impl<'a, F: Fn(u8) -> bool> Iterator for TopSplit<'a, F> {
+    type Item = Result<&'a str, String>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.failed {
+            return None;
         }
-        i += 1;
+        let b = self.s.as_bytes();
+        // Skip separators.
+        while self.pos < b.len() && (self.is_sep)(b[self.pos]) {
+            self.pos += 1;
+        }
+        if self.pos >= b.len() {
+            return None;
+        }
+        let start = self.pos;
+        let mut depth: u32 = 0;
+        let mut quoted = false;
+        let mut i = start;
+        while i < b.len() {
+            // Fast skip over bytes that can neither separate nor nest.
+            while i < b.len() && PLAIN[b[i] as usize] && !(self.is_sep)(b[i]) {
+                i += 1;
+            }
+            if i >= b.len() {
+                break;
+            }
+            let c = b[i];
+            if quoted {
+                match c {
+                    b'\\' => i += 1,
+                    b'"' => quoted = false,
+                    _ => {}
+                }
+            } else {
+                match c {
+                    b'"' => quoted = true,
+                    b'(' | b'[' => depth += 1,
+                    b')' | b']' => {
+                        if depth == 0 {
+                            self.failed = true;
+                            return Some(Err(format!("unbalanced {:?} in {:?}", c as char, self.s)));
+                        }
+                        depth -= 1;
+                    }
+                    _ if depth == 0 && (self.is_sep)(c) => break,
+                    _ => {}
+                }
+            }
+            i += 1;
+        }
+        if quoted {
+            self.failed = true;
+            return Some(Err(format!("unterminated quote in {:?}", self.s)));
+        }
+        if depth != 0 {
+            self.failed = true;
+            return Some(Err(format!("unbalanced parentheses in {:?}", self.s)));
+        }
+        self.pos = i.min(b.len());
+        Some(Ok(&self.s[start..self.pos]))
     }
-    if quoted {
-        return Err(format!("unterminated quote in {s:?}"));
-    }
-    if depth != 0 {
-        return Err(format!("unbalanced parentheses in {s:?}"));
-    }
-    if start < b.len() {
-        out.push(&s[start..]);
-    }
-    Ok(out)
 }
 
 /// Position of the first top-level occurrence of `needle` that starts at the beginning of `s`
@@ -55,8 +105,16 @@ pub fn find_keyword(s: &str, needle: &str) -> Option<usize> {
     let n = needle.as_bytes();
     let mut quoted = false;
     let mut depth: u32 = 0;
+    let Some(&first) = n.first() else { return Some(0) };
     let mut i = 0;
     while i < b.len() {
+        // Fast skip over bytes that neither nest nor start the needle.
+        while i < b.len() && PLAIN[b[i] as usize] && b[i] != first {
+            i += 1;
+        }
+        if i >= b.len() {
+            break;
+        }
         let c = b[i];
         if quoted {
             match c {
@@ -70,7 +128,11 @@ pub fn find_keyword(s: &str, needle: &str) -> Option<usize> {
                 b'(' | b'[' => depth += 1,
                 b')' | b']' => depth = depth.saturating_sub(1),
                 _ => {
-                    if depth == 0 && b[i..].starts_with(n) && (i == 0 || matches!(b[i - 1], b' ' | b'\t' | b',')) {
+                    if depth == 0
+                        && c == first
+                        && b[i..].starts_with(n)
+                        && (i == 0 || matches!(b[i - 1], b' ' | b'\t' | b','))
+                    {
                         return Some(i);
                     }
                 }

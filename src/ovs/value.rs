@@ -166,16 +166,35 @@ impl Value {
 
 /// Parses an unsigned integer written in decimal or `0x` hex (up to 128 bits).
 pub fn parse_int(s: &str) -> Option<u128> {
-    if let Some(h) = s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")) {
-        if h.is_empty() || h.len() > 32 {
+    let b = s.as_bytes();
+    if b.len() > 2 && b[0] == b'0' && (b[1] == b'x' || b[1] == b'X') {
+        let h = &b[2..];
+        if h.len() > 32 {
             return None;
         }
-        u128::from_str_radix(h, 16).ok()
+        let mut v: u128 = 0;
+        for &c in h {
+            let d = match c {
+                b'0'..=b'9' => c - b'0',
+                b'a'..=b'f' => c - b'a' + 10,
+                b'A'..=b'F' => c - b'A' + 10,
+                _ => return None,
+            };
+            v = (v << 4) | u128::from(d);
+        }
+        Some(v)
     } else {
-        if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
+        if b.is_empty() || b.len() > 39 {
             return None;
         }
-        s.parse().ok()
+        let mut v: u128 = 0;
+        for &c in b {
+            if !c.is_ascii_digit() {
+                return None;
+            }
+            v = v.checked_mul(10)?.checked_add(u128::from(c - b'0'))?;
+        }
+        Some(v)
     }
 }
 
@@ -214,14 +233,21 @@ pub fn parse_value(field: Field, s: &str) -> Result<Value, String> {
         Some(inner) if field.format() != Format::Port => inner,
         _ => s,
     };
+    let info = field.info();
     // vlan_vid values carry OFPVID_PRESENT (0x1000) above the 12-bit field.
-    let full = if field == Field::VlanVid { 0x1fff } else { field.full_mask() };
+    let full = if field == Field::VlanVid {
+        0x1fff
+    } else if info.bits >= 128 {
+        u128::MAX
+    } else {
+        (1u128 << info.bits) - 1
+    };
     let (v, m) = match s.split_once('/') {
         Some((v, m)) => (v, Some(m)),
         None => (s, None),
     };
     let bad = || format!("{s}: invalid value for field {field}");
-    let (value, mask) = match field.format() {
+    let (value, mask) = match info.format {
         Format::Port => {
             if m.is_some() {
                 return Err(format!("{s}: invalid mask for field {field}"));
@@ -292,14 +318,14 @@ pub fn parse_value(field: Field, s: &str) -> Result<Value, String> {
             }
         },
     };
-    if (m.is_some() || mask != full) && !field.info().maskable {
+    if (m.is_some() || mask != full) && !info.maskable {
         return Err(format!("{}: invalid mask for field {field}", m.unwrap_or(s)));
     }
     if value & !full != 0 {
-        return Err(format!("{s}: value too large for {}-bit field {field}", field.bits()));
+        return Err(format!("{s}: value too large for {}-bit field {field}", info.bits));
     }
     if mask & !full != 0 {
-        return Err(format!("{s}: mask too large for {}-bit field {field}", field.bits()));
+        return Err(format!("{s}: mask too large for {}-bit field {field}", info.bits));
     }
     Ok(Value::Bits { value: value & mask, mask })
 }
@@ -341,9 +367,16 @@ pub fn write_value(f: &mut impl fmt::Write, field: Field, value: &Value) -> fmt:
         Value::Text(t) => return f.write_str(t),
         Value::Bits { value, mask } => (*value, *mask),
     };
-    let full = field.full_mask();
+    let info = field.info();
+    let full = if field == Field::VlanVid {
+        0x1fff
+    } else if info.bits >= 128 {
+        u128::MAX
+    } else {
+        (1u128 << info.bits) - 1
+    };
     let exact = m == full;
-    match field.format() {
+    match info.format {
         Format::Dec | Format::Port | Format::Text => {
             if exact {
                 write!(f, "{v}")
@@ -454,6 +487,7 @@ mod tests {
         assert_eq!(rt(Field::CtLabel, "0x1234567890ABCDEF12345678"), "0x1234567890abcdef12345678");
         assert_eq!(rt(Field::InPort, "\"antrea-gw0\""), "\"antrea-gw0\"");
         assert_eq!(rt(Field::Ipv6Src, "fe80::1/64"), "fe80::/64");
+        assert_eq!(rt(Field::VlanVid, "4198"), "4198");
         assert!(parse_value(Field::NwTos, "0xf0/0xf0").unwrap_err().contains("invalid mask"));
         assert!(parse_value(Field::Reg(0), "0x100000000").is_err());
         assert!(parse_value(Field::IpSrc, "1.2.3").is_err());

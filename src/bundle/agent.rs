@@ -1,0 +1,500 @@
+//! One node's artifacts: an Antrea agent support bundle `agent_<node>.tar.gz` read in place
+//! (tar + gzip, no extraction, sizes bounded) or a directory of loose files with the same names:
+//! `flows`, `groups`, `ovsports`, `agentinfo`, `networkpolicies`, `addressgroups`,
+//! `appliedtogroups`, `address`, `route` (antrea-traceflow.md §5.1).
+
+use super::lenient::{array, documents, get, ip, meta, path, string};
+use crate::ovs::flow::FileError;
+use crate::ovs::group::parse_groups;
+use crate::ovs::{FlowDump, Group, LineError, PortTable};
+use serde::Serialize;
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::io::Read;
+use std::net::IpAddr;
+use std::path::Path;
+
+/// Largest member read from a bundle or node directory (flows of a big node are tens of MB).
+pub const MAX_MEMBER: u64 = 512 << 20;
+/// Largest total of members read from one bundle.
+pub const MAX_TOTAL: u64 = 2 << 30;
+
+/// The files hoptrace reads from a node bundle (others, such as logs, are skipped).
+pub const MEMBERS: &[&str] = &[
+    "flows",
+    "groups",
+    "ovsports",
+    "agentinfo",
+    "networkpolicies",
+    "addressgroups",
+    "appliedtogroups",
+    "address",
+    "route",
+];
+
+/// Errors reading a node bundle.
+#[derive(Debug, thiserror::Error)]
+pub enum BundleError {
+    /// I/O or archive failure.
+    #[error("{path}: {message}")]
+    Read {
+        /// The bundle.
+        path: String,
+        /// What failed.
+        message: String,
+    },
+    /// A member larger than [`MAX_MEMBER`].
+    #[error("{path}: member {member} is {size} bytes, larger than the {limit}-byte limit")]
+    TooLarge {
+        /// The bundle.
+        path: String,
+        /// The member.
+        member: String,
+        /// Its size.
+        size: u64,
+        /// The limit.
+        limit: u64,
+    },
+    /// A flow or group line that does not parse.
+    #[error(transparent)]
+    Line(#[from] LineError),
+    /// A YAML document that does not parse.
+    #[error("{path}: line {line}: {message}")]
+    Yaml {
+        /// The file (`bundle.tar.gz:agentinfo`).
+        path: String,
+        /// 1-based line.
+        line: usize,
+        /// The parser's message.
+        message: String,
+    },
+}
+
+impl From<FileError> for BundleError {
+    fn from(e: FileError) -> BundleError {
+        match e {
+            FileError::Line(l) => BundleError::Line(l),
+            other => BundleError::Read { path: String::new(), message: other.to_string() },
+        }
+    }
+}
+
+/// The agent's `AntreaAgentInfo`, the parts the reconstruction uses.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct AgentInfo {
+    /// `nodeRef.name`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub node: Option<String>,
+    /// Agent version.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
+    /// `nodeSubnets`: the node's Pod CIDRs.
+    pub node_subnets: Vec<String>,
+    /// `ovsInfo.version`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ovs_version: Option<String>,
+    /// `ovsInfo.bridgeName`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bridge: Option<String>,
+    /// `ovsInfo.flowTable`: table name → flow count.
+    pub flow_tables: BTreeMap<String, u64>,
+    /// `networkInfo.transportInterface`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub transport_interface: Option<String>,
+    /// Transport IPs found under `networkInfo` (any key naming IPs).
+    pub transport_ips: Vec<IpAddr>,
+    /// `localPodNum`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub local_pod_num: Option<u64>,
+}
+
+impl AgentInfo {
+    fn from_value(v: &Value) -> AgentInfo {
+        let ovs = get(v, "ovsInfo").unwrap_or(&Value::Null);
+        let net = get(v, "networkInfo").unwrap_or(&Value::Null);
+        let mut transport_ips = Vec::new();
+        if let Some(obj) = net.as_object() {
+            for (k, val) in obj {
+                if k.to_ascii_lowercase().contains("ip") {
+                    match val {
+                        Value::Array(a) => transport_ips.extend(a.iter().filter_map(ip)),
+                        other => transport_ips.extend(ip(other)),
+                    }
+                }
+            }
+        }
+        AgentInfo {
+            node: path(v, &["nodeRef", "name"]).and_then(Value::as_str).map(str::to_string),
+            version: string(v, "version"),
+            node_subnets: array(v, "nodeSubnets").iter().filter_map(|s| s.as_str().map(str::to_string)).collect(),
+            ovs_version: string(ovs, "version"),
+            bridge: string(ovs, "bridgeName"),
+            flow_tables: get(ovs, "flowTable")
+                .and_then(Value::as_object)
+                .map(|m| m.iter().map(|(k, v)| (k.clone(), v.as_u64().unwrap_or(0))).collect())
+                .unwrap_or_default(),
+            transport_interface: string(net, "transportInterface"),
+            transport_ips,
+            local_pod_num: get(v, "localPodNum").and_then(Value::as_u64),
+        }
+    }
+}
+
+/// A member of an address or applied-to group.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct GroupMember {
+    /// `pod.namespace/pod.name`, if a Pod.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pod: Option<String>,
+    /// Node name, if a Node.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub node: Option<String>,
+    /// IPs.
+    pub ips: Vec<IpAddr>,
+}
+
+/// An `AddressGroup` or `AppliedToGroup`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct MemberGroup {
+    /// Name.
+    pub name: String,
+    /// Members.
+    pub members: Vec<GroupMember>,
+}
+
+/// One rule of a NetworkPolicy.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct PolicyRule {
+    /// `In` or `Out`.
+    pub direction: String,
+    /// Rule name (Antrea-native policies).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// `Allow`, `Drop`, `Reject`, `Pass` (absent for K8s NetworkPolicy = allow).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub action: Option<String>,
+    /// Priority within the policy.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub priority: Option<i64>,
+    /// Peer address groups (`from` for In, `to` for Out).
+    pub peer_groups: Vec<String>,
+    /// Peer IP blocks (CIDR strings).
+    pub peer_ip_blocks: Vec<String>,
+    /// Services as `protocol/port[-endPort]`.
+    pub services: Vec<String>,
+    /// Rule-level applied-to groups.
+    pub applied_to: Vec<String>,
+}
+
+/// An agent-side NetworkPolicy (controlplane v1beta2).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct NetworkPolicy {
+    /// Internal name (a UID).
+    pub name: String,
+    /// `sourceRef.type` (`K8sNetworkPolicy`, `AntreaClusterNetworkPolicy`, ...).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source_type: Option<String>,
+    /// `sourceRef.namespace/sourceRef.name` (or just the name for cluster-scoped).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
+    /// Rules.
+    pub rules: Vec<PolicyRule>,
+    /// Policy-level applied-to groups.
+    pub applied_to: Vec<String>,
+}
+
+fn strings(v: &Value, key: &str) -> Vec<String> {
+    array(v, key).iter().filter_map(|s| s.as_str().map(str::to_string)).collect()
+}
+
+fn member_group(v: &Value) -> Option<MemberGroup> {
+    let name = meta(v).0.or_else(|| string(v, "name"))?;
+    let members = array(v, "groupMembers")
+        .iter()
+        .map(|m| {
+            let pod = get(m, "pod").and_then(|p| {
+                let n = string(p, "name")?;
+                Some(match string(p, "namespace") {
+                    Some(ns) => format!("{ns}/{n}"),
+                    None => n,
+                })
+            });
+            let node = get(m, "node").and_then(|n| string(n, "name").or_else(|| n.as_str().map(str::to_string)));
+            let mut ips: Vec<IpAddr> = array(m, "ips").iter().filter_map(ip).collect();
+            ips.extend(get(m, "ip").and_then(ip));
+            GroupMember { pod, node, ips }
+        })
+        .collect();
+    Some(MemberGroup { name, members })
+}
+
+fn policy(v: &Value) -> Option<NetworkPolicy> {
+    let name = meta(v).0.or_else(|| string(v, "name"))?;
+    let src = get(v, "sourceRef");
+    let source = src.and_then(|s| {
+        let n = string(s, "name")?;
+        Some(match string(s, "namespace").filter(|ns| !ns.is_empty()) {
+            Some(ns) => format!("{ns}/{n}"),
+            None => n,
+        })
+    });
+    let rules = array(v, "rules")
+        .iter()
+        .map(|r| {
+            let direction = string(r, "direction").unwrap_or_default();
+            let peer = if direction.eq_ignore_ascii_case("out") { get(r, "to") } else { get(r, "from") };
+            let peer = peer.unwrap_or(&Value::Null);
+            PolicyRule {
+                name: string(r, "name"),
+                action: string(r, "action"),
+                priority: get(r, "priority").and_then(Value::as_i64),
+                peer_groups: strings(peer, "addressGroups"),
+                peer_ip_blocks: array(peer, "ipBlocks")
+                    .iter()
+                    .filter_map(|b| {
+                        let c = get(b, "cidr")?;
+                        match c {
+                            Value::String(s) => Some(s.clone()),
+                            Value::Object(_) => {
+                                let ipv = get(c, "ip").and_then(ip)?;
+                                let len = get(c, "prefixLength").and_then(Value::as_u64)?;
+                                Some(format!("{ipv}/{len}"))
+                            }
+                            _ => None,
+                        }
+                    })
+                    .collect(),
+                services: array(r, "services")
+                    .iter()
+                    .map(|s| {
+                        let proto = string(s, "protocol").unwrap_or_else(|| "TCP".into());
+                        let port = string(s, "port").unwrap_or_else(|| "*".into());
+                        match get(s, "endPort").and_then(Value::as_u64) {
+                            Some(e) => format!("{proto}/{port}-{e}"),
+                            None => format!("{proto}/{port}"),
+                        }
+                    })
+                    .collect(),
+                applied_to: strings(r, "appliedToGroups"),
+                direction,
+            }
+        })
+        .collect();
+    Some(NetworkPolicy {
+        name,
+        source_type: src.and_then(|s| string(s, "type")),
+        source,
+        rules,
+        applied_to: strings(v, "appliedToGroups"),
+    })
+}
+
+/// An interface address from the `address` file (`ip address` output).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct InterfaceAddr {
+    /// Interface.
+    pub interface: String,
+    /// Address.
+    pub ip: IpAddr,
+    /// Prefix length.
+    pub prefix: u8,
+}
+
+/// Parses `ip address` output.
+pub fn parse_addresses(text: &str) -> Vec<InterfaceAddr> {
+    let mut out = Vec::new();
+    let mut iface = String::new();
+    for line in text.lines() {
+        if line.starts_with(|c: char| c.is_ascii_digit()) {
+            // "2: eth0@if5: <...>"
+            if let Some(name) = line.split(": ").nth(1) {
+                iface = name.split('@').next().unwrap_or(name).to_string();
+            }
+            continue;
+        }
+        let t = line.trim();
+        let rest = t.strip_prefix("inet6 ").or_else(|| t.strip_prefix("inet "));
+        if let Some(rest) = rest {
+            let addr = rest.split_whitespace().next().unwrap_or("");
+            if let Some((ip, len)) = addr.split_once('/') {
+                if let (Ok(ip), Ok(prefix)) = (ip.parse(), len.parse()) {
+                    out.push(InterfaceAddr { interface: iface.clone(), ip, prefix });
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Everything read from one node.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct NodeArtifacts {
+    /// Node name (agentinfo, else the bundle's file name).
+    pub node: String,
+    /// Where it was read from.
+    pub origin: String,
+    /// `flows`.
+    #[serde(skip)]
+    pub flows: Option<FlowDump>,
+    /// `groups`.
+    #[serde(skip)]
+    pub groups: Vec<Group>,
+    /// `ovsports`.
+    pub ports: Option<PortTable>,
+    /// `agentinfo`.
+    pub agent_info: Option<AgentInfo>,
+    /// `networkpolicies`.
+    pub network_policies: Vec<NetworkPolicy>,
+    /// `addressgroups`.
+    pub address_groups: Vec<MemberGroup>,
+    /// `appliedtogroups`.
+    pub applied_to_groups: Vec<MemberGroup>,
+    /// `address`.
+    pub addresses: Vec<InterfaceAddr>,
+    /// `route`, one route per line as written.
+    pub routes: Vec<String>,
+    /// Members that were skipped or partly read, and why.
+    pub warnings: Vec<String>,
+}
+
+impl NodeArtifacts {
+    /// Reads `agent_<node>.tar.gz` (or `.tgz`, or an uncompressed `.tar`) in place, or a
+    /// directory of loose files.
+    pub fn open(path: &Path) -> Result<NodeArtifacts, BundleError> {
+        if path.is_dir() {
+            return NodeArtifacts::from_dir(path);
+        }
+        NodeArtifacts::from_archive(path)
+    }
+
+    fn from_dir(dir: &Path) -> Result<NodeArtifacts, BundleError> {
+        let origin = dir.display().to_string();
+        let mut files = Vec::new();
+        for m in MEMBERS {
+            let p = dir.join(m);
+            if p.is_file() {
+                let text = crate::ovs::flow::read_text(&p)
+                    .map_err(|e| BundleError::Read { path: p.display().to_string(), message: e.to_string() })?;
+                files.push((m.to_string(), format!("{}", p.display()), text));
+            }
+        }
+        let fallback = dir.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
+        NodeArtifacts::assemble(origin, node_from_name(&fallback), files)
+    }
+
+    fn from_archive(file: &Path) -> Result<NodeArtifacts, BundleError> {
+        let origin = file.display().to_string();
+        let err = |m: String| BundleError::Read { path: origin.clone(), message: m };
+        let f = std::fs::File::open(file).map_err(|e| err(e.to_string()))?;
+        let gz = {
+            let mut magic = [0u8; 2];
+            let mut probe = std::fs::File::open(file).map_err(|e| err(e.to_string()))?;
+            probe.read_exact(&mut magic).is_ok() && magic == [0x1f, 0x8b]
+        };
+        let reader: Box<dyn Read> =
+            if gz { Box::new(flate2::read::MultiGzDecoder::new(std::io::BufReader::new(f))) } else { Box::new(f) };
+        let mut archive = tar::Archive::new(reader);
+        let mut files = Vec::new();
+        let mut total = 0u64;
+        let mut warnings = Vec::new();
+        for entry in archive.entries().map_err(|e| err(format!("not a tar archive: {e}")))? {
+            let mut entry = entry.map_err(|e| err(format!("corrupt archive: {e}")))?;
+            if !entry.header().entry_type().is_file() {
+                continue;
+            }
+            let p = entry.path().map_err(|e| err(e.to_string()))?.to_path_buf();
+            let comps: Vec<String> = p
+                .components()
+                .filter_map(|c| match c {
+                    std::path::Component::Normal(s) => Some(s.to_string_lossy().to_string()),
+                    _ => None,
+                })
+                .collect();
+            // Members at the root, or under one top-level directory; never under logs/.
+            let Some(base) = comps.last() else { continue };
+            if comps.len() > 2 || comps.iter().any(|c| c == "logs") || !MEMBERS.contains(&base.as_str()) {
+                continue;
+            }
+            let size = entry.header().size().map_err(|e| err(e.to_string()))?;
+            if size > MAX_MEMBER {
+                return Err(BundleError::TooLarge { path: origin, member: base.clone(), size, limit: MAX_MEMBER });
+            }
+            total += size;
+            if total > MAX_TOTAL {
+                return Err(err(format!("members exceed {MAX_TOTAL} bytes in total")));
+            }
+            let mut buf = Vec::with_capacity(size as usize);
+            (&mut entry).take(MAX_MEMBER).read_to_end(&mut buf).map_err(|e| err(format!("{base}: {e}")))?;
+            let text = match String::from_utf8(buf) {
+                Ok(s) => s,
+                Err(e) => {
+                    warnings.push(format!("{base}: invalid UTF-8 replaced"));
+                    String::from_utf8_lossy(e.as_bytes()).into_owned()
+                }
+            };
+            files.push((base.clone(), format!("{origin}:{}", p.display()), text));
+        }
+        let stem = file.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
+        let mut a = NodeArtifacts::assemble(origin.clone(), node_from_name(&stem), files)?;
+        a.warnings.extend(warnings);
+        Ok(a)
+    }
+
+    fn assemble(
+        origin: String,
+        fallback_node: String,
+        files: Vec<(String, String, String)>,
+    ) -> Result<NodeArtifacts, BundleError> {
+        let mut a = NodeArtifacts { origin, ..NodeArtifacts::default() };
+        for (member, where_, text) in files {
+            let yaml = |text: &str| -> Result<Vec<Value>, BundleError> {
+                let (docs, errors) = documents(text);
+                if let Some((line, message)) = errors.into_iter().next() {
+                    return Err(BundleError::Yaml { path: where_.clone(), line, message });
+                }
+                Ok(docs)
+            };
+            match member.as_str() {
+                "flows" => a.flows = Some(FlowDump::parse(&text, &where_)?),
+                "groups" => a.groups = parse_groups(&text, &where_)?,
+                "ovsports" => a.ports = Some(PortTable::parse(&text)),
+                "agentinfo" => a.agent_info = yaml(&text)?.first().map(AgentInfo::from_value),
+                "networkpolicies" => a.network_policies = yaml(&text)?.iter().filter_map(policy).collect(),
+                "addressgroups" => a.address_groups = yaml(&text)?.iter().filter_map(member_group).collect(),
+                "appliedtogroups" => a.applied_to_groups = yaml(&text)?.iter().filter_map(member_group).collect(),
+                "address" => a.addresses = parse_addresses(&text),
+                "route" => {
+                    a.routes = text.lines().map(str::trim).filter(|l| !l.is_empty()).map(str::to_string).collect()
+                }
+                _ => {}
+            }
+        }
+        a.node = a.agent_info.as_ref().and_then(|i| i.node.clone()).unwrap_or(fallback_node);
+        Ok(a)
+    }
+
+    /// The table names agentinfo declares (for [`crate::antrea::TableMap::for_dump`]).
+    pub fn declared_tables(&self) -> Vec<String> {
+        self.agent_info.as_ref().map(|i| i.flow_tables.keys().cloned().collect()).unwrap_or_default()
+    }
+
+    /// The node's transport IPs: agentinfo, else the `address` of agentinfo's transport
+    /// interface.
+    pub fn transport_ips(&self) -> Vec<IpAddr> {
+        if let Some(info) = &self.agent_info {
+            if !info.transport_ips.is_empty() {
+                return info.transport_ips.clone();
+            }
+            if let Some(ifname) = &info.transport_interface {
+                return self.addresses.iter().filter(|a| &a.interface == ifname).map(|a| a.ip).collect();
+            }
+        }
+        vec![]
+    }
+}
+
+/// `agent_<node>.tar.gz` → `<node>`; `<node>_<collection>.tar.gz` → `<node>`; a directory name as is.
+fn node_from_name(name: &str) -> String {
+    let stem = name.trim_end_matches(".tar.gz").trim_end_matches(".tgz").trim_end_matches(".tar");
+    stem.strip_prefix("agent_").unwrap_or(stem).to_string()
+}

@@ -1,0 +1,148 @@
+//! Lenient access to the agent's YAML files (antrea-traceflow.md §5.1 caveat): keys compared
+//! case-insensitively and without underscores (`groupMembers`, `groupmembers`), embedded
+//! metadata nested or inlined, IPs as strings, base64 (`!!binary`) or byte lists.
+
+use serde_json::Value;
+use std::net::IpAddr;
+
+/// Case- and underscore-insensitive key lookup.
+pub fn get<'a>(v: &'a Value, key: &str) -> Option<&'a Value> {
+    let obj = v.as_object()?;
+    obj.get(key).or_else(|| {
+        obj.iter().find(|(k, _)| k.replace('_', "").eq_ignore_ascii_case(&key.replace('_', ""))).map(|(_, v)| v)
+    })
+}
+
+/// A nested lookup.
+pub fn path<'a>(v: &'a Value, keys: &[&str]) -> Option<&'a Value> {
+    keys.iter().try_fold(v, |cur, k| get(cur, k))
+}
+
+/// A string at `key`.
+pub fn string(v: &Value, key: &str) -> Option<String> {
+    get(v, key).and_then(|x| match x {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    })
+}
+
+/// An array at `key` (absent or null = empty).
+pub fn array<'a>(v: &'a Value, key: &str) -> &'a [Value] {
+    get(v, key).and_then(Value::as_array).map(Vec::as_slice).unwrap_or(&[])
+}
+
+/// `metadata` / `objectmeta` (or inlined) name and namespace.
+pub fn meta(v: &Value) -> (Option<String>, Option<String>) {
+    let m = get(v, "metadata").or_else(|| get(v, "objectmeta")).unwrap_or(v);
+    (string(m, "name"), string(m, "namespace"))
+}
+
+/// Decodes standard base64 (with or without padding); `None` if malformed.
+pub fn base64(s: &str) -> Option<Vec<u8>> {
+    let mut out = Vec::with_capacity(s.len() * 3 / 4);
+    let mut acc = 0u32;
+    let mut n = 0;
+    for c in s.bytes().filter(|c| !c.is_ascii_whitespace()) {
+        let v = match c {
+            b'A'..=b'Z' => c - b'A',
+            b'a'..=b'z' => c - b'a' + 26,
+            b'0'..=b'9' => c - b'0' + 52,
+            b'+' => 62,
+            b'/' => 63,
+            b'=' => break,
+            _ => return None,
+        };
+        acc = (acc << 6) | u32::from(v);
+        n += 6;
+        if n >= 8 {
+            n -= 8;
+            out.push((acc >> n) as u8);
+        }
+    }
+    Some(out)
+}
+
+fn ip_from_bytes(b: &[u8]) -> Option<IpAddr> {
+    match b.len() {
+        4 => Some(IpAddr::from(<[u8; 4]>::try_from(b).ok()?)),
+        16 => {
+            let a = <[u8; 16]>::try_from(b).ok()?;
+            let v6 = std::net::Ipv6Addr::from(a);
+            // Go stores IPv4 as IPv4-mapped 16-byte slices.
+            Some(v6.to_ipv4_mapped().map_or(IpAddr::V6(v6), IpAddr::V4))
+        }
+        _ => None,
+    }
+}
+
+/// An IP written as a string, base64 bytes, a byte list, or `{ip: ...}`.
+pub fn ip(v: &Value) -> Option<IpAddr> {
+    match v {
+        Value::String(s) => s.parse().ok().or_else(|| base64(s).and_then(|b| ip_from_bytes(&b))),
+        Value::Array(a) => {
+            let bytes: Option<Vec<u8>> = a.iter().map(|b| b.as_u64().and_then(|b| u8::try_from(b).ok())).collect();
+            ip_from_bytes(&bytes?)
+        }
+        Value::Object(_) => get(v, "ip").and_then(ip),
+        _ => None,
+    }
+}
+
+/// The YAML documents of a file (`---` separated, or one list / `items` object), as JSON values.
+/// Documents that do not parse are reported with their first line.
+pub fn documents(text: &str) -> (Vec<Value>, Vec<(usize, String)>) {
+    let mut docs = Vec::new();
+    let mut errors = Vec::new();
+    let mut start_line = 1;
+    let mut current = String::new();
+    let flush = |chunk: &str, line: usize, docs: &mut Vec<Value>, errors: &mut Vec<(usize, String)>| {
+        if chunk.trim().is_empty() {
+            return;
+        }
+        match serde_yaml_ng::from_str::<Value>(chunk) {
+            Ok(Value::Array(items)) => docs.extend(items),
+            Ok(v) => {
+                if let Some(items) = get(&v, "items").and_then(Value::as_array) {
+                    docs.extend(items.iter().cloned());
+                } else if !v.is_null() {
+                    docs.push(v);
+                }
+            }
+            Err(e) => errors.push((line + e.location().map_or(1, |l| l.line()) - 1, e.to_string())),
+        }
+    };
+    for (i, line) in text.lines().enumerate() {
+        if line.trim_end() == "---" {
+            flush(&current, start_line, &mut docs, &mut errors);
+            current.clear();
+            start_line = i + 2;
+        } else {
+            current.push_str(line);
+            current.push('\n');
+        }
+    }
+    flush(&current, start_line, &mut docs, &mut errors);
+    (docs, errors)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ips_in_every_encoding() {
+        assert_eq!(ip(&Value::String("10.10.0.5".into())), Some("10.10.0.5".parse().unwrap()));
+        assert_eq!(ip(&Value::String("CgoABQ==".into())), Some("10.10.0.5".parse().unwrap()));
+        assert_eq!(ip(&serde_json::json!([10, 10, 0, 5])), Some("10.10.0.5".parse().unwrap()));
+        assert_eq!(
+            ip(&serde_json::json!([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 255, 255, 10, 10, 0, 5])),
+            Some("10.10.0.5".parse().unwrap())
+        );
+        let v = serde_json::json!({"GroupMembers": [1]});
+        assert_eq!(array(&v, "groupmembers").len(), 1);
+        let (docs, errs) = documents("a: 1\n---\nitems:\n- b: 2\n- b: 3\n---\nc: [\n");
+        assert_eq!(docs.len(), 3);
+        assert_eq!(errs.len(), 1);
+    }
+}

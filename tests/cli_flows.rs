@@ -1,0 +1,81 @@
+//! `hoptrace flows`: table and port filters, counter deltas, JSON, errors naming file and line.
+
+use assert_cmd::Command;
+use std::path::Path;
+
+fn pipeline() -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus/flows/antrea-ovs-pipeline-v1.15-all-tables.flows")
+}
+
+fn hoptrace() -> Command {
+    Command::cargo_bin("hoptrace").unwrap()
+}
+
+#[test]
+fn table_by_name_and_by_inferred_number() {
+    let by_name = hoptrace().arg("flows").arg(pipeline()).args(["--table", "L3Forwarding", "-q"]).output().unwrap();
+    assert!(by_name.status.success());
+    let text = String::from_utf8(by_name.stdout).unwrap();
+    assert_eq!(text.lines().count(), 11);
+    assert!(text.lines().all(|l| l.starts_with("table=L3Forwarding, ")));
+    let by_id = hoptrace().arg("flows").arg(pipeline()).args(["--table", "17", "-q"]).output().unwrap();
+    assert_eq!(String::from_utf8(by_id.stdout).unwrap(), text);
+}
+
+#[test]
+fn port_filter_uses_names_and_ofports() {
+    let out = hoptrace().arg("flows").arg(pipeline()).args(["--port", "web-7975-274540", "-q"]).output().unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    // in_port matches, the L2ForwardingCalc flow that selects it, and reg1=0x25 rule flows.
+    assert!(text.contains("in_port=\"web-7975-274540\""));
+    assert!(text.contains("set_field:0x25->reg1"));
+    assert!(text.contains("table=IngressDefaultRule, priority=200,reg1=0x25 actions=drop"));
+    assert!(!text.contains("client-6-3353ef"));
+}
+
+#[test]
+fn hit_shows_flows_whose_counters_moved() {
+    let tmp = tempfile::tempdir().unwrap();
+    let before = "cookie=0x1010000000000, duration=10.000s, table=0, n_packets=5, n_bytes=500, idle_age=1, priority=200,ip actions=goto_table:1\n\
+                  cookie=0x1010000000000, duration=10.000s, table=0, n_packets=0, n_bytes=0, idle_age=1, priority=0 actions=drop\n\
+                  cookie=0x1010000000000, duration=10.000s, table=1, n_packets=9, n_bytes=900, idle_age=1, priority=0 actions=NORMAL\n";
+    let after = "cookie=0x2010000000000, duration=12.000s, table=0, n_packets=6, n_bytes=574, idle_age=0, priority=200,ip actions=goto_table:1\n\
+                 cookie=0x2010000000000, duration=12.000s, table=0, n_packets=0, n_bytes=0, idle_age=1, priority=0 actions=drop\n\
+                 cookie=0x2010000000000, duration=12.000s, table=1, n_packets=10, n_bytes=974, idle_age=0, priority=0 actions=NORMAL\n";
+    std::fs::write(tmp.path().join("before"), before).unwrap();
+    std::fs::write(tmp.path().join("after"), after).unwrap();
+    let out = hoptrace()
+        .arg("flows")
+        .arg(tmp.path().join("before"))
+        .arg(tmp.path().join("after"))
+        .args(["--hit", "-q"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(text.lines().count(), 2, "{text}");
+    assert!(text.starts_with("+1 packets +74 bytes  cookie=0x2010000000000"));
+    let json = hoptrace()
+        .arg("flows")
+        .arg(tmp.path().join("before"))
+        .arg(tmp.path().join("after"))
+        .args(["--hit", "--format", "json", "-q"])
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(v[1]["delta"]["packets"], 1);
+    assert_eq!(v[1]["flow"]["table"], 1);
+    assert_eq!(v[1]["flow"]["actions"][0]["type"], "output");
+}
+
+#[test]
+fn errors_name_file_and_line_and_exit_2() {
+    let tmp = tempfile::tempdir().unwrap();
+    let p = tmp.path().join("bad.txt");
+    std::fs::write(&p, "table=0, priority=0 actions=drop\ntable=0, priority=1,ct_state=+bogus actions=drop\n").unwrap();
+    let out = hoptrace().arg("flows").arg(&p).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(err.contains("bad.txt:2: "), "{err}");
+    let out = hoptrace().arg("flows").arg(&p).arg("--hit").output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+}
