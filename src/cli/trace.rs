@@ -237,13 +237,16 @@ pub fn run(args: &TraceArgs, quiet: bool) -> Outcome {
         }
     }
     let last = ct.hops.last().map(|h| h.trace.outcome);
-    if !quiet {
+    // With one node the user asked about that node only: leaving through the tunnel is its end.
+    let multi = nodes.len() > 1;
+    if !quiet && multi {
         if let Stop::UnknownPeer { tun_dst } = &ct.stop {
             eprintln!("hoptrace: the packet leaves through the tunnel to {tun_dst}, which is none of the given nodes");
         }
     }
     Ok(match (&ct.stop, last) {
-        (Stop::UnknownPeer { .. } | Stop::HopLimit, _) => INCOMPLETE,
+        (Stop::UnknownPeer { .. }, _) if multi => INCOMPLETE,
+        (Stop::HopLimit, _) => INCOMPLETE,
         (_, Some(SimOutcome::Forwarded | SimOutcome::Controller)) => SUCCESS,
         (_, Some(SimOutcome::Dropped)) => DROPPED,
         _ => INCOMPLETE,
