@@ -280,7 +280,10 @@ fn write_report(w: &mut dyn Write, format: Format, ct: &ClusterTrace, nodes: &[S
             }
             match &ct.stop {
                 Stop::Ended => {}
-                Stop::UnknownPeer { tun_dst } => writeln!(w, "Stopped: tunnel peer {tun_dst} is not a given node")?,
+                Stop::UnknownPeer { tun_dst } if nodes.len() > 1 => {
+                    writeln!(w, "Stopped: tunnel peer {tun_dst} is not a given node")?
+                }
+                Stop::UnknownPeer { .. } => {}
                 Stop::HopLimit => writeln!(w, "Stopped: hop limit")?,
             }
             Ok(())
