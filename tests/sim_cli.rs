@@ -204,3 +204,46 @@ fn probe_document_as_input() {
     assert!(text.contains("L3Forwarding ip,nw_dst=10.10.0.1, priority 210"), "{text}");
     assert!(text.contains("Result: forwarded: antrea-gw0"), "{text}");
 }
+
+#[test]
+fn support_bundle_tarball_as_a_node() {
+    use std::io::Write;
+    let fx = oracle::antrea_fixture();
+    let tmp = tempfile::tempdir().unwrap();
+    let n1 = tmp.path().join("node1");
+    node_dir(&n1, &fx.flows, &fx);
+    // node2 as Antrea's `agent_<node>.tar.gz`, read in place; its name and transport IP come
+    // from agentinfo.
+    let agentinfo = "nodeRef:\n  name: k8s-node2\nnetworkInfo:\n  transportIPs: [192.168.77.103]\n";
+    let bundle = tmp.path().join("agent_k8s-node2.tar.gz");
+    let gz = flate2::write::GzEncoder::new(std::fs::File::create(&bundle).unwrap(), flate2::Compression::fast());
+    let mut tar = tar::Builder::new(gz);
+    for (name, body) in [
+        ("flows", mirrored(&fx.flows)),
+        ("groups", fx.groups.clone()),
+        ("ovsports", fx.ports.clone()),
+        ("agentinfo", agentinfo.to_string()),
+    ] {
+        let mut h = tar::Header::new_gnu();
+        h.set_size(body.len() as u64);
+        h.set_mode(0o644);
+        h.set_cksum();
+        tar.append_data(&mut h, name, body.as_bytes()).unwrap();
+    }
+    tar.into_inner().unwrap().finish().unwrap().flush().unwrap();
+    let out = hoptrace()
+        .args(["trace", "--node-dir"])
+        .arg(&n1)
+        .arg("--node-dir")
+        .arg(&bundle)
+        .args([
+            "--in-port",
+            "36",
+            "udp,dl_src=5e:b5:e3:a6:90:b7,dl_dst=ba:5e:d1:55:aa:c0,nw_src=10.10.0.26,nw_dst=10.10.1.25,nw_tos=28,tp_dst=53",
+        ])
+        .assert()
+        .code(0);
+    let text = String::from_utf8_lossy(&out.get_output().stdout).into_owned();
+    assert!(text.contains("### node k8s-node2 (hop 2)"), "{text}");
+    assert!(text.contains("Result: forwarded: db-755c6-5080e3"), "{text}");
+}

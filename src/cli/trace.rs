@@ -5,6 +5,7 @@ use super::exit::{is_broken_pipe, CliError, DROPPED, INCOMPLETE, SUCCESS};
 use super::Outcome;
 use crate::antrea::observe::TerminalState;
 use crate::antrea::simulated::{cluster, terminal_state, SimNode};
+use crate::bundle::agent::NodeArtifacts;
 use crate::export::write_output;
 use crate::ovs::group::load_groups;
 use crate::ovs::sim::multinode::{trace_across, ClusterTrace, Stop};
@@ -51,7 +52,8 @@ pub struct TraceArgs {
     /// The node's ports (`ovs-ofctl dump-ports-desc` / `show` / Antrea `ovsports`).
     #[arg(long, value_name = "FILE", requires = "flows")]
     pub ports: Option<PathBuf>,
-    /// A node directory (flows, groups, ovsports); repeat for each node. The trace starts on the first.
+    /// A node: a directory of loose files (flows, groups, ovsports, agentinfo) or an Antrea
+    /// support bundle's `agent_<node>.tar.gz`; repeat for each node. The trace starts on the first.
     #[arg(long = "node-dir", value_name = "DIR")]
     pub node_dir: Vec<PathBuf>,
     /// Transport IP of a node, when the flows cannot tell it: `NODE=IP` (repeatable).
@@ -151,7 +153,16 @@ fn load_nodes(args: &TraceArgs) -> Result<Vec<SimNode>, CliError> {
     if args.node_dir.is_empty() {
         return Err(CliError::usage("give --flows FILE or --node-dir DIR (see --help)"));
     }
-    args.node_dir.iter().map(|d| SimNode::load_dir(d).map_err(CliError::from)).collect()
+    args.node_dir
+        .iter()
+        .map(|d| {
+            let a = NodeArtifacts::open(d).map_err(|e| CliError::usage(e.to_string()))?;
+            let flows = a.flows.clone().ok_or_else(|| CliError::usage(format!("{}: no flows", d.display())))?;
+            let mut n = SimNode::with_tables(&a.node, flows, a.groups.clone(), a.ports.clone(), &a.declared_tables());
+            n.transport_ips = a.transport_ips();
+            Ok(n)
+        })
+        .collect()
 }
 
 /// The packet from FLOW or --probe, with --in-port.
