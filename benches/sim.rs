@@ -5,7 +5,6 @@
 //! `cargo bench --bench sim` (needs root, iproute2 and openvswitch-switch for the baseline).
 
 #[path = "../tests/oracle/mod.rs"]
-#[allow(dead_code)]
 mod oracle;
 
 use criterion::{criterion_group, criterion_main, Criterion};

@@ -6,14 +6,11 @@ use super::node::{NodeView, PortRole};
 use super::observe::TerminalState;
 use super::tables::TableMap;
 use crate::ovs::field::Field;
-use crate::ovs::flow::FileError;
-use crate::ovs::group::load_groups;
 use crate::ovs::sim::multinode::Node;
 use crate::ovs::sim::trace::{Event, Trace};
 use crate::ovs::sim::{Packet, Pipeline};
 use crate::ovs::{FlowDump, Group, Port, PortTable};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
-use std::path::{Path, PathBuf};
 
 /// A node's pipeline with what Antrea knowledge says about it.
 #[derive(Clone, Debug)]
@@ -26,13 +23,27 @@ pub struct SimNode {
     pub view: NodeView,
     /// Table numbering.
     pub tables: TableMap,
+    /// Transport IPs known from the artifacts (agentinfo); more are inferred by [`cluster`].
+    pub transport_ips: Vec<IpAddr>,
 }
 
 impl SimNode {
     /// Assembles a node from its flows, groups and (optional) port table. Without a port table,
     /// the ports the flows reveal (name ↔ ofport from Classifier / L2ForwardingCalc) are used.
     pub fn new(name: &str, flows: FlowDump, groups: Vec<Group>, ports: Option<PortTable>) -> SimNode {
-        let tables = TableMap::for_dump(&flows, &[]);
+        SimNode::with_tables(name, flows, groups, ports, &[])
+    }
+
+    /// [`SimNode::new`] with the table names agentinfo declares (tables without flows keep their
+    /// place in the numbering).
+    pub fn with_tables(
+        name: &str,
+        flows: FlowDump,
+        groups: Vec<Group>,
+        ports: Option<PortTable>,
+        declared: &[String],
+    ) -> SimNode {
+        let tables = TableMap::for_dump(&flows, declared);
         let view = NodeView::build(&flows, &groups, ports.as_ref(), &tables);
         let ports = ports.unwrap_or_else(|| PortTable {
             ports: view
@@ -44,35 +55,7 @@ impl SimNode {
                 .collect(),
         });
         let pipeline = Pipeline::build(flows.flows, groups, ports, &tables.tables);
-        SimNode { name: name.to_string(), pipeline, view, tables }
-    }
-
-    /// Reads a node directory: `flows` (or `*.flows`), optional `groups`, optional `ovsports` /
-    /// `ports` (dump-ports-desc). The directory name is the node name.
-    pub fn load_dir(dir: &Path) -> Result<SimNode, FileError> {
-        let pick = |names: &[&str], ext: &str| -> Option<PathBuf> {
-            names.iter().map(|n| dir.join(n)).find(|p| p.is_file()).or_else(|| {
-                std::fs::read_dir(dir)
-                    .ok()?
-                    .filter_map(|e| e.ok().map(|e| e.path()))
-                    .find(|p| p.extension().is_some_and(|x| x == ext))
-            })
-        };
-        let flows_path = pick(&["flows", "flows.txt"], "flows").ok_or_else(|| FileError::Io {
-            path: dir.display().to_string(),
-            source: std::io::Error::new(std::io::ErrorKind::NotFound, "no flows file in the node directory"),
-        })?;
-        let flows = FlowDump::load(&flows_path)?;
-        let groups = match pick(&["groups", "groups.txt"], "groups") {
-            Some(g) => load_groups(&g)?,
-            None => vec![],
-        };
-        let ports = match pick(&["ovsports", "ports", "ports.txt"], "ports") {
-            Some(p) => Some(PortTable::load(&p)?),
-            None => None,
-        };
-        let name = dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "node".into());
-        Ok(SimNode::new(&name, flows, groups, ports))
+        SimNode { name: name.to_string(), pipeline, view, tables, transport_ips: Vec::new() }
     }
 
     /// The tunnel ports.
@@ -106,6 +89,11 @@ pub fn cluster(nodes: &[SimNode], extra_ips: &[(String, IpAddr)]) -> Vec<Node> {
         .iter()
         .zip(ips)
         .map(|(n, mut ips)| {
+            for ip in &n.transport_ips {
+                if !ips.contains(ip) {
+                    ips.push(*ip);
+                }
+            }
             for (name, ip) in extra_ips {
                 if *name == n.name && !ips.contains(ip) {
                     ips.push(*ip);

@@ -26,18 +26,20 @@ pub struct Cli {
 const EXAMPLES: &str = "\
 Examples:
   hoptrace craft -S default/client -D default/web --cluster cluster.json -f tcp,tcp_dst=80
-  hoptrace craft --src-ip 10.10.1.5 --dst-ip 10.96.0.10 --proto udp --dst-port 53 --pcap probe.pcap
+  hoptrace inject probe.json --iface eth0 --netns-pid 4242 --src-mac-from-iface
+  hoptrace extract --node k8s-node-1 --probe probe.json captures/ -o k8s-node-1.evidence.json
+  hoptrace flows k8s-node-1/flows --table EgressRule
+  hoptrace trace --node-dir k8s-node-1 --node-dir k8s-node-2 --in-port client-05da76 --probe probe.json
+  hoptrace analyze support-bundle/ k8s-node-1.evidence.json k8s-node-2.evidence.json --probe probe.json
 
-Exit codes: 0 success (probe delivered), 1 probe dropped or rejected, 2 usage or input error,
-3 path incomplete.";
+Exit codes: 0 success (the probe was delivered), 1 the probe was dropped or rejected, 2 usage or
+input error, 3 the path is incomplete.";
 
-/// The subcommands.
+/// The subcommands, in the order of the work: make the probe, send it, gather, look, reconstruct.
 // Parsed once per run: the size difference between variants costs nothing.
 #[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Reconstruct the probe's hop-by-hop path from every node's captures, flows and bundles.
-    Analyze(analyze::AnalyzeArgs),
     /// Build a DSCP-tagged probe packet the way Antrea's Traceflow does.
     Craft(craft::CraftArgs),
     /// Send the probe from a node through a raw socket, usually inside the source Pod's netns.
@@ -48,6 +50,8 @@ pub enum Command {
     Flows(flows::FlowsArgs),
     /// Simulate a packet through a node's OVS pipeline (and on across the tunnel), like ofproto/trace.
     Trace(trace::TraceArgs),
+    /// Reconstruct the probe's hop-by-hop path from every node's captures, flows and bundles.
+    Analyze(analyze::AnalyzeArgs),
 }
 
 /// What a command reports on success: the exit code to use.

@@ -5,6 +5,7 @@ use super::exit::{is_broken_pipe, CliError, DROPPED, INCOMPLETE, SUCCESS};
 use super::Outcome;
 use crate::antrea::observe::TerminalState;
 use crate::antrea::simulated::{cluster, terminal_state, SimNode};
+use crate::bundle::agent::NodeArtifacts;
 use crate::export::write_output;
 use crate::ovs::group::load_groups;
 use crate::ovs::sim::multinode::{trace_across, ClusterTrace, Stop};
@@ -51,7 +52,8 @@ pub struct TraceArgs {
     /// The node's ports (`ovs-ofctl dump-ports-desc` / `show` / Antrea `ovsports`).
     #[arg(long, value_name = "FILE", requires = "flows")]
     pub ports: Option<PathBuf>,
-    /// A node directory (flows, groups, ovsports); repeat for each node. The trace starts on the first.
+    /// A node: a directory of loose files (flows, groups, ovsports, agentinfo) or an Antrea
+    /// support bundle's `agent_<node>.tar.gz`; repeat for each node. The trace starts on the first.
     #[arg(long = "node-dir", value_name = "DIR")]
     pub node_dir: Vec<PathBuf>,
     /// Transport IP of a node, when the flows cannot tell it: `NODE=IP` (repeatable).
@@ -151,7 +153,16 @@ fn load_nodes(args: &TraceArgs) -> Result<Vec<SimNode>, CliError> {
     if args.node_dir.is_empty() {
         return Err(CliError::usage("give --flows FILE or --node-dir DIR (see --help)"));
     }
-    args.node_dir.iter().map(|d| SimNode::load_dir(d).map_err(CliError::from)).collect()
+    args.node_dir
+        .iter()
+        .map(|d| {
+            let a = NodeArtifacts::open(d).map_err(|e| CliError::usage(e.to_string()))?;
+            let flows = a.flows.clone().ok_or_else(|| CliError::usage(format!("{}: no flows", d.display())))?;
+            let mut n = SimNode::with_tables(&a.node, flows, a.groups.clone(), a.ports.clone(), &a.declared_tables());
+            n.transport_ips = a.transport_ips();
+            Ok(n)
+        })
+        .collect()
 }
 
 /// The packet from FLOW or --probe, with --in-port.
@@ -237,13 +248,16 @@ pub fn run(args: &TraceArgs, quiet: bool) -> Outcome {
         }
     }
     let last = ct.hops.last().map(|h| h.trace.outcome);
-    if !quiet {
+    // With one node the user asked about that node only: leaving through the tunnel is its end.
+    let multi = nodes.len() > 1;
+    if !quiet && multi {
         if let Stop::UnknownPeer { tun_dst } = &ct.stop {
             eprintln!("hoptrace: the packet leaves through the tunnel to {tun_dst}, which is none of the given nodes");
         }
     }
     Ok(match (&ct.stop, last) {
-        (Stop::UnknownPeer { .. } | Stop::HopLimit, _) => INCOMPLETE,
+        (Stop::UnknownPeer { .. }, _) if multi => INCOMPLETE,
+        (Stop::HopLimit, _) => INCOMPLETE,
         (_, Some(SimOutcome::Forwarded | SimOutcome::Controller)) => SUCCESS,
         (_, Some(SimOutcome::Dropped)) => DROPPED,
         _ => INCOMPLETE,
@@ -277,7 +291,10 @@ fn write_report(w: &mut dyn Write, format: Format, ct: &ClusterTrace, nodes: &[S
             }
             match &ct.stop {
                 Stop::Ended => {}
-                Stop::UnknownPeer { tun_dst } => writeln!(w, "Stopped: tunnel peer {tun_dst} is not a given node")?,
+                Stop::UnknownPeer { tun_dst } if nodes.len() > 1 => {
+                    writeln!(w, "Stopped: tunnel peer {tun_dst} is not a given node")?
+                }
+                Stop::UnknownPeer { .. } => {}
                 Stop::HopLimit => writeln!(w, "Stopped: hop limit")?,
             }
             Ok(())

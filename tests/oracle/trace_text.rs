@@ -216,6 +216,7 @@ pub fn flow_fields(s: &str) -> BTreeMap<String, String> {
 
 #[cfg(test)]
 mod tests {
+    #[allow(unused_imports)] // the bench includes this module without running its tests
     use super::*;
 
     const SAMPLE: &str = r#"Flow: udp,in_port=3,vlan_tci=0x0000,nw_src=10.10.1.5,nw_dst=10.10.2.5,nw_tos=28

@@ -64,7 +64,9 @@ struct Exec<'a> {
     /// The `push`/`pop` register stack.
     stack: Vec<u128>,
     /// Precomputed text of the action about to be recorded.
-    text: Option<String>,
+    text: Option<super::trace::Text>,
+    /// The field the action about to be recorded wrote, and its new value.
+    set: Option<(Field, u128)>,
 }
 
 /// Runs `packet` from `table` and every recirculation it forks.
@@ -82,6 +84,7 @@ pub(crate) fn run(pl: &Pipeline, packet: Packet, table: u8, opts: &SimOptions) -
         incomplete: false,
         stack: Vec::new(),
         text: None,
+        set: None,
     };
     let input = packet.clone();
     let mut last = packet.clone();
@@ -129,7 +132,7 @@ impl Exec<'_> {
                 None => self.pl.lookup(table, p),
             };
             let idx = self.steps.len();
-            let table_name = self.pl.table_name(table).map(str::to_string);
+            let table_name = self.pl.table_text.get(&table).cloned();
             let Some(hit) = hit else {
                 self.steps.push(Step {
                     pass: self.pass,
@@ -192,10 +195,10 @@ impl Exec<'_> {
     fn record(&mut self, step: usize, a: &Action, effects: Vec<String>) {
         let text = match self.text.take() {
             Some(t) => t,
-            None => crate::ovs::action::ActionList(std::slice::from_ref(a)).to_string(),
+            None => crate::ovs::action::ActionList(std::slice::from_ref(a)).to_string().into(),
         };
         if let Some(s) = self.steps.get_mut(step) {
-            s.actions.push(ActionRecord { action: text, effects });
+            s.actions.push(ActionRecord { action: text, set: self.set.take(), effects });
         }
     }
 
@@ -265,7 +268,7 @@ impl Exec<'_> {
                 Action::SetField { field, value } => match value {
                     Value::Bits { value, mask } => {
                         p.set(*field, *value, *mask);
-                        fx.push(format!("{}={}", field.match_name(), p.value_text(*field)));
+                        self.set = Some((*field, p.get(*field)));
                     }
                     Value::Port(pr) => {
                         if let Some(n) = self.port_number(pr) {
@@ -276,7 +279,7 @@ impl Exec<'_> {
                 },
                 Action::Load { value, dst } => {
                     p.set(dst.field, value << dst.start, dst.mask());
-                    fx.push(format!("{}={}", dst.field.match_name(), p.value_text(dst.field)));
+                    self.set = Some((dst.field, p.get(dst.field)));
                 }
                 Action::Move { src, dst } => {
                     let v = read_sub(p, src);
@@ -285,7 +288,7 @@ impl Exec<'_> {
                 }
                 Action::Mod { field, value } => {
                     p.set(*field, *value, u128::MAX);
-                    fx.push(format!("{}={}", field.match_name(), p.value_text(*field)));
+                    self.set = Some((*field, p.get(*field)));
                 }
                 Action::PopVlan => p.set(Field::VlanTci, 0, u128::MAX),
                 Action::PushVlan { .. } => {
@@ -309,7 +312,7 @@ impl Exec<'_> {
                             if !ids.is_empty() || ttl <= 1 {
                                 self.events.push(Event::Controller {
                                     table,
-                                    table_name: self.pl.table_name(table).map(str::to_string),
+                                    table_name: self.pl.table_text.get(&table).cloned(),
                                     reason: Some("invalid_ttl".into()),
                                     userdata: None,
                                     packet: p.clone(),
@@ -449,7 +452,7 @@ impl Exec<'_> {
     fn controller(&mut self, p: &Packet, c: &Controller, table: u8) -> Vec<String> {
         self.events.push(Event::Controller {
             table,
-            table_name: self.pl.table_name(table).map(str::to_string),
+            table_name: self.pl.table_text.get(&table).cloned(),
             reason: c.reason.clone(),
             userdata: c.userdata.clone(),
             packet: p.clone(),
@@ -533,6 +536,9 @@ impl Exec<'_> {
             if let Some(s) = self.steps.get_mut(step) {
                 for r in s.actions.drain(before.min(s.actions.len())..) {
                     fx.push(format!("exec {}", r.action));
+                    if let Some((f, v)) = r.set {
+                        fx.push(format!("  {}", super::trace::set_text(f, v)));
+                    }
                     fx.extend(r.effects.into_iter().map(|e| format!("  {e}")));
                 }
             }

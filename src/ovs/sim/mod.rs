@@ -51,9 +51,11 @@ pub struct Pipeline {
     /// Remarks made while building (flows that cannot be evaluated, inferred numbering).
     pub notes: Vec<String>,
     /// Each flow's match as text (made once here rather than on every visit).
-    pub(crate) match_text: Vec<String>,
+    pub(crate) match_text: Vec<trace::Text>,
     /// Each flow's actions as text, one per action.
-    pub(crate) action_text: Vec<Vec<String>>,
+    pub(crate) action_text: Vec<Vec<trace::Text>>,
+    /// Table names as shared text.
+    pub(crate) table_text: HashMap<u8, trace::Text>,
 }
 
 impl Pipeline {
@@ -94,6 +96,7 @@ impl Pipeline {
             notes,
             match_text: Vec::new(),
             action_text: Vec::new(),
+            table_text: HashMap::new(),
         };
         for (idx, flow) in flows.into_iter().enumerate() {
             let compiled = lookup::compile(&flow, &out.ports);
@@ -106,11 +109,11 @@ impl Pipeline {
                 (Err(e), _) => out.notes.push(format!("flow {} ignored: {e}", idx + 1)),
                 (_, None) => out.notes.push(format!("flow {} ignored: unknown table", idx + 1)),
             }
-            out.match_text.push(flow.matches.to_string());
+            out.match_text.push(flow.matches.to_string().into());
             out.action_text.push(
                 flow.actions
                     .iter()
-                    .map(|a| crate::ovs::action::ActionList(std::slice::from_ref(a)).to_string())
+                    .map(|a| crate::ovs::action::ActionList(std::slice::from_ref(a)).to_string().into())
                     .collect(),
             );
             out.flows.push((flow, compiled));
@@ -118,6 +121,7 @@ impl Pipeline {
         for t in out.tables.values_mut() {
             t.finish();
         }
+        out.table_text = out.table_names.iter().map(|(i, n)| (*i, trace::Text::from(n.as_str()))).collect();
         out
     }
 

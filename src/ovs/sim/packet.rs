@@ -511,4 +511,22 @@ mod tests {
         assert!(p.flow_text().contains("nw_dst=10.0.0.2"));
         assert!(Packet::parse("in_port=3,ip,nw_src=10.0.0.0/8", None).is_err());
     }
+
+    proptest::proptest! {
+        /// Writing bits under a mask changes exactly those bits of the field (and of the views
+        /// sharing its storage, consistently).
+        #[test]
+        fn masked_writes_touch_only_masked_bits(n in 0u8..16, v in proptest::num::u128::ANY, m in proptest::num::u128::ANY, init in proptest::num::u128::ANY) {
+            for f in [Field::Reg(n), Field::Xreg(n % 16), Field::Xxreg(n % 8), Field::CtLabel, Field::TunDst, Field::EthSrc, Field::NwTos, Field::PktMark] {
+                let mut p = Packet::default();
+                p.set(f, init, u128::MAX);
+                let before = p.get(f);
+                p.set(f, v, m);
+                let full = f.full_mask();
+                let expect = ((before & !m) | (v & m)) & full;
+                let expect = if f == Field::NwTos { expect & 0xfc } else { expect };
+                proptest::prop_assert_eq!(p.get(f), expect, "{}", f);
+            }
+        }
+    }
 }

@@ -6,15 +6,72 @@ use super::packet::Packet;
 use serde::Serialize;
 use std::fmt::{self, Write};
 use std::net::IpAddr;
+use std::ops::Deref;
+use std::sync::Arc;
+
+/// Text made once when the pipeline is built (a flow's match, an action, a table name) and shared
+/// by every trace that shows it: cloning does not copy.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Text(Arc<str>);
+
+impl Deref for Text {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for Text {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl From<String> for Text {
+    fn from(s: String) -> Text {
+        Text(s.into())
+    }
+}
+
+impl From<&str> for Text {
+    fn from(s: &str) -> Text {
+        Text(s.into())
+    }
+}
+
+impl Serialize for Text {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.0)
+    }
+}
 
 /// One action as executed, with what it changed.
 #[derive(Clone, Debug, Serialize)]
 pub struct ActionRecord {
     /// The action as flow text.
-    pub action: String,
+    pub action: Text,
+    /// The field it wrote and the field's value after it (`set_field`, `load`, `mod_*`),
+    /// printed as `reg0=0x3`.
+    #[serde(skip_serializing_if = "Option::is_none", serialize_with = "ser_set")]
+    pub set: Option<(crate::ovs::field::Field, u128)>,
     /// Effects and remarks (`reg0=0x3`, `-> output to port 2`, `select bucket 0 of 2 (hint)`).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub effects: Vec<String>,
+}
+
+/// `field=value` as flow text writes it.
+pub fn set_text(field: crate::ovs::field::Field, value: u128) -> String {
+    let mut s = format!("{}=", field.match_name());
+    let v = crate::ovs::value::Value::Bits { value, mask: field.full_mask() };
+    let _ = crate::ovs::value::write_value(&mut s, field, &v);
+    s
+}
+
+fn ser_set<S: serde::Serializer>(v: &Option<(crate::ovs::field::Field, u128)>, s: S) -> Result<S::Ok, S::Error> {
+    match v {
+        Some((f, x)) => s.serialize_str(&set_text(*f, *x)),
+        None => s.serialize_none(),
+    }
 }
 
 /// One table visit.
@@ -28,7 +85,7 @@ pub struct Step {
     pub table: u8,
     /// Table name, when known.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub table_name: Option<String>,
+    pub table_name: Option<Text>,
     /// Index (0-based, in the pipeline's flow list) of the flow hit; `None` = no match (drop).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub flow: Option<usize>,
@@ -37,7 +94,7 @@ pub struct Step {
     pub priority: Option<u16>,
     /// The flow's match as text.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub matched: Option<String>,
+    pub matched: Option<Text>,
     /// The flow's cookie.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cookie: Option<String>,
@@ -84,7 +141,7 @@ pub enum Event {
         table: u8,
         /// Table name.
         #[serde(skip_serializing_if = "Option::is_none")]
-        table_name: Option<String>,
+        table_name: Option<Text>,
         /// `reason`.
         #[serde(skip_serializing_if = "Option::is_none")]
         reason: Option<String>,
@@ -196,6 +253,9 @@ impl Trace {
             }
             for a in &st.actions {
                 writeln!(s, "{pad}    {}", a.action)?;
+                if let Some((f, v)) = a.set {
+                    writeln!(s, "{pad}     -> {}", set_text(f, v))?;
+                }
                 for e in &a.effects {
                     writeln!(s, "{pad}     -> {e}")?;
                 }
