@@ -91,7 +91,7 @@ fn json_output_has_steps_events_and_terminal_state() {
     node_dir(tmp.path(), &fx.flows, &fx);
     let d = tmp.path();
     let out = hoptrace()
-        .args(["trace", "--format", "json", "--bucket", "10=1", "--flows"])
+        .args(["trace", "--format", "json", "--endpoint", "10.10.1.6", "--flows"])
         .arg(d.join("flows"))
         .arg("--groups")
         .arg(d.join("groups"))

@@ -3,6 +3,7 @@
 
 use super::exit::{is_broken_pipe, CliError, DROPPED, INCOMPLETE, SUCCESS};
 use super::Outcome;
+use crate::antrea::node::endpoints_of;
 use crate::antrea::observe::TerminalState;
 use crate::antrea::simulated::{cluster, terminal_state, SimNode};
 use crate::bundle::agent::NodeArtifacts;
@@ -71,6 +72,10 @@ pub struct TraceArgs {
     /// Select-group bucket to take: `GROUP=INDEX` (repeatable).
     #[arg(long = "bucket", value_name = "GROUP=N")]
     pub bucket: Vec<String>,
+    /// Service endpoint the load balancer chose (e.g. the one the captures show): every select
+    /// group with a bucket for this endpoint IP takes that bucket (repeatable).
+    #[arg(long = "endpoint", value_name = "IP")]
+    pub endpoint: Vec<IpAddr>,
     /// Largest number of nodes to follow.
     #[arg(long, default_value_t = 8)]
     pub max_hops: usize,
@@ -165,6 +170,21 @@ fn load_nodes(args: &TraceArgs) -> Result<Vec<SimNode>, CliError> {
         .collect()
 }
 
+/// (group id, bucket index) of every select-group bucket that selects endpoint `ip`.
+fn endpoint_buckets(pl: &crate::ovs::sim::Pipeline, ip: IpAddr) -> Vec<(u32, usize)> {
+    let mut out = Vec::new();
+    for g in pl.groups.values() {
+        for (i, b) in g.buckets.iter().enumerate() {
+            let one = crate::ovs::Group { buckets: vec![b.clone()], ..g.clone() };
+            if endpoints_of(&one).iter().any(|e| e.ip == ip) {
+                out.push((g.id, i));
+            }
+        }
+    }
+    out.sort_unstable();
+    out
+}
+
 /// The packet from FLOW or --probe, with --in-port.
 fn packet(args: &TraceArgs, node: &SimNode) -> Result<Packet, CliError> {
     let mut spec = match (&args.packet, &args.probe) {
@@ -236,6 +256,18 @@ pub fn run(args: &TraceArgs, quiet: bool) -> Outcome {
         let (n, ip) = s.split_once('=').ok_or_else(|| CliError::usage(format!("--node-ip {s}: use NODE=IP")))?;
         let ip: IpAddr = ip.parse().map_err(|_| CliError::usage(format!("--node-ip {s}: bad IP")))?;
         extra.push((n.to_string(), ip));
+    }
+    for ep in &args.endpoint {
+        let mut found = false;
+        for n in &nodes {
+            for (gid, idx) in endpoint_buckets(&n.pipeline, *ep) {
+                opts.bucket_hints.entry(gid).or_insert(idx);
+                found = true;
+            }
+        }
+        if !found {
+            return Err(CliError::usage(format!("--endpoint {ep}: no Service group bucket loads this endpoint")));
+        }
     }
     let first = nodes.first().ok_or_else(|| CliError::usage("no node"))?;
     let pkt = packet(args, first)?;
