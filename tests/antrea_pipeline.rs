@@ -85,3 +85,17 @@ fn legacy_numeric_pipeline_answers() {
     assert_eq!(node.tunnel().and_then(|p| p.ofport), Some(1));
     assert!(node.pods().count() >= 2, "{:?}", node.ports);
 }
+
+#[test]
+fn pod_identity_from_l2_and_l3_forwarding_alone() {
+    let text = "\
+table=Classifier, priority=190,in_port=5 actions=set_field:0x3/0xf->reg0,goto_table:SpoofGuard
+table=L3Forwarding, priority=200,ip,reg0=0x200/0x200,nw_dst=10.10.0.9 actions=set_field:ba:5e:d1:55:aa:c0->eth_src,set_field:02:00:00:00:00:09->eth_dst,goto_table:L3DecTTL
+table=L2ForwardingCalc, priority=200,dl_dst=02:00:00:00:00:09 actions=set_field:0x5->reg1,set_field:0x200000/0x600000->reg0,goto_table:IngressSecurityClassifier
+";
+    let dump = FlowDump::parse(text, "t").unwrap();
+    let node = NodeView::build(&dump, &[], None, &TableMap::for_dump(&dump, &[]));
+    let pod = node.pod_by_ip(ip("10.10.0.9")).expect("pod from L3Forwarding");
+    assert_eq!(pod.ofport, Some(5));
+    assert_eq!(pod.mac.unwrap().to_string(), "02:00:00:00:00:09");
+}

@@ -79,3 +79,38 @@ fn errors_name_file_and_line_and_exit_2() {
     let out = hoptrace().arg("flows").arg(&p).arg("--hit").output().unwrap();
     assert_eq!(out.status.code(), Some(2));
 }
+
+#[test]
+fn a_support_bundle_root_names_its_node_bundles() {
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::write(tmp.path().join("agent_k8s-node-1.tar.gz"), b"").unwrap();
+    let out = hoptrace().arg("flows").arg(tmp.path()).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(err.contains("agent_k8s-node-1.tar.gz"), "{err}");
+    // A node directory works.
+    let node = tmp.path().join("n1");
+    std::fs::create_dir(&node).unwrap();
+    std::fs::write(node.join("flows"), "table=0, n_packets=1, n_bytes=60, priority=0 actions=drop\n").unwrap();
+    std::fs::write(node.join("ovsports"), " 1(antrea-tun0): addr:be:8b:5a:aa:10:11\n").unwrap();
+    let out = hoptrace().arg("flows").arg(&node).args(["-q", "--format", "json"]).output().unwrap();
+    assert!(out.status.success());
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v[0]["flow"]["n_packets"], 1);
+}
+
+#[test]
+fn json_values_use_the_field_syntax() {
+    let out = hoptrace()
+        .arg("flows")
+        .arg(pipeline())
+        .args(["--table", "L3Forwarding", "--format", "json", "-q"])
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let tunnel = v.as_array().unwrap().iter().find(|r| r["text"].as_str().unwrap().contains("tun_dst")).unwrap();
+    let acts = tunnel["flow"]["actions"].as_array().unwrap();
+    assert!(acts.iter().any(|a| a["type"] == "set_field" && a["field"] == "tun_dst" && a["value"] == "192.168.77.103"));
+    let fields = tunnel["flow"]["match"]["fields"].as_array().unwrap();
+    assert!(fields.iter().any(|m| m["field"] == "nw_dst" && m["value"] == "10.10.1.0/24"));
+}

@@ -234,7 +234,10 @@ impl NodeView {
             let idx = if mac == vmac {
                 v.ports.iter().position(|p| p.role == PortRole::Tunnel)
             } else {
-                v.ports.iter().position(|p| p.mac == Some(mac))
+                v.ports
+                    .iter()
+                    .position(|p| p.mac == Some(mac))
+                    .or_else(|| v.ports.iter().position(|p| p.mac.is_none() && p.ofport == Some(ofport)))
             };
             match idx {
                 Some(i) => {
@@ -253,6 +256,19 @@ impl NodeView {
                     mac: (mac != vmac).then_some(mac),
                     ips: vec![],
                 }),
+            }
+        }
+        // L3Forwarding: nw_dst=<local Pod IP> → eth_dst=<Pod MAC> (Pods whose SpoofGuard flows
+        // are missing still get their IP).
+        for f in flows.flows.iter().filter(|f| in_table(tables, f, "L3Forwarding")) {
+            let ip = exact(f, Field::IpDst).map(ip4).or_else(|| exact(f, Field::Ipv6Dst).map(ip6));
+            let mac = written(&f.actions, Field::EthDst).filter(|(_, m)| *m == Field::EthDst.full_mask());
+            let (Some(ip), Some((mac, _))) = (ip, mac) else { continue };
+            let mac = mac_of(mac);
+            if let Some(p) = v.ports.iter_mut().find(|p| p.mac == Some(mac) && p.role != PortRole::Gateway) {
+                if !p.ips.contains(&ip) {
+                    p.ips.push(ip);
+                }
             }
         }
         for p in &mut v.ports {

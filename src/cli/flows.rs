@@ -74,6 +74,25 @@ fn load(path: &Path) -> Result<Input, CliError> {
         let n = path.to_string_lossy();
         n.ends_with(".tar.gz") || n.ends_with(".tgz") || n.ends_with(".tar")
     };
+    if path.is_dir() && !path.join("flows").is_file() {
+        let nodes: Vec<String> = std::fs::read_dir(path)
+            .map(|rd| {
+                rd.filter_map(|e| e.ok())
+                    .map(|e| e.file_name().to_string_lossy().to_string())
+                    .filter(|n| n.starts_with("agent_"))
+                    .collect()
+            })
+            .unwrap_or_default();
+        return Err(CliError::usage(if nodes.is_empty() {
+            format!("{}: no flows file in this directory", path.display())
+        } else {
+            format!(
+                "{}: a support bundle holds one dump per node; pass one of: {}",
+                path.display(),
+                nodes.iter().map(|n| path.join(n).display().to_string()).collect::<Vec<_>>().join(" ")
+            )
+        }));
+    }
     if is_bundle {
         let node = NodeArtifacts::open(path).map_err(|e| CliError::usage(e.to_string()))?;
         let dump = node

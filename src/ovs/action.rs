@@ -377,11 +377,11 @@ pub enum Action {
         ct: bool,
     },
     /// `set_field:value[/mask]->field`.
+    #[serde(serialize_with = "ser_set_field")]
     SetField {
         /// Destination field.
         field: Field,
         /// Value and mask.
-        #[serde(serialize_with = "ser_plain_value")]
         value: Value,
     },
     /// `load:value->dst[range]`.
@@ -486,18 +486,13 @@ fn ser_hex<S: Serializer>(v: &u128, s: S) -> Result<S::Ok, S::Error> {
     s.collect_str(&hex(*v))
 }
 
-fn ser_plain_value<S: Serializer>(v: &Value, s: S) -> Result<S::Ok, S::Error> {
-    match v {
-        Value::Bits { value, mask } => {
-            if mask.count_ones() + mask.leading_zeros() == 128 && mask.trailing_ones() == mask.count_ones() {
-                s.collect_str(&hex(*value))
-            } else {
-                s.collect_str(&format_args!("{}/{:#x}", hex(*value), mask))
-            }
-        }
-        Value::Port(p) => p.serialize(s),
-        Value::Text(t) => s.serialize_str(t),
-    }
+/// `{"field": "eth_src", "value": "aa:bb:cc:dd:ee:ff"}`: the value in the field's own syntax.
+fn ser_set_field<S: Serializer>(field: &Field, value: &Value, s: S) -> Result<S::Ok, S::Error> {
+    use serde::ser::SerializeStruct;
+    let mut st = s.serialize_struct("SetField", 2)?;
+    st.serialize_field("field", field)?;
+    st.serialize_field("value", &super::value::value_string(*field, value))?;
+    st.end()
 }
 
 const MODS: &[(&str, Field)] = &[
@@ -536,7 +531,7 @@ pub fn parse_action<'a>(item: &'a str) -> Result<Action, String> {
     if item.starts_with('"') {
         return Ok(Action::Output { port: PortRef::parse(item)?, max_len: None });
     }
-    let (name, arg, paren) = match item.find([':', '=', '(']) {
+    let (name, arg, paren) = match item.bytes().position(|b| matches!(b, b':' | b'=' | b'(')) {
         None => (item, None, false),
         Some(i) if item.as_bytes()[i] == b'(' => {
             let (name, inner) =

@@ -139,7 +139,8 @@ impl Flow {
         let actions_text = line[at + kw..].trim();
         let mut flow = Flow::default();
         let mut head = head.trim_start();
-        if let Some((word, rest)) = head.split_once([' ', '\t']) {
+        let maybe_command = matches!(head.as_bytes().first(), Some(b'a' | b'm' | b'd'));
+        if let Some((word, rest)) = head.split_once([' ', '\t']).filter(|_| maybe_command) {
             if let Some((_, c)) = COMMANDS.iter().find(|(w, _)| *w == word) {
                 flow.command = Some(*c);
                 head = rest;
@@ -147,7 +148,7 @@ impl Flow {
         }
         for tok in TopSplit::new(head, |c| c == b',' || c == b' ' || c == b'\t') {
             let tok = tok?;
-            let (key, value) = match tok.find('=') {
+            let (key, value) = match super::lex::byte_pos(tok, b'=') {
                 Some(i) => (&tok[..i], Some(&tok[i + 1..])),
                 None => (tok, None),
             };
@@ -155,6 +156,9 @@ impl Flow {
         }
         flow.matches.check_prereqs()?;
         flow.actions = parse_actions(actions_text)?;
+        // Dumps hold many flows: give back unused capacity (an in-place shrink for the allocator).
+        flow.matches.fields.shrink_to_fit();
+        flow.actions.shrink_to_fit();
         Ok(flow)
     }
 

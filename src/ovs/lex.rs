@@ -7,6 +7,19 @@ pub fn split_top(s: &str, is_sep: impl Fn(u8) -> bool) -> Result<Vec<&str>, Stri
     TopSplit::new(s, is_sep).collect()
 }
 
+/// Position of the first `c` in `s` (a plain loop: faster than `memchr` on short tokens).
+#[inline]
+pub fn byte_pos(s: &str, c: u8) -> Option<usize> {
+    s.as_bytes().iter().position(|&b| b == c)
+}
+
+/// `s` split at the first `c`.
+#[inline]
+pub fn split_byte(s: &str, c: u8) -> Option<(&str, &str)> {
+    let i = byte_pos(s, c)?;
+    Some((&s[..i], &s[i + 1..]))
+}
+
 /// Bytes that never change nesting or quoting.
 static PLAIN: [bool; 256] = {
     let mut t = [true; 256];

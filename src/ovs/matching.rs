@@ -95,6 +95,25 @@ impl Proto {
     }
 }
 
+/// Whether a packet of Ethertype `et` and IP protocol `proto` meets `prereq`.
+fn prereq_met(prereq: Prereq, et: Option<u16>, proto: Option<u8>) -> bool {
+    let v4 = et == Some(0x0800);
+    let v6 = et == Some(0x86dd);
+    match prereq {
+        Prereq::None | Prereq::CtIpv4 | Prereq::CtIpv6 | Prereq::Vlan => true,
+        Prereq::Mpls => matches!(et, Some(0x8847 | 0x8848)),
+        Prereq::Ipv4 => v4,
+        Prereq::Ipv6 => v6,
+        Prereq::Ip => v4 || v6,
+        Prereq::Arp => matches!(et, Some(0x0806 | 0x8035)),
+        Prereq::Tcp => (v4 || v6) && proto == Some(6),
+        Prereq::Udp => (v4 || v6) && proto == Some(17),
+        Prereq::Sctp => (v4 || v6) && proto == Some(132),
+        Prereq::Icmp => v4 && proto == Some(1),
+        Prereq::Icmpv6 | Prereq::Nd => v6 && proto == Some(58),
+    }
+}
+
 /// One field match.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct FieldMatch {
@@ -150,24 +169,7 @@ impl Match {
 
     /// Whether the match states `prereq` (OVS refuses a flow whose fields lack their prerequisite).
     pub fn satisfies(&self, prereq: Prereq) -> bool {
-        let et = self.eth_type();
-        let v4 = et == Some(0x0800);
-        let v6 = et == Some(0x86dd);
-        let proto = self.ip_proto();
-        match prereq {
-            Prereq::None | Prereq::CtIpv4 | Prereq::CtIpv6 => true,
-            Prereq::Vlan => true,
-            Prereq::Mpls => matches!(et, Some(0x8847 | 0x8848)),
-            Prereq::Ipv4 => v4,
-            Prereq::Ipv6 => v6,
-            Prereq::Ip => v4 || v6,
-            Prereq::Arp => matches!(et, Some(0x0806 | 0x8035)),
-            Prereq::Tcp => (v4 || v6) && proto == Some(6),
-            Prereq::Udp => (v4 || v6) && proto == Some(17),
-            Prereq::Sctp => (v4 || v6) && proto == Some(132),
-            Prereq::Icmp => v4 && proto == Some(1),
-            Prereq::Icmpv6 | Prereq::Nd => v6 && proto == Some(58),
-        }
+        prereq_met(prereq, self.eth_type(), self.ip_proto())
     }
 
     /// Adds one `key[=value]` item of match text. `key` may carry a bit range (`tp_src[5]`).
@@ -179,7 +181,7 @@ impl Match {
                 return Ok(());
             }
         }
-        let (name, range) = match key.split_once('[') {
+        let (name, range) = match super::lex::split_byte(key, b'[') {
             Some((n, r)) => (n, Some(r.strip_suffix(']').ok_or_else(|| format!("{key}: malformed bit range"))?)),
             None => (key, None),
         };
@@ -250,8 +252,12 @@ impl Match {
 
     /// Checks that every field's prerequisite is stated (as `ovs-ofctl add-flow` does).
     pub fn check_prereqs(&self) -> Result<(), String> {
+        if self.fields.is_empty() {
+            return Ok(());
+        }
+        let (et, proto) = (self.eth_type(), self.ip_proto());
         for m in &self.fields {
-            if !self.satisfies(m.field.prereq()) {
+            if !prereq_met(m.field.prereq(), et, proto) {
                 return Err(format!("{}: prerequisites not met (needs {:?})", m.field, m.field.prereq()));
             }
         }

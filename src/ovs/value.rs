@@ -198,6 +198,21 @@ pub fn parse_int(s: &str) -> Option<u128> {
     }
 }
 
+/// `aa:bb:cc:dd:ee:ff` (the form every dump uses) without the general parser; others fall back.
+fn parse_mac(s: &str) -> Option<u128> {
+    let b = s.as_bytes();
+    if b.len() == 17 && (2..17).step_by(3).all(|i| b[i] == b':') {
+        let mut v: u128 = 0;
+        for i in (0..17).step_by(3) {
+            let hi = (b[i] as char).to_digit(16)?;
+            let lo = (b[i + 1] as char).to_digit(16)?;
+            v = (v << 8) | u128::from(hi * 16 + lo);
+        }
+        return Some(v);
+    }
+    s.parse::<MacAddr>().ok().map(mac_bits)
+}
+
 fn mac_bits(m: MacAddr) -> u128 {
     m.0.iter().fold(0u128, |a, b| (a << 8) | u128::from(*b))
 }
@@ -242,7 +257,7 @@ pub fn parse_value(field: Field, s: &str) -> Result<Value, String> {
     } else {
         (1u128 << info.bits) - 1
     };
-    let (v, m) = match s.split_once('/') {
+    let (v, m) = match super::lex::split_byte(s, b'/') {
         Some((v, m)) => (v, Some(m)),
         None => (s, None),
     };
@@ -264,9 +279,9 @@ pub fn parse_value(field: Field, s: &str) -> Result<Value, String> {
             (value, mask)
         }
         Format::Mac => {
-            let value = mac_bits(v.parse::<MacAddr>().map_err(|_| bad())?);
+            let value = parse_mac(v).ok_or_else(bad)?;
             let mask = match m {
-                Some(m) => mac_bits(m.parse::<MacAddr>().map_err(|_| format!("{m}: invalid mask for field {field}"))?),
+                Some(m) => parse_mac(m).ok_or_else(|| format!("{m}: invalid mask for field {field}"))?,
                 None => full,
             };
             (value, mask)
@@ -488,6 +503,10 @@ mod tests {
         assert_eq!(rt(Field::InPort, "\"antrea-gw0\""), "\"antrea-gw0\"");
         assert_eq!(rt(Field::Ipv6Src, "fe80::1/64"), "fe80::/64");
         assert_eq!(rt(Field::VlanVid, "4198"), "4198");
+        assert_eq!(rt(Field::EthDst, "01:00:00:00:00:00/01:00:00:00:00:00"), "01:00:00:00:00:00/01:00:00:00:00:00");
+        assert_eq!(rt(Field::EthDst, "0:1:2:3:4:5"), "00:01:02:03:04:05");
+        assert!(parse_value(Field::EthDst, "aa:bb:cc:dd:ee:gg").is_err());
+        assert!(parse_value(Field::EthDst, "aa:bb:cc:dd:ee:f+").is_err());
         assert!(parse_value(Field::NwTos, "0xf0/0xf0").unwrap_err().contains("invalid mask"));
         assert!(parse_value(Field::Reg(0), "0x100000000").is_err());
         assert!(parse_value(Field::IpSrc, "1.2.3").is_err());

@@ -1,0 +1,26 @@
+//! Fuzz the flow-text readers: `dump-flows` / `add-flows` text, `dump-groups` lines, port tables
+//! and the agent YAML reader. None may panic; whatever parses must print to text that parses
+//! back to the same value.
+//! (Register in fuzz/Cargo.toml as `[[bin]] name = "parse_flows"`.)
+
+#![no_main]
+
+use hoptrace::ovs::{Flow, FlowDump, Group, PortTable};
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    let text = String::from_utf8_lossy(data);
+    if let Ok(dump) = FlowDump::parse(&text, "fuzz") {
+        for f in &dump.flows {
+            let again = Flow::parse(&f.to_string()).expect("printed flow parses");
+            assert_eq!(&again, f);
+        }
+    }
+    for line in text.lines() {
+        if let Ok(g) = Group::parse(line) {
+            assert_eq!(Group::parse(&g.to_string()).as_ref(), Ok(&g));
+        }
+    }
+    let _ = PortTable::parse(&text);
+    let _ = hoptrace::bundle::lenient::documents(&text);
+});
