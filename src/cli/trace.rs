@@ -38,8 +38,10 @@ Examples:
       'tcp,dl_src=5e:b5:e3:a6:90:b7,dl_dst=ba:5e:d1:55:aa:c0,nw_src=10.10.0.26,nw_dst=10.10.0.24,nw_tos=28,tp_dst=80'
   # Across nodes: one directory per node (flows, groups, ovsports); starts on the first
   hoptrace trace --node-dir node1 --node-dir node2 --in-port 3 'udp,nw_src=10.10.1.5,nw_dst=10.10.2.5,udp_dst=53'
-  # Machine-readable, with the Service bucket chosen and an established connection in zone 65520
-  hoptrace trace --flows f --groups g --bucket 10=1 --ct-state 65520:+est+trk --format json --in-port 36 'tcp,...'
+  # Machine-readable, the Service endpoint the captures showed, an established connection in zone 65520
+  hoptrace trace --flows f --groups g --endpoint 10.10.1.6 --ct-state 65520:+est+trk --format json --in-port 36 'tcp,...'
+  # A support bundle's node archives, and the probe crafted earlier
+  hoptrace trace --node-dir agent_node1.tar.gz --node-dir agent_node2.tar.gz --in-port 5 --probe probe.json
 
 Exit codes: 0 forwarded or delivered, 1 dropped, 2 usage or input error, 3 incomplete
 (NORMAL, limits, unknown tunnel peer).")]
