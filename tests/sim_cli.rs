@@ -53,6 +53,8 @@ fn text_output_and_exit_codes() {
     let text = String::from_utf8_lossy(&out.get_output().stdout).into_owned();
     assert!(text.contains(" 4. SpoofGuard ip,in_port=\"client-6-3353ef\""), "{text}");
     assert!(text.contains("(conjunction 6 complete"), "{text}");
+    // Resubmitted tables are printed under their resubmit, one level deeper (as ofproto/trace).
+    assert!(text.contains("    resubmit(,NodePortMark)\n     9. NodePortMark priority 0\n"), "{text}");
     assert!(text.contains("Result: forwarded: antrea-tc-tap2"), "TrafficControl mirrors web to its tap: {text}");
     assert!(text.contains("Terminal: table=Output reg0=0x200003 reg1=37 reg3=0 reg5=0 reg6=6"), "{text}");
 
@@ -91,7 +93,7 @@ fn json_output_has_steps_events_and_terminal_state() {
     node_dir(tmp.path(), &fx.flows, &fx);
     let d = tmp.path();
     let out = hoptrace()
-        .args(["trace", "--format", "json", "--bucket", "10=1", "--flows"])
+        .args(["trace", "--format", "json", "--endpoint", "10.10.1.6", "--flows"])
         .arg(d.join("flows"))
         .arg("--groups")
         .arg(d.join("groups"))

@@ -3,6 +3,7 @@
 
 use super::exit::{is_broken_pipe, CliError, DROPPED, INCOMPLETE, SUCCESS};
 use super::Outcome;
+use crate::antrea::node::endpoints_of;
 use crate::antrea::observe::TerminalState;
 use crate::antrea::simulated::{cluster, terminal_state, SimNode};
 use crate::bundle::agent::NodeArtifacts;
@@ -37,8 +38,10 @@ Examples:
       'tcp,dl_src=5e:b5:e3:a6:90:b7,dl_dst=ba:5e:d1:55:aa:c0,nw_src=10.10.0.26,nw_dst=10.10.0.24,nw_tos=28,tp_dst=80'
   # Across nodes: one directory per node (flows, groups, ovsports); starts on the first
   hoptrace trace --node-dir node1 --node-dir node2 --in-port 3 'udp,nw_src=10.10.1.5,nw_dst=10.10.2.5,udp_dst=53'
-  # Machine-readable, with the Service bucket chosen and an established connection in zone 65520
-  hoptrace trace --flows f --groups g --bucket 10=1 --ct-state 65520:+est+trk --format json --in-port 36 'tcp,...'
+  # Machine-readable, the Service endpoint the captures showed, an established connection in zone 65520
+  hoptrace trace --flows f --groups g --endpoint 10.10.1.6 --ct-state 65520:+est+trk --format json --in-port 36 'tcp,...'
+  # A support bundle's node archives, and the probe crafted earlier
+  hoptrace trace --node-dir agent_node1.tar.gz --node-dir agent_node2.tar.gz --in-port 5 --probe probe.json
 
 Exit codes: 0 forwarded or delivered, 1 dropped, 2 usage or input error, 3 incomplete
 (NORMAL, limits, unknown tunnel peer).")]
@@ -71,6 +74,10 @@ pub struct TraceArgs {
     /// Select-group bucket to take: `GROUP=INDEX` (repeatable).
     #[arg(long = "bucket", value_name = "GROUP=N")]
     pub bucket: Vec<String>,
+    /// Service endpoint the load balancer chose (e.g. the one the captures show): every select
+    /// group with a bucket for this endpoint IP takes that bucket (repeatable).
+    #[arg(long = "endpoint", value_name = "IP")]
+    pub endpoint: Vec<IpAddr>,
     /// Largest number of nodes to follow.
     #[arg(long, default_value_t = 8)]
     pub max_hops: usize,
@@ -165,6 +172,21 @@ fn load_nodes(args: &TraceArgs) -> Result<Vec<SimNode>, CliError> {
         .collect()
 }
 
+/// (group id, bucket index) of every select-group bucket that selects endpoint `ip`.
+fn endpoint_buckets(pl: &crate::ovs::sim::Pipeline, ip: IpAddr) -> Vec<(u32, usize)> {
+    let mut out = Vec::new();
+    for g in pl.groups.values() {
+        for (i, b) in g.buckets.iter().enumerate() {
+            let one = crate::ovs::Group { buckets: vec![b.clone()], ..g.clone() };
+            if endpoints_of(&one).iter().any(|e| e.ip == ip) {
+                out.push((g.id, i));
+            }
+        }
+    }
+    out.sort_unstable();
+    out
+}
+
 /// The packet from FLOW or --probe, with --in-port.
 fn packet(args: &TraceArgs, node: &SimNode) -> Result<Packet, CliError> {
     let mut spec = match (&args.packet, &args.probe) {
@@ -236,6 +258,18 @@ pub fn run(args: &TraceArgs, quiet: bool) -> Outcome {
         let (n, ip) = s.split_once('=').ok_or_else(|| CliError::usage(format!("--node-ip {s}: use NODE=IP")))?;
         let ip: IpAddr = ip.parse().map_err(|_| CliError::usage(format!("--node-ip {s}: bad IP")))?;
         extra.push((n.to_string(), ip));
+    }
+    for ep in &args.endpoint {
+        let mut found = false;
+        for n in &nodes {
+            for (gid, idx) in endpoint_buckets(&n.pipeline, *ep) {
+                opts.bucket_hints.entry(gid).or_insert(idx);
+                found = true;
+            }
+        }
+        if !found {
+            return Err(CliError::usage(format!("--endpoint {ep}: no Service group bucket loads this endpoint")));
+        }
     }
     let first = nodes.first().ok_or_else(|| CliError::usage("no node"))?;
     let pkt = packet(args, first)?;

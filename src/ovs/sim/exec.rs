@@ -198,7 +198,7 @@ impl Exec<'_> {
             None => crate::ovs::action::ActionList(std::slice::from_ref(a)).to_string().into(),
         };
         if let Some(s) = self.steps.get_mut(step) {
-            s.actions.push(ActionRecord { action: text, set: self.set.take(), effects });
+            s.actions.push(ActionRecord { action: text, set: self.set.take(), nested: None, effects });
         }
     }
 
@@ -259,7 +259,12 @@ impl Exec<'_> {
                         Some(PortRef::InPort) | None => None,
                         Some(pr) => self.port_number(pr),
                     };
+                    let from = self.steps.len();
                     let r = self.table(p, target, depth + 1, lookup_port);
+                    let to = self.steps.len();
+                    if let Some(rec) = self.steps.get_mut(step).and_then(|s| s.actions.last_mut()) {
+                        rec.nested = Some((from, to));
+                    }
                     if r == Flow::Stop {
                         return (None, Flow::Stop);
                     }

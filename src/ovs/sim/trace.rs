@@ -54,6 +54,9 @@ pub struct ActionRecord {
     /// printed as `reg0=0x3`.
     #[serde(skip_serializing_if = "Option::is_none", serialize_with = "ser_set")]
     pub set: Option<(crate::ovs::field::Field, u128)>,
+    /// Steps `[from, to)` this action led to (`resubmit`, a group bucket's resubmit).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub nested: Option<(usize, usize)>,
     /// Effects and remarks (`reg0=0x3`, `-> output to port 2`, `select bucket 0 of 2 (hint)`).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub effects: Vec<String>,
@@ -209,6 +212,49 @@ impl Trace {
         self.events.iter().filter(|e| matches!(e, Event::Controller { .. }))
     }
 
+    /// One table visit, with the visits its resubmits made printed under the resubmit.
+    fn write_step(&self, s: &mut String, i: usize, printed: &mut [bool]) -> fmt::Result {
+        let Some(st) = self.steps.get(i) else { return Ok(()) };
+        printed[i] = true;
+        let pad = "    ".repeat(st.depth as usize);
+        let name = st.table_name.as_deref().map(|n| format!(" {n}")).unwrap_or_default();
+        match (&st.matched, st.priority) {
+            (Some(m), Some(p)) => {
+                let m = if m.is_empty() { String::new() } else { format!("{m}, ") };
+                writeln!(s, "{pad}{:>2}.{name} {m}priority {p}", st.table)?;
+            }
+            _ => {
+                writeln!(s, "{pad}{:>2}.{name} No match.", st.table)?;
+                writeln!(s, "{pad}    drop")?;
+            }
+        }
+        if let Some(c) = st.conj_id {
+            let flows: Vec<String> = st.conj_clauses.iter().map(|i| (i + 1).to_string()).collect();
+            writeln!(s, "{pad}    (conjunction {c} complete: clause flows {})", flows.join(", "))?;
+        }
+        if !st.ties.is_empty() {
+            let flows: Vec<String> = st.ties.iter().map(|i| (i + 1).to_string()).collect();
+            writeln!(s, "{pad}    !! tie: flows {} match at the same priority", flows.join(", "))?;
+        }
+        for a in &st.actions {
+            writeln!(s, "{pad}    {}", a.action)?;
+            if let Some((f, v)) = a.set {
+                writeln!(s, "{pad}     -> {}", set_text(f, v))?;
+            }
+            for e in &a.effects {
+                writeln!(s, "{pad}     -> {e}")?;
+            }
+            if let Some((from, to)) = a.nested {
+                for j in from..to.min(self.steps.len()) {
+                    if !printed[j] && self.steps[j].depth == st.depth + 1 && self.steps[j].pass == st.pass {
+                        self.write_step(s, j, printed)?;
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// `ofproto/trace`-like text.
     pub fn to_text(&self) -> String {
         let mut s = String::new();
@@ -218,8 +264,13 @@ impl Trace {
 
     fn write_text(&self, s: &mut String) -> fmt::Result {
         writeln!(s, "Flow: {}", self.input.flow_text())?;
+        let mut printed = vec![false; self.steps.len()];
         let mut pass = u32::MAX;
-        for st in &self.steps {
+        for i in 0..self.steps.len() {
+            if printed[i] {
+                continue;
+            }
+            let st = &self.steps[i];
             if st.pass != pass {
                 if pass != u32::MAX {
                     writeln!(s)?;
@@ -232,34 +283,7 @@ impl Trace {
                 writeln!(s, "bridge")?;
                 writeln!(s, "------")?;
             }
-            let pad = "    ".repeat(st.depth as usize);
-            let name = st.table_name.as_deref().map(|n| format!(" {n}")).unwrap_or_default();
-            match (&st.matched, st.priority) {
-                (Some(m), Some(p)) => {
-                    let m = if m.is_empty() { String::new() } else { format!("{m}, ") };
-                    writeln!(s, "{pad}{:>2}.{name} {m}priority {p}", st.table)?;
-                }
-                _ => {
-                    writeln!(s, "{pad}{:>2}.{name} No match.", st.table)?;
-                    writeln!(s, "{pad}    drop")?;
-                }
-            }
-            if let Some(c) = st.conj_id {
-                let flows: Vec<String> = st.conj_clauses.iter().map(|i| (i + 1).to_string()).collect();
-                writeln!(s, "{pad}    (conjunction {c} complete: clause flows {})", flows.join(", "))?;
-            }
-            if !st.ties.is_empty() {
-                writeln!(s, "{pad}    !! tie: flows {:?} match at the same priority", st.ties)?;
-            }
-            for a in &st.actions {
-                writeln!(s, "{pad}    {}", a.action)?;
-                if let Some((f, v)) = a.set {
-                    writeln!(s, "{pad}     -> {}", set_text(f, v))?;
-                }
-                for e in &a.effects {
-                    writeln!(s, "{pad}     -> {e}")?;
-                }
-            }
+            self.write_step(s, i, &mut printed)?;
         }
         writeln!(s)?;
         writeln!(s, "Final flow: {}", self.final_packet.flow_text())?;
