@@ -13,7 +13,7 @@ use crate::ovs::sim::multinode::{trace_across, ClusterTrace, Stop};
 use crate::ovs::sim::trace::Outcome as SimOutcome;
 use crate::ovs::sim::{Packet, SimOptions};
 use crate::ovs::{FlowDump, PortTable};
-use crate::probe::{Probe, Transport};
+use crate::probe::Probe;
 use clap::{Args, ValueEnum};
 use serde::Serialize;
 use std::io::Write;
@@ -209,35 +209,7 @@ fn packet(args: &TraceArgs, node: &SimNode) -> Result<Packet, CliError> {
 /// A probe document as flow syntax (its headers and DSCP tag).
 fn probe_flow(path: &std::path::Path) -> Result<String, CliError> {
     let probe = Probe::load(path).map_err(|e| CliError::usage(e.to_string()))?;
-    let v6 = probe.ip.src.is_ipv6();
-    let (l4, ports) = match &probe.transport {
-        Transport::Tcp { src_port, dst_port, .. } => ("tcp", Some((*src_port, *dst_port))),
-        Transport::Udp { src_port, dst_port } => ("udp", Some((*src_port, *dst_port))),
-        Transport::Sctp { src_port, dst_port, .. } => ("sctp", Some((*src_port, *dst_port))),
-        Transport::Icmp { .. } => ("icmp", None),
-    };
-    let l4 = match (l4, v6) {
-        ("icmp", true) => "icmp6".to_string(),
-        (p, true) => format!("{p}6"),
-        (p, false) => p.to_string(),
-    };
-    let (sk, dk) = if v6 { ("ipv6_src", "ipv6_dst") } else { ("nw_src", "nw_dst") };
-    let mut f = format!(
-        "{l4},dl_src={},dl_dst={},{sk}={},{dk}={},nw_tos={},nw_ttl={}",
-        probe.ethernet.src,
-        probe.ethernet.dst,
-        probe.ip.src,
-        probe.ip.dst,
-        u16::from(probe.ip.dscp) << 2,
-        probe.ip.ttl
-    );
-    if let Some((s, d)) = ports {
-        f += &format!(",tp_src={s},tp_dst={d}");
-    }
-    if matches!(probe.transport, Transport::Icmp { .. }) {
-        f += if v6 { ",icmpv6_type=128,icmpv6_code=0" } else { ",icmp_type=8,icmp_code=0" };
-    }
-    Ok(f)
+    Ok(crate::trace::simulate::probe_flow_spec(&probe))
 }
 
 /// Runs `hoptrace trace`.

@@ -28,8 +28,8 @@ pub struct SimulatedNode {
     pub notes: Vec<String>,
 }
 
-/// The probe's headers in `ovs-ofctl` flow syntax, entering on OpenFlow port `in_port`.
-pub fn probe_flow_spec(probe: &Probe, in_port: u32) -> String {
+/// The probe's headers (addresses, ports, DSCP tag, TTL) in `ovs-ofctl` flow syntax.
+pub fn probe_flow_spec(probe: &Probe) -> String {
     let v6 = probe.ip.src.is_ipv6();
     let (l4, ports) = match &probe.transport {
         Transport::Tcp { src_port, dst_port, .. } => ("tcp", Some((*src_port, *dst_port))),
@@ -40,7 +40,7 @@ pub fn probe_flow_spec(probe: &Probe, in_port: u32) -> String {
     let l4 = if v6 && l4 != "icmp6" { format!("{l4}6") } else { l4.to_string() };
     let (sk, dk) = if v6 { ("ipv6_src", "ipv6_dst") } else { ("nw_src", "nw_dst") };
     let mut f = format!(
-        "in_port={in_port},{l4},dl_src={},dl_dst={},{sk}={},{dk}={},nw_tos={},nw_ttl={}",
+        "{l4},dl_src={},dl_dst={},{sk}={},{dk}={},nw_tos={},nw_ttl={}",
         probe.ethernet.src,
         probe.ethernet.dst,
         probe.ip.src,
@@ -90,7 +90,7 @@ pub fn simulate(probe: &Probe, nodes: &[NodeModel<'_>], sender: usize) -> HashMa
     }
     let Some(start) = sender_idx else { return out };
     let Some(in_port) = sims[start].view.pod_by_ip(probe.ip.src).and_then(|p| p.ofport) else { return out };
-    let Ok(packet) = Packet::parse(&probe_flow_spec(probe, in_port), Some(&sims[start].pipeline.ports)) else {
+    let Ok(packet) = Packet::parse(&format!("in_port={in_port},{}", probe_flow_spec(probe)), Some(&sims[start].pipeline.ports)) else {
         return out;
     };
     // Bucket hints: the endpoint the probe was seen translated to.
