@@ -1,7 +1,7 @@
 //! A quick, conservative look at a frame before the full decode: it follows only the common
-//! path of a node capture (Ethernet, 802.1Q, IPv4, Geneve/VXLAN with Ethernet inside) to the
-//! innermost IPv4 header, and says "certainly not tagged" when that header's DSCP is not the
-//! probe's tag. Anything unusual answers "maybe", and the full decoder decides. Scanning large
+//! path of a node capture (Ethernet or Linux cooked, 802.1Q, IPv4, Geneve/VXLAN with Ethernet
+//! inside) to the innermost IPv4 header, and says "certainly not tagged" when that header's DSCP
+//! is not the probe's tag. Anything unusual answers "maybe", and the full decoder decides. Scanning large
 //! captures spends most of its time here, so it reads a few bytes and builds nothing.
 
 use super::bytes::{u16_at, u8_at};
@@ -11,31 +11,43 @@ use crate::capture::LinkType;
 /// `false` only when the innermost IP header of the frame (as [`super::decode`] would find it)
 /// certainly does not carry DSCP `tag`.
 pub fn may_carry_tag(tag: u8, link: LinkType, frame: &[u8]) -> bool {
-    if link != LinkType::ETHERNET {
+    if !matches!(link, LinkType::ETHERNET | LinkType::LINUX_SLL | LinkType::LINUX_SLL2) {
         return true;
     }
-    quick(tag, frame).unwrap_or(true)
+    quick(tag, frame, link).unwrap_or(true)
 }
 
 /// `None` means "could not tell".
-fn quick(tag: u8, frame: &[u8]) -> Option<bool> {
+fn quick(tag: u8, frame: &[u8], link: LinkType) -> Option<bool> {
     let mut b = frame;
+    let mut outermost = true;
     for _ in 0..=MAX_TUNNEL_DEPTH {
-        let mut off = 12;
-        let mut ether_type = u16_at(b, off)?;
-        let mut tags = 0;
-        while ether_type == 0x8100 || ether_type == 0x88a8 {
-            tags += 1;
-            if tags > 2 {
+        let ip = if outermost && link == LinkType::LINUX_SLL2 {
+            // SLL2: protocol at 0, payload at 20 (a VLAN tag there is left to the decoder).
+            if u16_at(b, 0)? != 0x0800 {
                 return None;
             }
-            off += 4;
-            ether_type = u16_at(b, off)?;
-        }
-        if ether_type != 0x0800 {
-            return None;
-        }
-        let ip = off + 2;
+            20
+        } else {
+            // Ethernet: EtherType at 12; SLL: protocol at 14, payload at 16. 802.1Q tags follow
+            // the same layout in both.
+            let mut off = if outermost && link == LinkType::LINUX_SLL { 14 } else { 12 };
+            let mut ether_type = u16_at(b, off)?;
+            let mut tags = 0;
+            while ether_type == 0x8100 || ether_type == 0x88a8 {
+                tags += 1;
+                if tags > 2 {
+                    return None;
+                }
+                off += 4;
+                ether_type = u16_at(b, off)?;
+            }
+            if ether_type != 0x0800 {
+                return None;
+            }
+            off + 2
+        };
+        outermost = false;
         let first = u8_at(b, ip)?;
         let ihl = (first & 0x0f) as usize * 4;
         if first >> 4 != 4 || ihl < 20 {
@@ -83,4 +95,29 @@ fn quick(tag: u8, frame: &[u8]) -> Option<bool> {
         }
     }
     None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ipv4(dscp: u8) -> Vec<u8> {
+        let mut ip = vec![0x45, dscp << 2, 0, 28, 0, 1, 0, 0, 64, 1, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2];
+        ip.extend([8, 0, 0, 0, 0, 0, 0, 0]);
+        ip
+    }
+
+    #[test]
+    fn cooked_headers_are_followed() {
+        for dscp in [0u8, 7] {
+            let mut sll = vec![0, 4, 0, 1, 0, 6, 1, 2, 3, 4, 5, 6, 0, 0, 0x08, 0x00];
+            sll.extend(ipv4(dscp));
+            let mut sll2 = vec![0x08, 0x00, 0, 0, 0, 0, 0, 3, 0, 1, 4, 6, 1, 2, 3, 4, 5, 6, 0, 0];
+            sll2.extend(ipv4(dscp));
+            assert_eq!(may_carry_tag(7, LinkType::LINUX_SLL, &sll), dscp == 7);
+            assert_eq!(may_carry_tag(7, LinkType::LINUX_SLL2, &sll2), dscp == 7);
+        }
+        // Other link types are always left to the decoder.
+        assert!(may_carry_tag(7, LinkType::RAW, &ipv4(0)));
+    }
 }
