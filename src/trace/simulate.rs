@@ -90,7 +90,9 @@ pub fn simulate(probe: &Probe, nodes: &[NodeModel<'_>], sender: usize) -> HashMa
     }
     let Some(start) = sender_idx else { return out };
     let Some(in_port) = sims[start].view.pod_by_ip(probe.ip.src).and_then(|p| p.ofport) else { return out };
-    let Ok(packet) = Packet::parse(&format!("in_port={in_port},{}", probe_flow_spec(probe)), Some(&sims[start].pipeline.ports)) else {
+    let Ok(packet) =
+        Packet::parse(&format!("in_port={in_port},{}", probe_flow_spec(probe)), Some(&sims[start].pipeline.ports))
+    else {
         return out;
     };
     // Bucket hints: the endpoint the probe was seen translated to.
