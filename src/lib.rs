@@ -1,10 +1,12 @@
 //! hoptrace: an offline Traceflow for Antrea / Open vSwitch Kubernetes clusters.
 //!
-//! The modules follow the data flow (DESIGN.md): [`probe`] crafts the tagged probe, [`antrea`]
-//! holds what is specific to Antrea (its observation vocabulary and rules), [`bundle`] discovers
-//! what was gathered from the cluster, [`trace`] decides the outcome of a path, [`export`] writes
+//! The modules follow the data flow (DESIGN.md): [`probe`] crafts the tagged probe and [`inject`]
+//! sends it; [`capture`] reads pcap/pcapng files and [`decode`] turns their packets into sightings
+//! of the probe; [`ovs`] parses flow, group and port dumps and simulates a pipeline; [`antrea`] is
+//! the one place that knows Antrea (tables, registers, node views, observation rules); [`bundle`]
+//! discovers what was gathered from each node; [`trace`] reconstructs the path; [`export`] writes
 //! results; [`cli`] wires them to the command line. Later stages use earlier ones, never the
-//! reverse ([`addr`] holds the MAC type every stage shares).
+//! reverse ([`addr`] and [`time`] hold the MAC address and timestamp formats every stage shares).
 
 pub mod addr;
 pub mod antrea;
