@@ -111,11 +111,6 @@ pub fn run(args: &AnalyzeArgs, quiet: bool) -> Outcome {
             }
         }
     }
-    let probe_path =
-        args.probe.clone().or_else(|| inputs.probe.clone()).ok_or_else(|| {
-            CliError::usage("no probe: give --probe probe.json (the document `hoptrace craft` wrote)")
-        })?;
-    let probe = Probe::load(&probe_path)?;
     if inputs.nodes.is_empty() {
         let why: Vec<String> = inputs.problems.iter().map(|(f, w)| format!("{f}: {w}")).collect();
         return Err(CliError::usage(format!(
@@ -123,6 +118,11 @@ pub fn run(args: &AnalyzeArgs, quiet: bool) -> Outcome {
             if why.is_empty() { String::new() } else { format!(": {}", why.join("; ")) }
         )));
     }
+    let probe_path =
+        args.probe.clone().or_else(|| inputs.probe.clone()).ok_or_else(|| {
+            CliError::usage("no probe: give --probe probe.json (the document `hoptrace craft` wrote)")
+        })?;
+    let probe = Probe::load(&probe_path)?;
     let result = analyze(&probe, &inputs, args, quiet)?;
     let format = args.format.unwrap_or(if std::io::stdout().is_terminal() && args.output.as_os_str() == "-" {
         Format::Table
