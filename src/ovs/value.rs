@@ -241,6 +241,16 @@ fn mask_prefix(mask: u128, bits: u32) -> Option<u32> {
     (prefix_mask(ones, bits) == mask).then_some(ones)
 }
 
+/// The bits a written value of `field` may use: the field's width, except `vlan_vid`, whose
+/// values carry OFPVID_PRESENT (0x1000) above the 12-bit field.
+fn value_mask(field: Field) -> u128 {
+    if field == Field::VlanVid {
+        0x1fff
+    } else {
+        field.full_mask()
+    }
+}
+
 /// Parses the value of `field` as written after `field=` (or in `set_field:`).
 pub fn parse_value(field: Field, s: &str) -> Result<Value, String> {
     // Some documents quote values (`tun_dst="192.168.10.101"`); only port names need quotes.
@@ -249,14 +259,7 @@ pub fn parse_value(field: Field, s: &str) -> Result<Value, String> {
         _ => s,
     };
     let info = field.info();
-    // vlan_vid values carry OFPVID_PRESENT (0x1000) above the 12-bit field.
-    let full = if field == Field::VlanVid {
-        0x1fff
-    } else if info.bits >= 128 {
-        u128::MAX
-    } else {
-        (1u128 << info.bits) - 1
-    };
+    let full = value_mask(field);
     let (v, m) = match super::lex::split_byte(s, b'/') {
         Some((v, m)) => (v, Some(m)),
         None => (s, None),
@@ -383,13 +386,7 @@ pub fn write_value(f: &mut impl fmt::Write, field: Field, value: &Value) -> fmt:
         Value::Bits { value, mask } => (*value, *mask),
     };
     let info = field.info();
-    let full = if field == Field::VlanVid {
-        0x1fff
-    } else if info.bits >= 128 {
-        u128::MAX
-    } else {
-        (1u128 << info.bits) - 1
-    };
+    let full = value_mask(field);
     let exact = m == full;
     match info.format {
         Format::Dec | Format::Port | Format::Text => {
