@@ -3,7 +3,7 @@
 //! `sample` and anything unknown but well formed are kept verbatim.
 
 use super::field::Field;
-use super::lex::{call, split_top, TopSplit};
+use super::lex::{byte_pos, call, rsplit_arrow, split_arrow, split_byte, split_top, Sep, TopSplit};
 use super::value::{hex, parse_int, parse_value, write_value, PortRef, Value};
 use serde::{Serialize, Serializer};
 use std::fmt;
@@ -79,7 +79,7 @@ impl SubField {
 
     /// Parses `NAME`, `NAME[]`, `NAME[n]` or `NAME[a..b]`.
     pub fn parse(s: &str) -> Result<SubField, String> {
-        let (name, range) = match s.split_once('[') {
+        let (name, range) = match split_byte(s, b'[') {
             Some((n, r)) => (n, Some(r.strip_suffix(']').ok_or_else(|| format!("{s}: malformed sub-field"))?)),
             None => (s, None),
         };
@@ -108,8 +108,8 @@ impl SubField {
 
 /// Parses `a..b` or `a` into an inclusive range within `bits`.
 pub(crate) fn parse_range(r: &str, bits: u16) -> Option<(u16, u16)> {
-    let (a, b) = match r.split_once("..") {
-        Some((a, b)) => (a.parse::<u16>().ok()?, b.parse::<u16>().ok()?),
+    let (a, b) = match byte_pos(r, b'.').filter(|&i| r.as_bytes().get(i + 1) == Some(&b'.')) {
+        Some(i) => (r[..i].parse::<u16>().ok()?, r[i + 2..].parse::<u16>().ok()?),
         None => {
             let a = r.parse::<u16>().ok()?;
             (a, a)
@@ -164,7 +164,8 @@ impl Nat {
     fn parse(args: Option<&str>) -> Result<Nat, String> {
         let mut nat = Nat::default();
         let Some(args) = args else { return Ok(nat) };
-        for item in split_top(args, |c| c == b',')? {
+        for item in TopSplit::new(args, Sep::Comma) {
+            let item = item?;
             let (k, v) = match item.split_once('=') {
                 Some((k, v)) => (k, Some(v)),
                 None => (item, None),
@@ -516,11 +517,17 @@ fn int<T: TryFrom<u128>>(s: &str, what: &str) -> Result<T, String> {
 /// Parses an action list (the text after `actions=`). Like `ovs-ofctl`, actions are separated
 /// by commas or blanks.
 pub fn parse_actions(s: &str) -> Result<Vec<Action>, String> {
-    let mut out = Vec::with_capacity(4);
-    for item in TopSplit::new(s, |c| c == b',' || c == b' ' || c == b'\t') {
+    let mut scratch = Vec::new();
+    parse_actions_into(s, &mut scratch)?;
+    Ok(scratch)
+}
+
+/// [`parse_actions`] appending to `out`, so that a caller parsing many lines can reuse one buffer.
+pub(crate) fn parse_actions_into(s: &str, out: &mut Vec<Action>) -> Result<(), String> {
+    for item in TopSplit::new(s, Sep::CommaBlank) {
         out.push(parse_action(item?)?);
     }
-    Ok(out)
+    Ok(())
 }
 
 /// Parses one action. As in `ovs-ofctl`, `name:arg`, `name=arg` and `name(arg)` are the same.
@@ -541,7 +548,10 @@ pub fn parse_action<'a>(item: &'a str) -> Result<Action, String> {
         Some(i) => (&item[..i], Some(&item[i + 1..]), false),
     };
     let mut buf = [0u8; 24];
-    let lower: &str = if name.len() <= buf.len() {
+    // Action names are case-insensitive; nearly all are written in lower case already.
+    let lower: &str = if !name.bytes().any(|b| b.is_ascii_uppercase()) {
+        name
+    } else if name.len() <= buf.len() {
         buf[..name.len()].copy_from_slice(name.as_bytes());
         buf[..name.len()].make_ascii_lowercase();
         std::str::from_utf8(&buf[..name.len()]).unwrap_or(name)
@@ -558,7 +568,7 @@ pub fn parse_action<'a>(item: &'a str) -> Result<Action, String> {
             if paren && a.contains('=') {
                 let mut port = None;
                 let mut max_len = None;
-                for kv in split_top(a, |c| c == b',' || c == b' ')? {
+                for kv in split_top(a, Sep::CommaBlank)? {
                     match kv.split_once('=') {
                         Some(("port", p)) => port = Some(p),
                         Some(("max_len", m)) => max_len = Some(int::<u16>(m, "max_len")?),
@@ -597,7 +607,7 @@ pub fn parse_action<'a>(item: &'a str) -> Result<Action, String> {
         "dec_ttl" => {
             let ids = match arg {
                 None => vec![],
-                Some(a) => split_top(a, |c| c == b',' || c == b' ')?
+                Some(a) => split_top(a, Sep::CommaBlank)?
                     .into_iter()
                     .map(|x| int::<u16>(x, "controller id"))
                     .collect::<Result<Vec<_>, _>>()?,
@@ -692,14 +702,14 @@ fn parse_output(a: &str, max_len: Option<u16>) -> Result<Action, String> {
 }
 
 fn parse_set_field(a: &str) -> Result<Action, String> {
-    let (v, f) = a.rsplit_once("->").ok_or_else(|| format!("set_field:{a}: expected value->field"))?;
+    let (v, f) = rsplit_arrow(a).ok_or_else(|| format!("set_field:{a}: expected value->field"))?;
     let field = Field::from_name(f).ok_or_else(|| format!("set_field:{a}: unknown field {f:?}"))?;
     let value = parse_value(field, v)?;
     Ok(Action::SetField { field, value })
 }
 
 fn parse_load(a: &str) -> Result<Action, String> {
-    let (v, d) = a.rsplit_once("->").ok_or_else(|| format!("load:{a}: expected value->field[range]"))?;
+    let (v, d) = rsplit_arrow(a).ok_or_else(|| format!("load:{a}: expected value->field[range]"))?;
     let dst = SubField::parse(d)?;
     let value = parse_int(v).ok_or_else(|| format!("load:{a}: invalid value {v:?}"))?;
     if value & !(dst.mask() >> dst.start) != 0 {
@@ -709,7 +719,7 @@ fn parse_load(a: &str) -> Result<Action, String> {
 }
 
 fn parse_move(a: &str) -> Result<Action, String> {
-    let (s, d) = a.split_once("->").ok_or_else(|| format!("move:{a}: expected src[range]->dst[range]"))?;
+    let (s, d) = split_arrow(a).ok_or_else(|| format!("move:{a}: expected src[range]->dst[range]"))?;
     let src = SubField::parse(s)?;
     let dst = SubField::parse(d)?;
     if src.len != dst.len {
@@ -728,7 +738,8 @@ fn parse_note(a: &str) -> Result<Action, String> {
 
 fn parse_ct(args: &str) -> Result<Ct, String> {
     let mut ct = Ct::default();
-    for item in split_top(args, |c| c == b',')? {
+    for item in TopSplit::new(args, Sep::Comma) {
+        let item = item?;
         let item = item.trim();
         if let Some((name, inner)) = call(item) {
             match name {
@@ -743,7 +754,7 @@ fn parse_ct(args: &str) -> Result<Ct, String> {
                 _ => {}
             }
         }
-        match item.split_once('=') {
+        match split_byte(item, b'=') {
             None => match item {
                 "commit" => ct.commit = true,
                 "force" => ct.force = true,
@@ -766,7 +777,8 @@ fn parse_ct(args: &str) -> Result<Ct, String> {
 
 fn parse_controller(args: &str) -> Result<Controller, String> {
     let mut c = Controller { paren: true, ..Controller::default() };
-    for item in split_top(args, |c| c == b',')? {
+    for item in TopSplit::new(args, Sep::Comma) {
+        let item = item?;
         match item.split_once('=') {
             Some(("max_len", v)) => c.max_len = Some(int(v, "max_len")?),
             Some(("reason", v)) => c.reason = Some(v.to_string()),

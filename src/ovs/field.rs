@@ -371,13 +371,7 @@ static FIXED: &[FieldInfo] = &[
 /// Number of 32-bit registers OVS has.
 pub const N_REGS: u8 = 32;
 
-fn indexed_info(field: Field) -> FieldInfo {
-    let (bits, format) = match field {
-        Field::Reg(_) => (32, Format::Hex),
-        Field::Xreg(_) => (64, Format::Hex),
-        Field::Xxreg(_) => (128, Format::Hex),
-        _ => (992, Format::Text),
-    };
+const fn indexed_info(field: Field, bits: u16, format: Format) -> FieldInfo {
     FieldInfo {
         field,
         name: "",
@@ -390,6 +384,34 @@ fn indexed_info(field: Field) -> FieldInfo {
         prereq: Prereq::None,
     }
 }
+
+/// The descriptions of `N` indexed fields (`reg0`..), built at compile time so that
+/// [`Field::info`] can hand out a reference for every field.
+const fn indexed_infos<const N: usize>(first: Field) -> [FieldInfo; N] {
+    let (bits, format) = match first {
+        Field::Reg(_) => (32, Format::Hex),
+        Field::Xreg(_) => (64, Format::Hex),
+        Field::Xxreg(_) => (128, Format::Hex),
+        _ => (992, Format::Text),
+    };
+    let mut out = [indexed_info(first, bits, format); N];
+    let mut i = 0;
+    while i < N {
+        out[i].field = match first {
+            Field::Reg(_) => Field::Reg(i as u8),
+            Field::Xreg(_) => Field::Xreg(i as u8),
+            Field::Xxreg(_) => Field::Xxreg(i as u8),
+            _ => Field::TunMetadata(i as u8),
+        };
+        i += 1;
+    }
+    out
+}
+
+static REG_INFO: [FieldInfo; N_REGS as usize] = indexed_infos(Field::Reg(0));
+static XREG_INFO: [FieldInfo; N_REGS as usize / 2] = indexed_infos(Field::Xreg(0));
+static XXREG_INFO: [FieldInfo; N_REGS as usize / 4] = indexed_infos(Field::Xxreg(0));
+static TUN_METADATA_INFO: [FieldInfo; 64] = indexed_infos(Field::TunMetadata(0));
 
 /// Position of a fixed field in [`FIXED`].
 fn fixed_index(f: Field) -> Option<usize> {
@@ -574,11 +596,17 @@ fn fixed_from_name(name: &str) -> Option<Field> {
 
 impl Field {
     /// The field's static description.
-    pub fn info(self) -> FieldInfo {
-        match self {
-            Field::Reg(_) | Field::Xreg(_) | Field::Xxreg(_) | Field::TunMetadata(_) => indexed_info(self),
-            _ => fixed_index(self).and_then(|i| FIXED.get(i)).copied().unwrap_or(FIXED[0]),
-        }
+    pub fn info(self) -> &'static FieldInfo {
+        // An index past the last register still has its kind's width and syntax.
+        let indexed = |table: &'static [FieldInfo], n: u8| table.get(usize::from(n)).or(table.first());
+        let found = match self {
+            Field::Reg(n) => indexed(&REG_INFO, n),
+            Field::Xreg(n) => indexed(&XREG_INFO, n),
+            Field::Xxreg(n) => indexed(&XXREG_INFO, n),
+            Field::TunMetadata(n) => indexed(&TUN_METADATA_INFO, n),
+            _ => fixed_index(self).and_then(|i| FIXED.get(i)),
+        };
+        found.unwrap_or(&FIXED[0])
     }
 
     /// Width in bits.

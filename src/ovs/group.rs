@@ -3,7 +3,7 @@
 
 use super::action::{parse_actions, write_list, Action};
 use super::flow::{read_text, FileError, LineError};
-use super::lex::{find_keyword, split_top};
+use super::lex::{find_keyword, split_top, Sep};
 use super::value::parse_int;
 use serde::Serialize;
 use std::fmt;
@@ -87,7 +87,7 @@ impl Group {
         let mut id = None;
         let mut kind = None;
         let mut properties = Vec::new();
-        for tok in split_top(head, |c| c == b',' || c == b' ')? {
+        for tok in split_top(head, Sep::CommaBlank)? {
             match tok.split_once('=') {
                 Some(("group_id", v)) => {
                     id = Some(

@@ -1,10 +1,29 @@
 //! Splitting flow text at top level: separators inside quotes, parentheses or brackets do not
 //! count (`ct(commit,exec(load:1->NXM_NX_CT_MARK[]))`, `in_port="a,b"`, `members:[2,3]`).
 
-/// Splits `s` at every top-level byte for which `is_sep` holds; empty pieces are dropped.
+/// Which bytes separate items: commas only (inside `ct(...)`, `nat(...)`), or commas and blanks
+/// (between a flow's match items and actions, as `ovs-ofctl` accepts either).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Sep {
+    /// `,`.
+    Comma,
+    /// `,`, space, tab, CR or LF.
+    CommaBlank,
+}
+
+impl Sep {
+    fn classes(self) -> &'static [u8; 256] {
+        match self {
+            Sep::Comma => &CLASS_COMMA,
+            Sep::CommaBlank => &CLASS_COMMA_BLANK,
+        }
+    }
+}
+
+/// Splits `s` at every top-level separator; empty pieces are dropped.
 /// Fails on unbalanced parentheses, brackets or quotes.
-pub fn split_top(s: &str, is_sep: impl Fn(u8) -> bool) -> Result<Vec<&str>, String> {
-    TopSplit::new(s, is_sep).collect()
+pub fn split_top(s: &str, sep: Sep) -> Result<Vec<&str>, String> {
+    TopSplit::new(s, sep).collect()
 }
 
 /// Position of the first `c` in `s` (a plain loop: faster than `memchr` on short tokens).
@@ -20,45 +39,81 @@ pub fn split_byte(s: &str, c: u8) -> Option<(&str, &str)> {
     Some((&s[..i], &s[i + 1..]))
 }
 
-/// Bytes that never change nesting or quoting.
-static PLAIN: [bool; 256] = {
-    let mut t = [true; 256];
-    t[b'"' as usize] = false;
-    t[b'\\' as usize] = false;
-    t[b'(' as usize] = false;
-    t[b')' as usize] = false;
-    t[b'[' as usize] = false;
-    t[b']' as usize] = false;
+/// `s` split at the last `->` (`set_field:value->field`, `load:value->dst[range]`).
+#[inline]
+pub fn rsplit_arrow(s: &str) -> Option<(&str, &str)> {
+    let i = s.as_bytes().windows(2).rposition(|w| w == b"->")?;
+    Some((&s[..i], &s[i + 2..]))
+}
+
+/// `s` split at the first `->` (`move:src->dst`).
+#[inline]
+pub fn split_arrow(s: &str) -> Option<(&str, &str)> {
+    let i = s.as_bytes().windows(2).position(|w| w == b"->")?;
+    Some((&s[..i], &s[i + 2..]))
+}
+
+/// Byte classes for scanning: ordinary text, separator, or a byte that changes nesting or
+/// quoting. One table lookup per byte is the whole inner loop.
+const PLAIN: u8 = 0;
+const SEPARATOR: u8 = 1;
+const SPECIAL: u8 = 2;
+
+const fn classes(separators: &[u8]) -> [u8; 256] {
+    let mut t = [PLAIN; 256];
+    let mut i = 0;
+    while i < separators.len() {
+        t[separators[i] as usize] = SEPARATOR;
+        i += 1;
+    }
+    t[b'"' as usize] = SPECIAL;
+    t[b'\\' as usize] = SPECIAL;
+    t[b'(' as usize] = SPECIAL;
+    t[b')' as usize] = SPECIAL;
+    t[b'[' as usize] = SPECIAL;
+    t[b']' as usize] = SPECIAL;
     t
-};
+}
+
+static CLASS_COMMA: [u8; 256] = classes(b",");
+static CLASS_COMMA_BLANK: [u8; 256] = classes(b", \t\r\n");
+/// No separators: only nesting and quoting matter ([`find_keyword`]).
+static CLASS_NONE: [u8; 256] = classes(b"");
 
 /// The pieces of [`split_top`] one at a time, without allocating.
-pub struct TopSplit<'a, F> {
+pub struct TopSplit<'a> {
     s: &'a str,
     pos: usize,
-    is_sep: F,
+    class: &'static [u8; 256],
     failed: bool,
 }
 
-impl<'a, F: Fn(u8) -> bool> TopSplit<'a, F> {
+impl<'a> TopSplit<'a> {
     /// Splits `s` at top-level separators.
-    pub fn new(s: &'a str, is_sep: F) -> Self {
-        TopSplit { s, pos: 0, is_sep, failed: false }
+    pub fn new(s: &'a str, sep: Sep) -> Self {
+        TopSplit { s, pos: 0, class: sep.classes(), failed: false }
+    }
+
+    /// What is left after the separators that follow the last piece: where the next piece
+    /// starts (a flow's `actions=` is found this way, without a second scan of the line).
+    pub fn rest(&mut self) -> &'a str {
+        let b = self.s.as_bytes();
+        while self.pos < b.len() && self.class[b[self.pos] as usize] == SEPARATOR {
+            self.pos += 1;
+        }
+        self.s.get(self.pos..).unwrap_or("")
     }
 }
 
-impl<'a, F: Fn(u8) -> bool> Iterator for TopSplit<'a, F> {
+impl<'a> Iterator for TopSplit<'a> {
     type Item = Result<&'a str, String>;
 
     fn next(&mut self) -> Option<Self::Item> {
         if self.failed {
             return None;
         }
+        self.rest();
         let b = self.s.as_bytes();
-        // Skip separators.
-        while self.pos < b.len() && (self.is_sep)(b[self.pos]) {
-            self.pos += 1;
-        }
         if self.pos >= b.len() {
             return None;
         }
@@ -68,7 +123,7 @@ impl<'a, F: Fn(u8) -> bool> Iterator for TopSplit<'a, F> {
         let mut i = start;
         while i < b.len() {
             // Fast skip over bytes that can neither separate nor nest.
-            while i < b.len() && PLAIN[b[i] as usize] && !(self.is_sep)(b[i]) {
+            while i < b.len() && self.class[b[i] as usize] == PLAIN {
                 i += 1;
             }
             if i >= b.len() {
@@ -92,7 +147,7 @@ impl<'a, F: Fn(u8) -> bool> Iterator for TopSplit<'a, F> {
                         }
                         depth -= 1;
                     }
-                    _ if depth == 0 && (self.is_sep)(c) => break,
+                    _ if depth == 0 && self.class[c as usize] == SEPARATOR => break,
                     _ => {}
                 }
             }
@@ -122,7 +177,7 @@ pub fn find_keyword(s: &str, needle: &str) -> Option<usize> {
     let mut i = 0;
     while i < b.len() {
         // Fast skip over bytes that neither nest nor start the needle.
-        while i < b.len() && PLAIN[b[i] as usize] && b[i] != first {
+        while i < b.len() && CLASS_NONE[b[i] as usize] == PLAIN && b[i] != first {
             i += 1;
         }
         if i >= b.len() {
@@ -186,10 +241,12 @@ mod tests {
 
     #[test]
     fn splits_at_top_level() {
-        let v = split_top("a,ct(commit,exec(x,y)),b[1,2],\"c,d\"", |c| c == b',').unwrap();
+        let v = split_top("a,ct(commit,exec(x,y)),b[1,2],\"c,d\"", Sep::Comma).unwrap();
         assert_eq!(v, vec!["a", "ct(commit,exec(x,y))", "b[1,2]", "\"c,d\""]);
-        assert!(split_top("a(b", |c| c == b',').is_err());
-        assert!(split_top("a)b", |c| c == b',').is_err());
+        assert!(split_top("a(b", Sep::Comma).is_err());
+        assert!(split_top("a)b", Sep::Comma).is_err());
+        // A backslash outside quotes is ordinary text.
+        assert_eq!(split_top("a\\b,\\", Sep::Comma).unwrap(), vec!["a\\b", "\\"]);
         assert_eq!(find_keyword("priority=1,ip actions=drop", "actions="), Some(14));
         assert_eq!(find_keyword("x=learn(actions=1) actions=drop", "actions="), Some(19));
         assert_eq!(call("ct(commit,nat(src))"), Some(("ct", "commit,nat(src)")));
