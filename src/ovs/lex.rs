@@ -118,12 +118,20 @@ impl<'a> Iterator for TopSplit<'a> {
             return None;
         }
         let start = self.pos;
+        let class = self.class;
         let mut depth: u32 = 0;
         let mut quoted = false;
         let mut i = start;
         while i < b.len() {
-            // Fast skip over bytes that can neither separate nor nest.
-            while i < b.len() && self.class[b[i] as usize] == PLAIN {
+            // Fast skip over bytes that can neither separate nor nest, eight at a time.
+            while let Some(w) = b.get(i..i + 8) {
+                let any = w.iter().fold(PLAIN, |acc, &c| acc | class[c as usize]);
+                if any != PLAIN {
+                    break;
+                }
+                i += 8;
+            }
+            while i < b.len() && class[b[i] as usize] == PLAIN {
                 i += 1;
             }
             if i >= b.len() {
@@ -147,7 +155,7 @@ impl<'a> Iterator for TopSplit<'a> {
                         }
                         depth -= 1;
                     }
-                    _ if depth == 0 && self.class[c as usize] == SEPARATOR => break,
+                    _ if depth == 0 && class[c as usize] == SEPARATOR => break,
                     _ => {}
                 }
             }
@@ -213,10 +221,10 @@ pub fn find_keyword(s: &str, needle: &str) -> Option<usize> {
 
 /// `name(args)` → (`name`, `args`) when `s` ends with the parenthesis that closes the first `(`.
 pub fn call(s: &str) -> Option<(&str, &str)> {
-    let open = s.find('(')?;
     if !s.ends_with(')') {
         return None;
     }
+    let open = byte_pos(s, b'(')?;
     let inner = &s[open + 1..s.len() - 1];
     // The first '(' must close at the very end.
     let mut depth = 0i32;
