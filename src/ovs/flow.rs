@@ -627,6 +627,17 @@ mod tests {
     }
 
     #[test]
+    fn dump_lines_skipped_joined_and_numbered() {
+        let text = "NXST_FLOW reply (xid=0x4):\r\n # comment\r\n\r\n 1. table=0, priority=1 \\\r\n  actions=drop\r\ntable=1 actions=drop";
+        let dump = FlowDump::parse(text, "crlf").unwrap();
+        assert_eq!(dump.flows.len(), 2);
+        assert_eq!(dump.lines, vec![4, 6]);
+        assert_eq!(dump.flows[0].to_string(), "table=0, priority=1 actions=drop");
+        let e = FlowDump::parse("table=0 actions=drop\ntable=1 \\\n", "cut").unwrap_err();
+        assert_eq!((e.line, e.message.as_str()), (2, r"file ends inside a continued (\) line"));
+    }
+
+    #[test]
     fn errors_say_what() {
         assert!(Flow::parse("priority=1,ip").unwrap_err().contains("actions"));
         assert!(Flow::parse("tp_dst=80 actions=drop").unwrap_err().contains("prerequisites"));
