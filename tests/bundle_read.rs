@@ -18,7 +18,7 @@ fn corpus(name: &str) -> String {
 fn flows_with_stats() -> String {
     let dump = FlowDump::parse(&corpus("antrea-ovs-pipeline-v1.15-all-tables.flows"), "c").unwrap();
     let mut out = String::new();
-    for (i, mut f) in dump.flows.into_iter().enumerate() {
+    for (i, mut f) in dump.into_flows().into_iter().enumerate() {
         f.cookie = Some(0x1010000000000 + i as u64);
         f.duration_ms = Some(86_400_123);
         f.n_packets = Some(i as u64 * 3);

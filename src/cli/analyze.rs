@@ -104,9 +104,9 @@ pub fn run(args: &AnalyzeArgs, quiet: bool) -> Outcome {
         for e in earlier.nodes {
             match (inputs.nodes.iter_mut().find(|n| n.name == e.name), e.artifacts.and_then(|a| a.flows)) {
                 (Some(n), Some(flows)) => n.before = Some(flows),
-                (None, Some(flows)) => {
-                    inputs.problems.push((flows.origin, format!("--before: no node {} among the inputs", e.name)))
-                }
+                (None, Some(flows)) => inputs
+                    .problems
+                    .push((flows.origin.clone(), format!("--before: no node {} among the inputs", e.name))),
                 _ => {}
             }
         }
