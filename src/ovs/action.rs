@@ -688,7 +688,8 @@ fn parse_resubmit(item: &str, a: &str) -> Result<Action, String> {
 }
 
 fn parse_output(a: &str, max_len: Option<u16>) -> Result<Action, String> {
-    let is_field = a.contains('[')
+    // A quoted port name may hold any character, `[` included.
+    let is_field = !a.starts_with('"') && a.contains('[')
         || (a.bytes().next().is_some_and(|b| b.is_ascii_alphabetic())
             && Field::from_name(a).is_some()
             && !matches!(
@@ -994,6 +995,9 @@ mod tests {
         );
         assert_eq!(rt("move:NXM_NX_REG0[0..3]->NXM_NX_CT_MARK[0..3]"), "move:NXM_NX_REG0[0..3]->NXM_NX_CT_MARK[0..3]");
         assert_eq!(rt("output:NXM_NX_REG1[]"), "output:NXM_NX_REG1[]");
+        // Found by fuzzing: a quoted port name with a bracket is a port, not a sub-field.
+        assert_eq!(rt("\"z >c[c_\""), "output:\"z >c[c_\"");
+        assert_eq!(rt("output:\"a[1]\""), "output:\"a[1]\"");
         assert_eq!(
             rt("resubmit(,SessionAffinity),resubmit(,ServiceLB)"),
             "resubmit(,SessionAffinity),resubmit(,ServiceLB)"
