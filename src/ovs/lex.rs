@@ -77,8 +77,6 @@ const fn classes(separators: &[u8]) -> [u8; 256] {
 
 static CLASS_COMMA: [u8; 256] = classes(b",");
 static CLASS_COMMA_BLANK: [u8; 256] = classes(b", \t\r\n");
-/// No separators: only nesting and quoting matter ([`find_keyword`]).
-static CLASS_NONE: [u8; 256] = classes(b"");
 
 /// The pieces of [`split_top`] one at a time, without allocating.
 pub struct TopSplit<'a> {
@@ -175,48 +173,16 @@ impl<'a> Iterator for TopSplit<'a> {
 }
 
 /// Position of the first top-level occurrence of `needle` that starts at the beginning of `s`
-/// or right after a delimiter (space, tab, comma).
+/// or right after a separator (blank, comma): where the item that starts with it begins.
 pub fn find_keyword(s: &str, needle: &str) -> Option<usize> {
-    let b = s.as_bytes();
-    let n = needle.as_bytes();
-    let mut quoted = false;
-    let mut depth: u32 = 0;
-    let Some(&first) = n.first() else { return Some(0) };
-    let mut i = 0;
-    while i < b.len() {
-        // Fast skip over bytes that neither nest nor start the needle.
-        while i < b.len() && CLASS_NONE[b[i] as usize] == PLAIN && b[i] != first {
-            i += 1;
+    let mut items = TopSplit::new(s, Sep::CommaBlank);
+    loop {
+        let rest = items.rest();
+        if rest.starts_with(needle) {
+            return Some(s.len() - rest.len());
         }
-        if i >= b.len() {
-            break;
-        }
-        let c = b[i];
-        if quoted {
-            match c {
-                b'\\' => i += 1,
-                b'"' => quoted = false,
-                _ => {}
-            }
-        } else {
-            match c {
-                b'"' => quoted = true,
-                b'(' | b'[' => depth += 1,
-                b')' | b']' => depth = depth.saturating_sub(1),
-                _ => {
-                    if depth == 0
-                        && c == first
-                        && b[i..].starts_with(n)
-                        && (i == 0 || matches!(b[i - 1], b' ' | b'\t' | b','))
-                    {
-                        return Some(i);
-                    }
-                }
-            }
-        }
-        i += 1;
+        items.next()?.ok()?;
     }
-    None
 }
 
 /// `name(args)` → (`name`, `args`) when `s` ends with the parenthesis that closes the first `(`.
