@@ -625,8 +625,8 @@ pub fn parse_action<'a>(item: &'a str) -> Result<Action, String> {
             let a = need(arg)?;
             let bad = || format!("{item}: expected conjunction(id,k/n)");
             let (id, kn) = a.split_once(',').ok_or_else(bad)?;
-            let (k, n) = kn.trim().split_once('/').ok_or_else(bad)?;
-            let id: u32 = int(id.trim(), "conjunction id")?;
+            let (k, n) = kn.trim_ascii().split_once('/').ok_or_else(bad)?;
+            let id: u32 = int(id.trim_ascii(), "conjunction id")?;
             let clause: u8 = int(k, "conjunction clause")?;
             let n_clauses: u8 = int(n, "conjunction clause count")?;
             if !(2..=64).contains(&n_clauses) || clause == 0 || clause > n_clauses {
@@ -741,7 +741,7 @@ fn parse_ct(args: &str) -> Result<Ct, String> {
     let mut ct = Ct::default();
     for item in TopSplit::new(args, Sep::Comma) {
         let item = item?;
-        let item = item.trim();
+        let item = item.trim_ascii();
         if let Some((name, inner)) = call(item) {
             match name {
                 "nat" => {

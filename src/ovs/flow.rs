@@ -183,7 +183,7 @@ impl Flow {
         loop {
             let rest = items.rest();
             if let Some(actions) = rest.strip_prefix("actions=").or_else(|| rest.strip_prefix("action=")) {
-                return Ok(actions.trim());
+                return Ok(actions.trim_ascii());
             }
             let Some(item) = items.next() else { return Err("no actions= in flow".into()) };
             let item = item?;
@@ -428,7 +428,7 @@ fn skip_line(t: &str) -> bool {
 fn strip_numbering(t: &str) -> &str {
     let digits = t.bytes().take_while(u8::is_ascii_digit).count();
     if digits > 0 && t[digits..].starts_with(". ") {
-        t[digits + 2..].trim_start()
+        t[digits + 2..].trim_ascii_start()
     } else {
         t
     }
@@ -489,6 +489,38 @@ impl<'a> Iterator for FlowTexts<'a> {
     }
 }
 
+/// How many flow texts and lines [`FlowTexts`] finds in `text`, without building them: a line
+/// that starts (after blanks) with a lower-case letter and ends in neither a blank nor `\\` is a
+/// whole flow on its own; only other lines take the full test.
+fn count_texts(text: &str) -> (usize, usize) {
+    let b = text.as_bytes();
+    let (mut flows, mut lines, mut continued) = (0, 0, false);
+    let mut start = 0;
+    while start < b.len() {
+        let end = memchr::memchr(b'\n', &b[start..]).map_or(b.len(), |i| start + i);
+        let line = &text[start..end];
+        start = end + 1;
+        lines += 1;
+        let bytes = line.as_bytes();
+        let first = bytes.iter().position(|&c| c != b' ').map(|i| bytes[i]);
+        let simple =
+            matches!(first, Some(b'a'..=b'z')) && bytes.last().is_some_and(|&c| c != b'\\' && !c.is_ascii_whitespace());
+        if simple && !continued {
+            flows += 1;
+            continue;
+        }
+        let t = strip_numbering(line.trim_ascii());
+        if !continued {
+            if skip_line(t) {
+                continue;
+            }
+            flows += 1;
+        }
+        continued = t.ends_with('\\');
+    }
+    (flows, lines)
+}
+
 /// A line-aligned piece of a dump parsed by one thread: its text, first line number, and how
 /// many flows it holds.
 struct Chunk<'a> {
@@ -520,13 +552,11 @@ fn chunks(text: &str, size: usize) -> Vec<Chunk<'_>> {
         rest = tail;
     }
     pieces.push(rest);
-    let count = |piece: &str| {
-        let mut texts = FlowTexts::new(piece, 0);
-        let flows = texts.by_ref().count();
-        (flows, texts.next_line)
+    let counts: Vec<(usize, usize)> = if pieces.len() == 1 {
+        vec![count_texts(pieces[0])]
+    } else {
+        pieces.par_iter().map(|p| count_texts(p)).collect()
     };
-    let counts: Vec<(usize, usize)> =
-        if pieces.len() == 1 { vec![count(pieces[0])] } else { pieces.par_iter().map(|p| count(p)).collect() };
     let mut line = 1;
     pieces
         .into_iter()
@@ -665,5 +695,21 @@ mod tests {
         let e = FlowDump::parse("table=0 actions=drop\n\ntable=0,reg0=zz actions=drop\n", "f.txt").unwrap_err();
         assert_eq!(e.line, 3);
         assert!(e.to_string().starts_with("f.txt:3: "));
+    }
+
+    proptest::proptest! {
+        /// The quick count that sizes a dump's vector agrees with the texts the parse walks, on
+        /// lines mixing flows, headers, comments, numbering, CRs, blanks and continuations.
+        #[test]
+        fn count_texts_agrees_with_flow_texts(parts in proptest::collection::vec(proptest::sample::select(vec![
+            "table=0 actions=drop", " cookie=0x1, table=0 actions=drop", "NXST_FLOW reply:", "OFPST_FLOW", "# c",
+            "", " ", "\t", "\r", "1. ip actions=drop", "12. # not a comment", "a \\", "b\\ ", "\\", "x)\r", "Table=1",
+            "\u{e9}t\u{e9}", "\n", "\n\n",
+        ]), 0..24)) {
+            let text = parts.concat();
+            let mut texts = FlowTexts::new(&text, 0);
+            let flows = texts.by_ref().count();
+            proptest::prop_assert_eq!(count_texts(&text), (flows, texts.next_line), "{:?}", text);
+        }
     }
 }
