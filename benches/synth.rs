@@ -39,7 +39,7 @@ fn bump(field: Field, v: &mut Value, r: u128) {
             _ if matches!(field, Field::Reg(1) | Field::Reg(3) | Field::ConjId) => r,
             _ => 0,
         };
-        *value = value.wrapping_add(delta) & *mask;
+        *value = (value.get().wrapping_add(delta) & mask.get()).into();
     }
 }
 

@@ -43,7 +43,7 @@ fn bits_value(field: Field) -> BoxedStrategy<Value> {
             } else {
                 m & full
             };
-            Value::Bits { value: v & m, mask: m }
+            Value::masked(v, m)
         })
         .boxed()
 }
@@ -54,7 +54,7 @@ fn flags_value(field: Field, known: u128) -> BoxedStrategy<Value> {
             let m = m & known;
             let m = if m == 0 { 1 } else { m };
             let _ = field;
-            Value::Bits { value: v & m, mask: m }
+            Value::masked(v, m)
         })
         .boxed()
 }
@@ -97,7 +97,7 @@ fn field_match(proto: Option<Proto>) -> BoxedStrategy<FieldMatch> {
     let plain = prop::sample::select(fields)
         .prop_flat_map(|f| bits_value(f).prop_map(move |v| FieldMatch { field: f, value: v }));
     let frag = prop::sample::select(vec![(0u128, 1u128), (1, 1), (1, 3), (3, 3), (0, 2)])
-        .prop_map(|(v, m)| FieldMatch { field: Field::NwFrag, value: Value::Bits { value: v, mask: m } });
+        .prop_map(|(v, m)| FieldMatch { field: Field::NwFrag, value: Value::masked(v, m) });
     let flags = flags_value(Field::TcpFlags, 0x1ff).prop_map(|v| FieldMatch { field: Field::TcpFlags, value: v });
     match (with_ip, tcp) {
         (_, true) => prop_oneof![4 => plain, 1 => special, 1 => frag, 1 => flags].boxed(),
@@ -157,7 +157,7 @@ fn leaf_action() -> impl Strategy<Value = Action> {
         }),
         (prop::sample::select(vec![Field::Reg(0), Field::Reg(4), Field::CtMark, Field::PktMark, Field::EthSrc, Field::TunDst, Field::CtLabel]))
             .prop_flat_map(|f| bits_value_any_mask(f).prop_map(move |value| Action::SetField { field: f, value })),
-        (subfield(), any::<u128>()).prop_map(|(dst, v)| Action::Load { value: v & (dst.mask() >> dst.start), dst }),
+        (subfield(), any::<u128>()).prop_map(|(dst, v)| Action::Load { value: (v & (dst.mask() >> dst.start)).into(), dst }),
         subfield().prop_flat_map(|src| subfield().prop_filter_map("same length", move |dst| {
             let len = src.len.min(dst.len);
             Some(Action::Move { src: SubField { len, ..src }, dst: SubField { len, ..dst } })
@@ -188,7 +188,7 @@ fn bits_value_any_mask(field: Field) -> BoxedStrategy<Value> {
     (any::<u128>(), any::<u128>(), any::<bool>())
         .prop_map(move |(v, m, exact)| {
             let m = if exact { full } else { m & full };
-            Value::Bits { value: v & m, mask: m }
+            Value::masked(v, m)
         })
         .boxed()
 }

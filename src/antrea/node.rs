@@ -133,8 +133,10 @@ fn written(actions: &[Action], field: Field) -> Option<(u128, u128)> {
     let mut out: Option<(u128, u128)> = None;
     for a in actions {
         let w = match a {
-            Action::SetField { field: f, value: Value::Bits { value, mask } } if *f == field => Some((*value, *mask)),
-            Action::Load { value, dst } if dst.field == field => Some((*value << dst.start, dst.mask())),
+            Action::SetField { field: f, value: Value::Bits { value, mask } } if *f == field => {
+                Some((value.get(), mask.get()))
+            }
+            Action::Load { value, dst } if dst.field == field => Some((value.get() << dst.start, dst.mask())),
             _ => None,
         };
         if let Some((v, m)) = w {

@@ -154,7 +154,7 @@ fn actions_touch(want: &PortWant, actions: &[Action]) -> bool {
     actions.iter().any(|a| match a {
         Action::Output { port, .. } => port_is(want, port),
         Action::SetField { field: Field::Reg(1), value: Value::Bits { value, .. } } => {
-            want.number.is_some_and(|n| *value == u128::from(n))
+            want.number.is_some_and(|n| value.get() == u128::from(n))
         }
         Action::Ct(ct) => actions_touch(want, &ct.exec),
         Action::Clone { actions } => actions_touch(want, actions),

@@ -4,7 +4,7 @@
 
 use super::field::Field;
 use super::lex::{byte_pos, call, rsplit_arrow, split_arrow, split_byte, split_top, Sep, TopSplit};
-use super::value::{hex, parse_int, parse_value, write_value, PortRef, Value};
+use super::value::{hex, parse_int, parse_value, write_value, PortRef, Value, Wide};
 use serde::{Serialize, Serializer};
 use std::fmt;
 use std::net::IpAddr;
@@ -389,7 +389,7 @@ pub enum Action {
     Load {
         /// The value (right-aligned to the range).
         #[serde(serialize_with = "ser_hex")]
-        value: u128,
+        value: Wide,
         /// Destination bits.
         dst: SubField,
     },
@@ -406,7 +406,7 @@ pub enum Action {
         field: Field,
         /// The new value.
         #[serde(serialize_with = "ser_hex")]
-        value: u128,
+        value: Wide,
     },
     /// `strip_vlan` / `pop_vlan`.
     PopVlan,
@@ -483,8 +483,8 @@ pub enum Action {
     },
 }
 
-fn ser_hex<S: Serializer>(v: &u128, s: S) -> Result<S::Ok, S::Error> {
-    s.collect_str(&hex(*v))
+fn ser_hex<S: Serializer>(v: &Wide, s: S) -> Result<S::Ok, S::Error> {
+    s.collect_str(&hex(v.get()))
 }
 
 /// `{"field": "eth_src", "value": "aa:bb:cc:dd:ee:ff"}`: the value in the field's own syntax.
@@ -649,7 +649,7 @@ pub fn parse_action<'a>(item: &'a str) -> Result<Action, String> {
             let field = MODS.iter().find(|x| x.0 == m).map(|x| x.1).unwrap_or(Field::EthSrc);
             let value =
                 parse_value(field, v)?.bits().map(|b| b.0).ok_or_else(|| format!("{v}: invalid {name} value"))?;
-            Ok(Action::Mod { field, value })
+            Ok(Action::Mod { field, value: value.into() })
         }
         _ if arg.is_none() && name.bytes().all(|b| b.is_ascii_digit()) => {
             Ok(Action::Output { port: PortRef::parse(name)?, max_len: None })
@@ -716,7 +716,7 @@ fn parse_load(a: &str) -> Result<Action, String> {
     if value & !(dst.mask() >> dst.start) != 0 {
         return Err(format!("load:{a}: value {v} does not fit in {} bits", dst.len));
     }
-    Ok(Action::Load { value, dst })
+    Ok(Action::Load { value: value.into(), dst })
 }
 
 fn parse_move(a: &str) -> Result<Action, String> {
@@ -863,13 +863,13 @@ impl fmt::Display for Action {
                 write_value(f, *field, value)?;
                 write!(f, "->{}", field.canonical_name())
             }
-            Action::Load { value, dst } => write!(f, "load:{}->{dst}", hex(*value)),
+            Action::Load { value, dst } => write!(f, "load:{}->{dst}", hex(value.get())),
             Action::Move { src, dst } => write!(f, "move:{src}->{dst}"),
             Action::Mod { field, value } => {
                 let name = MODS.iter().find(|x| x.1 == *field).map_or("mod_unknown", |x| x.0);
                 f.write_str(name)?;
                 f.write_str(":")?;
-                write_value(f, *field, &Value::exact(*field, *value))
+                write_value(f, *field, &Value::exact(*field, value.get()))
             }
             Action::PopVlan => f.write_str("pop_vlan"),
             Action::PushVlan { ethertype } => write!(f, "push_vlan:{ethertype:#06x}"),

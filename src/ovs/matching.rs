@@ -210,7 +210,7 @@ impl Match {
                 if v & !m != 0 {
                     return Err(format!("{value}: value too large for {key}"));
                 }
-                Value::Bits { value: v << start, mask: m << start }
+                Value::masked(v << start, m << start)
             }
         };
         if !field.info().matchable {

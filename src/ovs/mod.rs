@@ -19,4 +19,4 @@ pub use flow::{Flow, FlowDump, LineError};
 pub use group::{Group, GroupType};
 pub use matching::{Match, Proto};
 pub use port::{Port, PortTable};
-pub use value::{PortRef, Value};
+pub use value::{PortRef, Value, Wide};

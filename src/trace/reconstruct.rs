@@ -163,7 +163,7 @@ impl Attribution<'_> {
             // Ingress rules name their Pods by output port (reg1), egress rules by in_port.
             for field in [Field::Reg(1), Field::InPort] {
                 let port = match (field, f.matches.get(field)) {
-                    (Field::Reg(1), Some(Value::Bits { value, .. })) => Some(*value as u32),
+                    (Field::Reg(1), Some(Value::Bits { value, .. })) => Some(value.get() as u32),
                     (Field::InPort, Some(Value::Port(p))) => {
                         p.number().or_else(|| self.node.artifacts?.ports.as_ref()?.number_of(p))
                     }
@@ -320,7 +320,7 @@ fn probe_hits(node: &NodeModel<'_>, hit: &[usize], mut h: Headers) -> Vec<usize>
         for a in &f.actions {
             match a {
                 OfAction::SetField { field: Field::EthDst, value: Value::Bits { value, .. } } => {
-                    h.eth_dst = Some(*value)
+                    h.eth_dst = Some(value.get())
                 }
                 OfAction::Ct(ct) => {
                     if let Some(nat) = &ct.nat {
@@ -398,9 +398,9 @@ fn facts_from_path(node: &NodeModel<'_>, hit: &[usize]) -> CounterFacts {
         for a in &f.actions {
             match a {
                 OfAction::SetField { field, value: Value::Bits { value, mask } } => {
-                    apply(*field, *value, *mask, &mut facts)
+                    apply(*field, value.get(), mask.get(), &mut facts)
                 }
-                OfAction::Load { value, dst } => apply(dst.field, *value << dst.start, dst.mask(), &mut facts),
+                OfAction::Load { value, dst } => apply(dst.field, value.get() << dst.start, dst.mask(), &mut facts),
                 OfAction::Ct(ct) => {
                     if let Some(nat) = &ct.nat {
                         if let (Some(NatKind::Dst), Some((ip, _))) = (nat.kind, nat.addrs) {

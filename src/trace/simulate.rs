@@ -65,8 +65,8 @@ fn bucket_of(g: &Group, ip: IpAddr) -> Option<usize> {
     };
     g.buckets.iter().position(|b| {
         b.actions.iter().any(|a| match a {
-            OfAction::SetField { field, value: Value::Bits { value, .. } } => (*field, *value) == want,
-            OfAction::Load { value, dst } => dst.field == want.0 && dst.start == 0 && *value == want.1,
+            OfAction::SetField { field, value: Value::Bits { value, .. } } => (*field, value.get()) == want,
+            OfAction::Load { value, dst } => dst.field == want.0 && dst.start == 0 && value.get() == want.1,
             _ => false,
         })
     })

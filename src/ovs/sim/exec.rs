@@ -272,7 +272,7 @@ impl Exec<'_> {
                 }
                 Action::SetField { field, value } => match value {
                     Value::Bits { value, mask } => {
-                        p.set(*field, *value, *mask);
+                        p.set(*field, value.get(), mask.get());
                         self.set = Some((*field, p.get(*field)));
                     }
                     Value::Port(pr) => {
@@ -283,7 +283,7 @@ impl Exec<'_> {
                     Value::Text(_) => fx.push("not modelled".into()),
                 },
                 Action::Load { value, dst } => {
-                    p.set(dst.field, value << dst.start, dst.mask());
+                    p.set(dst.field, value.get() << dst.start, dst.mask());
                     self.set = Some((dst.field, p.get(dst.field)));
                 }
                 Action::Move { src, dst } => {
@@ -292,7 +292,7 @@ impl Exec<'_> {
                     fx.push(format!("{dst} is now {:#x}", v));
                 }
                 Action::Mod { field, value } => {
-                    p.set(*field, *value, u128::MAX);
+                    p.set(*field, value.get(), u128::MAX);
                     self.set = Some((*field, p.get(*field)));
                 }
                 Action::PopVlan => p.set(Field::VlanTci, 0, u128::MAX),

@@ -76,7 +76,7 @@ pub(crate) fn compile(flow: &Flow, ports: &PortTable) -> Result<Compiled, String
     let mut prereqs = Vec::new();
     for fm in &m.fields {
         let (v, mask) = match &fm.value {
-            Value::Bits { value, mask } => (*value, *mask),
+            Value::Bits { value, mask } => (value.get(), mask.get()),
             Value::Port(p) => {
                 let n = ports.number_of(p).ok_or_else(|| format!("port {p} is not in the port table"))?;
                 (u128::from(n), fm.field.full_mask())

@@ -333,10 +333,11 @@ impl Packet {
         for m in &flow.matches.fields {
             match &m.value {
                 Value::Bits { value, mask } => {
-                    if *mask != m.field.full_mask() && m.field != Field::NwFrag {
+                    let (value, mask) = (value.get(), mask.get());
+                    if mask != m.field.full_mask() && m.field != Field::NwFrag {
                         return Err(format!("{spec:?}: {} has a mask; a packet needs exact values", m.field));
                     }
-                    p.set(m.field, *value, *mask);
+                    p.set(m.field, value, mask);
                 }
                 Value::Port(port) => {
                     let n = match port {
@@ -367,7 +368,7 @@ impl Packet {
                     return;
                 }
                 let mut s = String::new();
-                let _ = write_value(&mut s, f, &Value::Bits { value: v, mask: f.full_mask() });
+                let _ = write_value(&mut s, f, &Value::masked(v, f.full_mask()));
                 out.push((f.match_name().to_string(), s));
             }
         };
@@ -451,7 +452,7 @@ impl Packet {
     pub fn value_text(&self, field: Field) -> String {
         let mut s = String::new();
         let v = self.get(field);
-        if write_value(&mut s, field, &Value::Bits { value: v, mask: field.full_mask() }).is_err() {
+        if write_value(&mut s, field, &Value::masked(v, field.full_mask())).is_err() {
             return hex(v);
         }
         s
@@ -473,7 +474,7 @@ impl Serialize for Packet {
 /// Parses a value for `field` as flow text writes it (for `--ct-state` and tests).
 pub fn parse_field_value(field: Field, text: &str) -> Result<(u128, u128), String> {
     match parse_value(field, text)? {
-        Value::Bits { value, mask } => Ok((value, mask)),
+        Value::Bits { value, mask } => Ok((value.get(), mask.get())),
         _ => Err(format!("{text}: not a bit value for {field}")),
     }
 }

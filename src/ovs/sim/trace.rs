@@ -65,7 +65,7 @@ pub struct ActionRecord {
 /// `field=value` as flow text writes it.
 pub fn set_text(field: crate::ovs::field::Field, value: u128) -> String {
     let mut s = format!("{}=", field.match_name());
-    let v = crate::ovs::value::Value::Bits { value, mask: field.full_mask() };
+    let v = crate::ovs::value::Value::masked(value, field.full_mask());
     let _ = crate::ovs::value::write_value(&mut s, field, &v);
     s
 }
