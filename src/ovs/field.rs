@@ -698,43 +698,59 @@ impl Field {
         }
         let upper = name.strip_suffix("_W").unwrap_or(name);
         if upper.starts_with("NXM_") || upper.starts_with("OXM_") {
-            if let Some(i) = FIXED.iter().find(|i| i.nxm.is_some_and(|n| n.eq_ignore_ascii_case(upper))) {
-                return Some(i.field);
-            }
-            return extra_nxm(upper);
+            return nxm_from_name(upper);
         }
         None
     }
 }
 
-/// NXM/OXM spellings not in the table (OXM aliases of fields the table names by NXM).
-fn extra_nxm(name: &str) -> Option<Field> {
-    Some(match name {
-        "OXM_OF_IN_PORT" => Field::InPort,
-        "OXM_OF_ETH_SRC" => Field::EthSrc,
-        "OXM_OF_ETH_DST" => Field::EthDst,
-        "OXM_OF_ETH_TYPE" => Field::EthType,
-        "OXM_OF_IPV4_SRC" => Field::IpSrc,
-        "OXM_OF_IPV4_DST" => Field::IpDst,
-        "OXM_OF_IPV6_SRC" => Field::Ipv6Src,
-        "OXM_OF_IPV6_DST" => Field::Ipv6Dst,
-        "OXM_OF_IP_PROTO" => Field::NwProto,
-        "OXM_OF_IP_ECN" => Field::NwEcn,
-        "OXM_OF_TCP_SRC" => Field::TcpSrc,
-        "OXM_OF_TCP_DST" => Field::TcpDst,
-        "OXM_OF_UDP_SRC" => Field::UdpSrc,
-        "OXM_OF_UDP_DST" => Field::UdpDst,
-        "OXM_OF_ARP_OP" => Field::ArpOp,
-        "OXM_OF_ARP_SPA" => Field::ArpSpa,
-        "OXM_OF_ARP_TPA" => Field::ArpTpa,
-        "OXM_OF_ARP_SHA" => Field::ArpSha,
-        "OXM_OF_ARP_THA" => Field::ArpTha,
-        "OXM_OF_TUNNEL_ID" => Field::TunId,
-        "NXM_NX_TUN_IPV4_SRC" => Field::TunSrc,
-        "NXM_NX_TUN_IPV4_DST" => Field::TunDst,
-        _ => return None,
-    })
+/// The field an NXM/OXM name (any case, without `_W`) stands for: the table's own names first,
+/// then [`EXTRA_NXM`]. Looked up in a map built on first use (`move` and `load` actions name
+/// their fields this way; a linear scan of the table was a tenth of parsing an Antrea dump).
+fn nxm_from_name(name: &str) -> Option<Field> {
+    use std::collections::HashMap;
+    use std::sync::OnceLock;
+    static BY_NAME: OnceLock<HashMap<&'static str, Field>> = OnceLock::new();
+    let map = BY_NAME.get_or_init(|| {
+        let mut m = HashMap::new();
+        let table = FIXED.iter().filter_map(|i| Some((i.nxm?, i.field)));
+        for (n, f) in table.chain(EXTRA_NXM.iter().copied()) {
+            m.entry(n).or_insert(f);
+        }
+        m
+    });
+    let mut buf = [0u8; 32];
+    let upper = buf.get_mut(..name.len())?;
+    upper.copy_from_slice(name.as_bytes());
+    upper.make_ascii_uppercase();
+    map.get(std::str::from_utf8(upper).ok()?).copied()
 }
+
+/// NXM/OXM spellings not in the table (OXM aliases of fields the table names by NXM).
+const EXTRA_NXM: &[(&str, Field)] = &[
+    ("OXM_OF_IN_PORT", Field::InPort),
+    ("OXM_OF_ETH_SRC", Field::EthSrc),
+    ("OXM_OF_ETH_DST", Field::EthDst),
+    ("OXM_OF_ETH_TYPE", Field::EthType),
+    ("OXM_OF_IPV4_SRC", Field::IpSrc),
+    ("OXM_OF_IPV4_DST", Field::IpDst),
+    ("OXM_OF_IPV6_SRC", Field::Ipv6Src),
+    ("OXM_OF_IPV6_DST", Field::Ipv6Dst),
+    ("OXM_OF_IP_PROTO", Field::NwProto),
+    ("OXM_OF_IP_ECN", Field::NwEcn),
+    ("OXM_OF_TCP_SRC", Field::TcpSrc),
+    ("OXM_OF_TCP_DST", Field::TcpDst),
+    ("OXM_OF_UDP_SRC", Field::UdpSrc),
+    ("OXM_OF_UDP_DST", Field::UdpDst),
+    ("OXM_OF_ARP_OP", Field::ArpOp),
+    ("OXM_OF_ARP_SPA", Field::ArpSpa),
+    ("OXM_OF_ARP_TPA", Field::ArpTpa),
+    ("OXM_OF_ARP_SHA", Field::ArpSha),
+    ("OXM_OF_ARP_THA", Field::ArpTha),
+    ("OXM_OF_TUNNEL_ID", Field::TunId),
+    ("NXM_NX_TUN_IPV4_SRC", Field::TunSrc),
+    ("NXM_NX_TUN_IPV4_DST", Field::TunDst),
+];
 
 fn indexed_from(name: &str) -> Option<Field> {
     let split = |prefix: &str, max: u8| -> Option<u8> {
