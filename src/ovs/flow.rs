@@ -152,6 +152,12 @@ impl Flow {
     /// Fills `self`, a [`Flow::default`], in place (a dump's flows are parsed straight into its
     /// vector).
     fn parse_into(&mut self, line: &str, scratch: &mut Scratch) -> Result<(), String> {
+        let actions_text = self.parse_match_into(line, scratch)?;
+        self.parse_actions_into(actions_text, scratch)
+    }
+
+    /// Fills everything but the actions from `line`; returns the actions' text.
+    fn parse_match_into<'a>(&mut self, line: &'a str, scratch: &mut Scratch) -> Result<&'a str, String> {
         let line = line.trim_ascii();
         // The match items go into the scratch list (a match looks at its earlier items while
         // parsing: `tp_dst` after `udp`), then into an exactly sized one.
@@ -162,8 +168,13 @@ impl Flow {
         let actions_text = head?;
         self.matches.fields = exact_copy(&mut scratch.fields);
         self.matches.check_prereqs()?;
+        Ok(actions_text)
+    }
+
+    /// Fills the actions from their text.
+    fn parse_actions_into(&mut self, text: &str, scratch: &mut Scratch) -> Result<(), String> {
         scratch.actions.clear();
-        parse_actions_into(actions_text, &mut scratch.actions)?;
+        parse_actions_into(text, &mut scratch.actions)?;
         self.actions = exact_copy(&mut scratch.actions);
         Ok(())
     }
@@ -571,13 +582,38 @@ fn chunks(text: &str, size: usize) -> Vec<Chunk<'_>> {
 
 /// Parses the flows of `chunk` into `flows` and their line numbers into `lines` (both exactly
 /// `chunk.flows` long).
+///
+/// Flows of one table tend to share their actions word for word (`goto_table:N`, the same
+/// `ct(...)` for every Service, the same `set_field`s for every rule of a policy), so a chunk
+/// remembers which earlier flow had each action text and copies that flow's parsed actions
+/// instead of parsing the text again. Parsing is a pure function of the text, so the result is
+/// the same; the memory is one entry per distinct text of the chunk.
 fn parse_chunk(chunk: &Chunk<'_>, origin: &str, flows: &mut [Flow], lines: &mut [usize]) -> Result<(), LineError> {
+    use std::collections::hash_map::{Entry, HashMap};
     let mut scratch = Scratch::default();
+    // foldhash: a tenth of SipHash's cost on these short keys, still seeded per process.
+    let mut parsed_actions: HashMap<&str, usize, foldhash::fast::RandomState> =
+        HashMap::with_capacity_and_hasher(chunk.flows, Default::default());
     let texts = FlowTexts::new(chunk.text, chunk.first_line);
-    for ((line, text), (flow, number)) in texts.zip(flows.iter_mut().zip(lines.iter_mut())) {
+    for (k, ((line, text), number)) in texts.zip(lines.iter_mut()).enumerate() {
         let error = |message: String| LineError { origin: origin.to_string(), line, message };
-        let text = text.map_err(|m| error(m.to_string()))?;
-        flow.parse_into(&text, &mut scratch).map_err(error)?;
+        let (earlier, rest) = flows.split_at_mut(k);
+        let Some(flow) = rest.first_mut() else { break };
+        match text.map_err(|m| error(m.to_string()))? {
+            Cow::Borrowed(text) => {
+                let actions = flow.parse_match_into(text, &mut scratch).map_err(error)?;
+                match parsed_actions.entry(actions) {
+                    Entry::Occupied(e) => {
+                        flow.actions = earlier.get(*e.get()).map(|f| f.actions.clone()).unwrap_or_default()
+                    }
+                    Entry::Vacant(e) => {
+                        flow.parse_actions_into(actions, &mut scratch).map_err(error)?;
+                        e.insert(k);
+                    }
+                }
+            }
+            Cow::Owned(text) => flow.parse_into(&text, &mut scratch).map_err(error)?,
+        }
         *number = line;
     }
     Ok(())
@@ -684,6 +720,32 @@ mod tests {
         assert_eq!(dump.flows[0].to_string(), "table=0, priority=1 actions=drop");
         let e = FlowDump::parse("table=0 actions=drop\ntable=1 \\\n", "cut").unwrap_err();
         assert_eq!((e.line, e.message.as_str()), (2, r"file ends inside a continued (\) line"));
+    }
+
+    #[test]
+    fn repeated_action_texts_parse_as_if_alone() {
+        // Several flows per action text, across chunk boundaries, with a continued line between.
+        let shapes = [
+            "ct(commit,table=22,zone=65520,exec(set_field:0x20/0x20->ct_mark,move:NXM_NX_REG0[0..3]->NXM_NX_CT_MARK[0..3]))",
+            "set_field:0a:00:00:00:00:01->eth_dst,goto_table:22",
+            "output:\"antrea-gw0\"",
+            "drop",
+        ];
+        let mut text = String::new();
+        for i in 0..40_000 {
+            text.push_str(&format!("table=1, priority={}, ip,nw_dst=10.0.{}.{} actions={}\n", i % 300, i % 200, i % 250, shapes[i % 4]));
+            if i == 20_000 {
+                text.push_str("table=2, priority=1 \\\n actions=drop\n");
+            }
+        }
+        let dump = FlowDump::parse(&text, "repeat").unwrap();
+        assert_eq!(dump.flows.len(), 40_001);
+        let alone: Vec<Flow> = text.replace("\\\n", "").lines().map(|l| Flow::parse(l).unwrap()).collect();
+        assert!(dump.flows == alone);
+        assert!(dump.flows.iter().all(|f| f.actions.capacity() == f.actions.len()));
+        // A bad action text fails on its own line even when an earlier flow had a good one.
+        let bad = "table=0 actions=goto_table:1\ntable=0 actions=goto_table:1,set_field:1->nope\n";
+        assert_eq!(FlowDump::parse(bad, "b").unwrap_err().line, 2);
     }
 
     #[test]
