@@ -7,15 +7,23 @@ use super::matching::{FieldMatch, Match};
 use super::value::parse_int;
 use serde::Serialize;
 use std::borrow::Cow;
+use std::collections::hash_map::{Entry, HashMap};
 use std::fmt;
 use std::path::Path;
 
-/// Buffers reused from one flow line to the next.
+/// Buffers reused from one flow line to the next, and what earlier lines' match items parsed to.
 #[derive(Default)]
-struct Scratch {
+struct Scratch<'a> {
     fields: Vec<FieldMatch>,
     actions: Vec<Action>,
+    /// `field=value` items whose meaning does not depend on the items before them
+    /// ([`Match::context_free`]), by text: flows repeat most of their match items word for word
+    /// (`reg0=0x10000/0x10000`, `ct_state=-new+trk`), so each distinct one is parsed once.
+    items: ItemMemo<'a>,
 }
+
+/// Parsed match items by their text (see [`Scratch::items`]).
+type ItemMemo<'a> = HashMap<&'a str, FieldMatch, foldhash::fast::RandomState>;
 
 /// The items of `scratch` moved into a vector of exactly their number.
 fn exact_copy<T>(scratch: &mut Vec<T>) -> Vec<T> {
@@ -151,19 +159,19 @@ impl Flow {
 
     /// Fills `self`, a [`Flow::default`], in place (a dump's flows are parsed straight into its
     /// vector).
-    fn parse_into(&mut self, line: &str, scratch: &mut Scratch) -> Result<(), String> {
+    fn parse_into<'a>(&mut self, line: &'a str, scratch: &mut Scratch<'a>) -> Result<(), String> {
         let actions_text = self.parse_match_into(line, scratch)?;
         self.parse_actions_into(actions_text, scratch)
     }
 
     /// Fills everything but the actions from `line`; returns the actions' text.
-    fn parse_match_into<'a>(&mut self, line: &'a str, scratch: &mut Scratch) -> Result<&'a str, String> {
+    fn parse_match_into<'a>(&mut self, line: &'a str, scratch: &mut Scratch<'a>) -> Result<&'a str, String> {
         let line = line.trim_ascii();
         // The match items go into the scratch list (a match looks at its earlier items while
         // parsing: `tp_dst` after `udp`), then into an exactly sized one.
         scratch.fields.clear();
         self.matches.fields = std::mem::take(&mut scratch.fields);
-        let head = self.parse_head(line);
+        let head = self.parse_head(line, &mut scratch.items);
         scratch.fields = std::mem::take(&mut self.matches.fields);
         let actions_text = head?;
         self.matches.fields = exact_copy(&mut scratch.fields);
@@ -172,7 +180,7 @@ impl Flow {
     }
 
     /// Fills the actions from their text.
-    fn parse_actions_into(&mut self, text: &str, scratch: &mut Scratch) -> Result<(), String> {
+    fn parse_actions_into(&mut self, text: &str, scratch: &mut Scratch<'_>) -> Result<(), String> {
         scratch.actions.clear();
         parse_actions_into(text, &mut scratch.actions)?;
         self.actions = exact_copy(&mut scratch.actions);
@@ -181,7 +189,7 @@ impl Flow {
 
     /// Parses the items before `actions=` (or OVS's alternative spelling `action=`) and returns
     /// the text after it.
-    fn parse_head<'a>(&mut self, line: &'a str) -> Result<&'a str, String> {
+    fn parse_head<'a>(&mut self, line: &'a str, known: &mut ItemMemo<'a>) -> Result<&'a str, String> {
         let mut items = TopSplit::new(line, Sep::CommaBlank);
         // A `--bundle` file's line may start with a flow-mod command word and a blank.
         let maybe_command = matches!(line.as_bytes().first(), Some(b'a' | b'm' | b'd'));
@@ -202,11 +210,17 @@ impl Flow {
                 Some(i) => (&item[..i], Some(&item[i + 1..])),
                 None => (item, None),
             };
-            self.push(key, value)?;
+            self.push(item, key, value, known)?;
         }
     }
 
-    fn push(&mut self, key: &str, value: Option<&str>) -> Result<(), String> {
+    fn push<'a>(
+        &mut self,
+        item: &'a str,
+        key: &str,
+        value: Option<&str>,
+        known: &mut ItemMemo<'a>,
+    ) -> Result<(), String> {
         let num = |what: &str| -> Result<u128, String> {
             let v = value.ok_or_else(|| format!("{what} needs a value"))?;
             parse_int(v).ok_or_else(|| format!("{what}={v}: invalid number"))
@@ -235,7 +249,18 @@ impl Flow {
                         return Ok(());
                     }
                 }
-                self.matches.push_item(key, value)?;
+                if value.is_some() && Match::context_free(key) {
+                    let m = match known.entry(item) {
+                        Entry::Occupied(e) => e.get().clone(),
+                        Entry::Vacant(e) => match self.matches.field_item(key, value)? {
+                            Some(m) => e.insert(m).clone(),
+                            None => return self.matches.push_item(key, value),
+                        },
+                    };
+                    self.matches.add_field(m);
+                } else {
+                    self.matches.push_item(key, value)?;
+                }
             }
         }
         Ok(())
@@ -589,7 +614,6 @@ fn chunks(text: &str, size: usize) -> Vec<Chunk<'_>> {
 /// instead of parsing the text again. Parsing is a pure function of the text, so the result is
 /// the same; the memory is one entry per distinct text of the chunk.
 fn parse_chunk(chunk: &Chunk<'_>, origin: &str, flows: &mut [Flow], lines: &mut [usize]) -> Result<(), LineError> {
-    use std::collections::hash_map::{Entry, HashMap};
     let mut scratch = Scratch::default();
     // foldhash: a tenth of SipHash's cost on these short keys, still seeded per process.
     let mut parsed_actions: HashMap<&str, usize, foldhash::fast::RandomState> =
@@ -612,7 +636,7 @@ fn parse_chunk(chunk: &Chunk<'_>, origin: &str, flows: &mut [Flow], lines: &mut 
                     }
                 }
             }
-            Cow::Owned(text) => flow.parse_into(&text, &mut scratch).map_err(error)?,
+            Cow::Owned(text) => flow.parse_into(&text, &mut Scratch::default()).map_err(error)?,
         }
         *number = line;
     }
@@ -667,6 +691,7 @@ impl FlowDump {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ovs::{Field, Value};
 
     #[test]
     fn dump_line_with_stats() {
@@ -733,7 +758,13 @@ mod tests {
         ];
         let mut text = String::new();
         for i in 0..40_000 {
-            text.push_str(&format!("table=1, priority={}, ip,nw_dst=10.0.{}.{} actions={}\n", i % 300, i % 200, i % 250, shapes[i % 4]));
+            text.push_str(&format!(
+                "table=1, priority={}, ip,nw_dst=10.0.{}.{} actions={}\n",
+                i % 300,
+                i % 200,
+                i % 250,
+                shapes[i % 4]
+            ));
             if i == 20_000 {
                 text.push_str("table=2, priority=1 \\\n actions=drop\n");
             }
@@ -743,6 +774,23 @@ mod tests {
         let alone: Vec<Flow> = text.replace("\\\n", "").lines().map(|l| Flow::parse(l).unwrap()).collect();
         assert!(dump.flows == alone);
         assert!(dump.flows.iter().all(|f| f.actions.capacity() == f.actions.len()));
+        // Match items that read differently after different protocols, and repeated fields.
+        let ctx = "udp,tp_dst=53 actions=drop\ntcp,tp_dst=53 actions=drop\narp,nw_src=10.0.0.1 actions=drop\n\
+                   ip,nw_src=10.0.0.1 actions=drop\nicmp6,icmp_type=1 actions=drop\nicmp,icmp_type=1 actions=drop\n\
+                   reg0=1,reg0=2 actions=drop\nreg0=2,reg0=1 actions=drop\nip,nw_proto=17,tp_dst=53 actions=drop\n";
+        let dump = FlowDump::parse(ctx, "ctx").unwrap();
+        let alone: Vec<Flow> = ctx.lines().map(|l| Flow::parse(l).unwrap()).collect();
+        assert!(dump.flows == alone);
+        let fields: Vec<Field> = dump.flows.iter().map(|f| f.matches.fields.last().unwrap().field).collect();
+        assert_eq!(
+            &fields[..6],
+            [Field::UdpDst, Field::TcpDst, Field::ArpSpa, Field::IpSrc, Field::Icmpv6Type, Field::IcmpType]
+        );
+        assert_eq!(
+            dump.flows[6].matches.fields,
+            vec![FieldMatch { field: Field::Reg(0), value: Value::exact(Field::Reg(0), 2) }]
+        );
+        assert_eq!(fields[8], Field::UdpDst);
         // A bad action text fails on its own line even when an earlier flow had a good one.
         let bad = "table=0 actions=goto_table:1\ntable=0 actions=goto_table:1,set_field:1->nope\n";
         assert_eq!(FlowDump::parse(bad, "b").unwrap_err().line, 2);

@@ -181,21 +181,27 @@ impl Match {
                 return Ok(());
             }
         }
+        match self.field_item(key, value)? {
+            Some(m) => self.add_field(m),
+            None => self.other.push(match value {
+                Some(v) => format!("{key}={v}"),
+                None => key.to_string(),
+            }),
+        }
+        Ok(())
+    }
+
+    /// The field match a `key[=value]` item stands for after the items already pushed; `None`
+    /// when `key` names no field (the item is kept verbatim in `other`).
+    pub(crate) fn field_item(&self, key: &str, value: Option<&str>) -> Result<Option<FieldMatch>, String> {
         let (name, range) = match super::lex::split_byte(key, b'[') {
             Some((n, r)) => (n, Some(r.strip_suffix(']').ok_or_else(|| format!("{key}: malformed bit range"))?)),
             None => (key, None),
         };
-        let Some(field) = self.resolve(name) else {
-            self.other.push(match value {
-                Some(v) => format!("{key}={v}"),
-                None => key.to_string(),
-            });
-            return Ok(());
-        };
+        let Some(field) = self.resolve(name) else { return Ok(None) };
         let Some(value) = value else {
             if matches!(field, Field::TunMetadata(_)) {
-                self.fields.push(FieldMatch { field, value: Value::Text(String::new()) });
-                return Ok(());
+                return Ok(Some(FieldMatch { field, value: Value::Text(String::new()) }));
             }
             return Err(format!("{name}: field requires a value"));
         };
@@ -216,13 +222,29 @@ impl Match {
         if !field.info().matchable {
             return Err(format!("{name}: field cannot be matched in OpenFlow (datapath-only field)"));
         }
-        // `field=...` given twice: later wins in OVS; merge so the value stays canonical.
-        if let Some(existing) = self.fields.iter_mut().find(|m| m.field == field) {
-            existing.value = value;
-        } else {
-            self.fields.push(FieldMatch { field, value });
+        Ok(Some(FieldMatch { field, value }))
+    }
+
+    /// Adds a field match. A field given twice keeps the later value, as in OVS (merged, so
+    /// the match stays canonical); a value-less `tun_metadataN` is kept as given.
+    pub(crate) fn add_field(&mut self, m: FieldMatch) {
+        let existing = match m.value {
+            Value::Text(ref t) if t.is_empty() => None,
+            _ => self.fields.iter_mut().find(|e| e.field == m.field),
+        };
+        match existing {
+            Some(e) => e.value = m.value,
+            None => self.fields.push(m),
         }
-        Ok(())
+    }
+
+    /// Whether the field a `key` names is the same whatever came before it in the match
+    /// (`tp_dst` depends on `udp`/`tcp`, `nw_src` on `arp`, `icmp_type` on IPv6).
+    pub(crate) fn context_free(key: &str) -> bool {
+        !matches!(
+            super::lex::split_byte(key, b'[').map_or(key, |(n, _)| n),
+            "tp_src" | "tp_dst" | "icmp_type" | "icmp_code" | "nw_src" | "nw_dst" | "nw_proto"
+        )
     }
 
     /// Resolves a match key, using the shorthand for `tp_*` and for `nw_*` under ARP.
