@@ -15,6 +15,18 @@ fuzz_target!(|data: &[u8]| {
             let again = Flow::parse(&f.to_string()).expect("printed flow parses");
             assert_eq!(&again, f);
         }
+        // A dump remembers repeated action texts and match items; each flow must still be what
+        // its line gives on its own (lines that parse alone: not continued, not numbered).
+        let lines: Vec<&str> = text.split('\n').collect();
+        for (f, n) in dump.flows.iter().zip(&dump.lines) {
+            let Some(line) = n.checked_sub(1).and_then(|i| lines.get(i)).map(|l| l.trim_ascii()) else { continue };
+            if line.ends_with('\\') || line.starts_with(|c: char| c.is_ascii_digit()) {
+                continue;
+            }
+            if let Ok(alone) = Flow::parse(line) {
+                assert_eq!(&alone, f, "line {n}");
+            }
+        }
     }
     for line in text.lines() {
         if let Ok(g) = Group::parse(line) {
