@@ -254,7 +254,10 @@ impl Flow {
                         Entry::Occupied(e) => e.get().clone(),
                         Entry::Vacant(e) => match self.matches.field_item(key, value)? {
                             Some(m) => e.insert(m).clone(),
-                            None => return self.matches.push_item(key, value),
+                            None => {
+                                self.matches.add_other(key, value);
+                                return Ok(());
+                            }
                         },
                     };
                     self.matches.add_field(m);

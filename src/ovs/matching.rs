@@ -183,12 +183,17 @@ impl Match {
         }
         match self.field_item(key, value)? {
             Some(m) => self.add_field(m),
-            None => self.other.push(match value {
-                Some(v) => format!("{key}={v}"),
-                None => key.to_string(),
-            }),
+            None => self.add_other(key, value),
         }
         Ok(())
+    }
+
+    /// Keeps an item that names no field verbatim.
+    pub(crate) fn add_other(&mut self, key: &str, value: Option<&str>) {
+        self.other.push(match value {
+            Some(v) => format!("{key}={v}"),
+            None => key.to_string(),
+        });
     }
 
     /// The field match a `key[=value]` item stands for after the items already pushed; `None`
