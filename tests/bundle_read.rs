@@ -253,7 +253,7 @@ fn support_bundle_is_read_in_place() {
 
     let np = &n1.network_policies[0];
     assert_eq!(np.source_type.as_deref(), Some("AntreaClusterNetworkPolicy"));
-    assert_eq!(np.rules[0].action.as_deref(), Some("Drop"));
+    assert_eq!(np.rules[0].action, Some(hoptrace::bundle::agent::RuleAction::Drop));
     assert_eq!(np.rules[0].peer_groups, vec!["ag-client".to_string()]);
     assert_eq!(np.rules[0].peer_ip_blocks, vec!["10.10.0.0/24".to_string()]);
     assert_eq!(np.rules[0].services, vec!["TCP/3306".to_string()]);

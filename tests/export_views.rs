@@ -10,7 +10,7 @@ fn timed(mut o: Observation, raw: i64, iface: &str, file: &str, packet: u64) -> 
     o.raw_time_ns = Some(raw);
     o.interface = Some(iface.into());
     o.evidence.push(Evidence {
-        kind: "capture".into(),
+        kind: hoptrace::trace::EvidenceKind::Capture,
         file: Some(file.into()),
         packet: Some(packet),
         interface: Some(iface.into()),
@@ -178,7 +178,7 @@ fn json_matches_the_published_schema() {
     .unwrap();
     let mut r = sample();
     r.findings.push(hoptrace::trace::Finding {
-        kind: "missing-input".into(),
+        kind: hoptrace::trace::FindingKind::MissingInput,
         node: Some("k8s-node-3".into()),
         message: "no input".into(),
     });

@@ -103,14 +103,14 @@ fn inter_node_pod_to_pod_and_on_to_the_peer() {
     // A second node at 192.168.77.103 (same pipeline shape): the trace continues there from its
     // tunnel port with tun_src/tun_dst set and registers reset.
     let peer = Node {
-        name: "node-103".into(),
-        pipeline: n.pipeline.clone(),
+        name: "node-103",
+        pipeline: &n.pipeline,
         transport_ips: vec!["192.168.77.103".parse().unwrap()],
         tunnel_ports: vec![1],
     };
     let me = Node {
-        name: "node-102".into(),
-        pipeline: n.pipeline.clone(),
+        name: "node-102",
+        pipeline: &n.pipeline,
         transport_ips: vec!["192.168.77.102".parse().unwrap()],
         tunnel_ports: vec![1],
     };

@@ -3,10 +3,13 @@
 //! its Pods, peer nodes and Services) and its Traceflow vocabulary and observation rules. The
 //! generic OpenFlow types live in [`crate::ovs`].
 
+pub mod controlplane;
 pub mod cookie;
+pub mod hits;
 pub mod node;
 pub mod observation;
 pub mod observe;
+pub mod policy;
 pub mod registers;
 pub mod simulated;
 pub mod tables;

@@ -2,11 +2,13 @@
 //! their roles (tunnel, gateway, Pods with MAC and IP), its local and remote Pod CIDRs with the
 //! peer node behind each, and its Services (ClusterIP:port → group → endpoints).
 
-use super::registers::GLOBAL_VIRTUAL_MAC;
-use super::tables::{TableMap, TableMapSource};
+use super::registers::{
+    ENDPOINT_IP6, ENDPOINT_PORT, GLOBAL_VIRTUAL_MAC, PKT_SOURCE, REMOTE_ENDPOINT, TARGET_OFPORT, TO_NODE_PORT_ADDRESS,
+};
+use super::tables::{Table, TableMap, TableMapSource};
 use crate::addr::MacAddr;
 use crate::ovs::value::bits_mac;
-use crate::ovs::{Action, Field, Flow, FlowDump, Group, PortRef, PortTable, Value};
+use crate::ovs::{Action, Bucket, Field, Flow, FlowDump, Group, PortRef, PortTable, Value};
 use serde::Serialize;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
@@ -164,9 +166,9 @@ fn mac_of(v: u128) -> MacAddr {
     bits_mac(v)
 }
 
-/// Which table a flow is in, by current Antrea name.
-fn in_table<'a>(tables: &'a TableMap, flow: &'a Flow, name: &str) -> bool {
-    tables.canonical_name(&flow.table_or_zero()) == Some(name)
+/// Whether a flow is in `table`.
+fn in_table(tables: &TableMap, flow: &Flow, table: Table) -> bool {
+    tables.table_of(flow) == Some(table)
 }
 
 impl NodeView {
@@ -187,13 +189,13 @@ impl NodeView {
         let legacy = tables.source == TableMapSource::Legacy;
         let vmac: MacAddr = GLOBAL_VIRTUAL_MAC.parse().unwrap_or_default();
         for f in &flows.flows {
-            if in_table(tables, f, "Classifier") {
+            if in_table(tables, f, Table::Classifier) {
                 let Some(Value::Port(p)) = f.matches.get(Field::InPort) else { continue };
-                let Some((val, mask)) = written(&f.actions, Field::Reg(0)) else { continue };
-                if mask & 0xf != 0xf {
+                let Some((val, mask)) = written(&f.actions, PKT_SOURCE.field) else { continue };
+                if !PKT_SOURCE.covered_by(PKT_SOURCE.field, mask) {
                     continue;
                 }
-                let role = match (legacy, val & 0xf) {
+                let role = match (legacy, PKT_SOURCE.read(val)) {
                     (false, 1) | (true, 0) => PortRole::Tunnel,
                     (false, 2) | (true, 1) => PortRole::Gateway,
                     (false, 3) | (true, 2) => PortRole::Pod,
@@ -206,7 +208,7 @@ impl NodeView {
                 if port.role == PortRole::Unknown {
                     port.role = role;
                 }
-            } else if in_table(tables, f, "SpoofGuard") || in_table(tables, f, "ARPSpoofGuard") {
+            } else if in_table(tables, f, Table::SpoofGuard) || in_table(tables, f, Table::ArpSpoofGuard) {
                 let Some(Value::Port(p)) = f.matches.get(Field::InPort) else { continue };
                 let mac = exact(f, Field::EthSrc).or_else(|| exact(f, Field::ArpSha)).map(mac_of);
                 let ip = exact(f, Field::IpSrc)
@@ -225,11 +227,12 @@ impl NodeView {
             }
         }
         // L2ForwardingCalc: dl_dst=MAC → reg1 = ofport.
-        for f in flows.flows.iter().filter(|f| in_table(tables, f, "L2ForwardingCalc")) {
-            let (Some(mac), Some((reg1, m))) = (exact(f, Field::EthDst), written(&f.actions, Field::Reg(1))) else {
+        for f in flows.flows.iter().filter(|f| in_table(tables, f, Table::L2ForwardingCalc)) {
+            let (Some(mac), Some((reg1, m))) = (exact(f, Field::EthDst), written(&f.actions, TARGET_OFPORT.field))
+            else {
                 continue;
             };
-            if m != 0xffff_ffff {
+            if !TARGET_OFPORT.covered_by(TARGET_OFPORT.field, m) {
                 continue;
             }
             let mac = mac_of(mac);
@@ -263,7 +266,7 @@ impl NodeView {
         }
         // L3Forwarding: nw_dst=<local Pod IP> → eth_dst=<Pod MAC> (Pods whose SpoofGuard flows
         // are missing still get their IP).
-        for f in flows.flows.iter().filter(|f| in_table(tables, f, "L3Forwarding")) {
+        for f in flows.flows.iter().filter(|f| in_table(tables, f, Table::L3Forwarding)) {
             let ip = exact(f, Field::IpDst).map(ip4).or_else(|| exact(f, Field::Ipv6Dst).map(ip6));
             let mac = written(&f.actions, Field::EthDst).filter(|(_, m)| *m == Field::EthDst.full_mask());
             let (Some(ip), Some((mac, _))) = (ip, mac) else { continue };
@@ -277,8 +280,8 @@ impl NodeView {
         for p in &mut v.ports {
             if p.role == PortRole::Unknown {
                 p.role = match p.name.as_deref() {
-                    Some("antrea-tun0") => PortRole::Tunnel,
-                    Some("antrea-gw0") => PortRole::Gateway,
+                    Some(n) if n == TUNNEL_INTERFACES[0] => PortRole::Tunnel,
+                    Some(GATEWAY_INTERFACE) => PortRole::Gateway,
                     Some(n) if n.starts_with("antrea-tc-") || n.starts_with("antrea-l7-") => PortRole::TrafficControl,
                     _ => PortRole::Unknown,
                 };
@@ -293,7 +296,7 @@ impl NodeView {
     }
 
     fn routes(&mut self, flows: &FlowDump, tables: &TableMap) {
-        for f in flows.flows.iter().filter(|f| in_table(tables, f, "L3Forwarding")) {
+        for f in flows.flows.iter().filter(|f| in_table(tables, f, Table::L3Forwarding)) {
             let dst = f
                 .matches
                 .bits(Field::IpDst)
@@ -317,7 +320,7 @@ impl NodeView {
                 None => {
                     let to_l2 = f.actions.iter().any(|a| match a {
                         Action::GotoTable { table } | Action::Resubmit { table: Some(table), .. } => {
-                            tables.canonical_name(table) == Some("L2ForwardingCalc")
+                            tables.table(table) == Some(Table::L2ForwardingCalc)
                         }
                         _ => false,
                     });
@@ -330,7 +333,7 @@ impl NodeView {
     }
 
     fn services(&mut self, flows: &FlowDump, groups: &[Group], tables: &TableMap) {
-        for f in flows.flows.iter().filter(|f| in_table(tables, f, "ServiceLB")) {
+        for f in flows.flows.iter().filter(|f| in_table(tables, f, Table::ServiceLb)) {
             let Some(group) = f.actions.iter().find_map(|a| match a {
                 Action::Group { id } => Some(*id),
                 _ => None,
@@ -344,7 +347,8 @@ impl NodeView {
                 continue;
             };
             let ip = exact(f, Field::IpDst).map(ip4).or_else(|| exact(f, Field::Ipv6Dst).map(ip6));
-            let node_port = f.matches.bits(Field::Reg(4)).is_some_and(|(v, m)| v & m & 0x80000 != 0);
+            let node_port =
+                f.matches.bits(TO_NODE_PORT_ADDRESS.field).is_some_and(|(v, m)| TO_NODE_PORT_ADDRESS.read(v & m) == 1);
             let endpoints = groups.iter().find(|g| g.id == group).map(endpoints_of).unwrap_or_default();
             self.services.push(ServiceEntry { ip, protocol, port: port as u16, node_port, group, endpoints });
         }
@@ -402,21 +406,51 @@ impl NodeView {
     }
 }
 
-/// Endpoints a Service group's buckets load (reg3 / xxreg3 = IP, reg4[0..15] = port).
+/// Endpoints a Service group's buckets load.
 pub fn endpoints_of(g: &Group) -> Vec<Endpoint> {
-    g.buckets
-        .iter()
-        .filter_map(|b| {
-            let ip = written(&b.actions, Field::Reg(3))
-                .filter(|(_, m)| *m == 0xffff_ffff)
-                .map(|(v, _)| ip4(v))
-                .or_else(|| written(&b.actions, Field::Xxreg(3)).map(|(v, _)| ip6(v)))?;
-            let (r4, m4) = written(&b.actions, Field::Reg(4))?;
-            if m4 & 0xffff != 0xffff {
-                return None;
-            }
-            let remote = r4 & m4 & 0x400_0000 != 0;
-            Some(Endpoint { ip, port: (r4 & 0xffff) as u16, remote })
-        })
-        .collect()
+    g.buckets.iter().filter_map(bucket_endpoint).collect()
+}
+
+/// The Service endpoint one group bucket selects: reg3 (IPv4) or xxreg3 (IPv6) holds its
+/// address, reg4[0..15] its port, reg4 bit 26 says it is on another node.
+pub fn bucket_endpoint(b: &Bucket) -> Option<Endpoint> {
+    let ip = written(&b.actions, Field::Reg(3))
+        .filter(|(_, m)| *m == 0xffff_ffff)
+        .map(|(v, _)| ip4(v))
+        .or_else(|| written(&b.actions, ENDPOINT_IP6.field).map(|(v, _)| ip6(v)))?;
+    let (r4, m4) = written(&b.actions, ENDPOINT_PORT.field)?;
+    if !ENDPOINT_PORT.covered_by(ENDPOINT_PORT.field, m4) {
+        return None;
+    }
+    let remote = REMOTE_ENDPOINT.read(r4 & m4) == 1;
+    Some(Endpoint { ip, port: ENDPOINT_PORT.read(r4) as u16, remote })
+}
+
+/// The bucket of `g` that selects endpoint `ip`.
+pub fn bucket_for_endpoint(g: &Group, ip: IpAddr) -> Option<usize> {
+    g.buckets.iter().position(|b| bucket_endpoint(b).is_some_and(|e| e.ip == ip))
+}
+
+/// Antrea's gateway interface.
+pub const GATEWAY_INTERFACE: &str = "antrea-gw0";
+
+/// Antrea's tunnel port, and the devices the kernel datapath creates for flow-based tunnels
+/// (where `tcpdump -i any` sees the decapsulated probe).
+pub const TUNNEL_INTERFACES: &[&str] = &["antrea-tun0", "genev_sys_6081", "vxlan_sys_4789", "gre_sys", "stt_sys_7471"];
+
+/// The role of a capture's interface by its name alone, for a node whose port table does not
+/// list it: the gateway, a tunnel device, the transport (uplink) interface agentinfo names, or
+/// — without any port table — an interface named like a Pod's (`<pod>-<hash>`).
+pub fn interface_role_by_name(name: &str, transport_interface: Option<&str>, have_ports: bool) -> Option<PortRole> {
+    if name == GATEWAY_INTERFACE {
+        Some(PortRole::Gateway)
+    } else if TUNNEL_INTERFACES.contains(&name) {
+        Some(PortRole::Tunnel)
+    } else if Some(name) == transport_interface {
+        Some(PortRole::Uplink)
+    } else if !have_ports && name.contains('-') {
+        Some(PortRole::Pod)
+    } else {
+        None
+    }
 }

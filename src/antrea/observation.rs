@@ -63,13 +63,45 @@ impl Action {
     }
 }
 
+/// What a piece of evidence is.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum EvidenceKind {
+    /// A sighting of the probe in a capture.
+    #[default]
+    Capture,
+    /// A flow line that decided it (read from the dump, no counter or simulation behind it).
+    Flow,
+    /// A flow whose counter moved between two dumps.
+    Counter,
+    /// A flow the offline simulation of the dumped pipeline went through.
+    Simulation,
+}
+
+impl EvidenceKind {
+    /// The name as serialised.
+    pub fn name(self) -> &'static str {
+        match self {
+            EvidenceKind::Capture => "capture",
+            EvidenceKind::Flow => "flow",
+            EvidenceKind::Counter => "counter",
+            EvidenceKind::Simulation => "simulation",
+        }
+    }
+}
+
+impl std::fmt::Display for EvidenceKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
 /// Where a piece of evidence comes from.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Evidence {
-    /// `capture` (a sighting of the probe), `flow` (a flow line that decided it), `counter`
-    /// (a flow counter that moved), `simulation` (an assumption of the simulator).
-    pub kind: String,
+    /// What it is.
+    pub kind: EvidenceKind,
     /// The file.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub file: Option<String>,

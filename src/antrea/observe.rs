@@ -5,11 +5,14 @@
 //! hoptrace gets that state from its simulator and captures instead of a packet-in; the rules that
 //! turn it into observations are Antrea's, unchanged.
 
+use super::node::PortRole;
 use super::observation::{Action, Component, Observation};
+use super::registers::REMOTE_SNAT;
+use super::tables::{Direction, Table};
 use std::net::IpAddr;
 
 /// `reg0` bit 19: the probe needs Egress SNAT on a remote Egress node (RemoteSNATRegMark).
-pub const REMOTE_SNAT_REG_MARK: u32 = 1 << 19;
+pub const REMOTE_SNAT_REG_MARK: u32 = 1 << REMOTE_SNAT.start;
 
 /// Antrea's traffic modes, which change how an Output to the gateway is classified.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -59,6 +62,16 @@ pub struct TerminalState {
     pub packet_src: Option<IpAddr>,
     /// The probe's destination address at this point (after any DNAT).
     pub packet_dst: Option<IpAddr>,
+    /// The role of the port a capture saw the probe leave OVS on, when no flow says which port
+    /// reg1 held (its number may then be unknown too).
+    pub exit_seen: Option<PortRole>,
+}
+
+impl TerminalState {
+    /// The Antrea table of the terminal point.
+    pub fn table(&self) -> Option<Table> {
+        Table::from_name(&self.table)
+    }
 }
 
 /// A NetworkPolicy rule a conj id stands for.
@@ -150,25 +163,25 @@ pub fn observations(node: &ObservingNode, state: &TerminalState, policies: &dyn 
     }
 
     // 3 and 4. Allow rules recorded in reg5 / reg6.
-    for (conj, rule_table, drop_tables) in [
-        (state.reg5, "EgressRule", ["EgressDefaultRule", "EgressMetric"]),
-        (state.reg6, "IngressRule", ["IngressDefaultRule", "IngressMetric"]),
-    ] {
+    let at = state.table();
+    for (conj, direction) in [(state.reg5, Direction::Egress), (state.reg6, Direction::Ingress)] {
         if conj == 0 {
             continue;
         }
-        let at_drop = drop_tables.contains(&state.table.as_str());
-        let (info, action) =
-            if at_drop { (state.table.as_str(), Action::Dropped) } else { (rule_table, Action::Forwarded) };
-        let mut o = Observation::new(Component::NetworkPolicy, action).with_info(info);
+        let at_drop = at.filter(|t| t.is_policy_drop_point() && t.direction() == Some(direction));
+        let (info, action) = match at_drop {
+            Some(t) => (t, Action::Dropped),
+            None => (Table::rule_table(direction), Action::Forwarded),
+        };
+        let mut o = Observation::new(Component::NetworkPolicy, action).with_info(info.name());
         attribute(&mut o, conj, policies);
         out.push(o);
     }
 
     // 5. Drop points.
-    match state.table.as_str() {
-        "EgressMetric" | "IngressMetric" => {
-            let mut o = Observation::new(Component::NetworkPolicy, Action::Dropped).with_info(&state.table);
+    match at {
+        Some(t) if t.is_policy_drop_point() && t.is_metric() => {
+            let mut o = Observation::new(Component::NetworkPolicy, Action::Dropped).with_info(t.name());
             if state.reg3 != 0 {
                 if let Some(rule) = attribute(&mut o, state.reg3, policies) {
                     if rule.reject {
@@ -178,14 +191,14 @@ pub fn observations(node: &ObservingNode, state: &TerminalState, policies: &dyn 
             }
             out.push(o);
         }
-        "EgressDefaultRule" | "IngressDefaultRule" => {
-            out.push(Observation::new(Component::NetworkPolicy, Action::Dropped).with_info(&state.table));
+        Some(t) if t.is_policy_drop_point() => {
+            out.push(Observation::new(Component::NetworkPolicy, Action::Dropped).with_info(t.name()));
         }
         _ => {}
     }
 
     // 6. Output.
-    if state.table == "Output" {
+    if at == Some(Table::Output) {
         out.extend(output_observations(node, state));
     }
     out
@@ -209,10 +222,10 @@ fn attribute(o: &mut Observation, conj: u32, policies: &dyn PolicyLookup) -> Opt
 fn output_observations(node: &ObservingNode, state: &TerminalState) -> Vec<Observation> {
     let mut out = Vec::new();
     let port = state.reg1;
-    let is_tunnel = node.tunnel_port == Some(port);
-    let is_gateway = node.gateway_port == Some(port);
+    let is_tunnel = node.tunnel_port == Some(port) || state.exit_seen == Some(PortRole::Tunnel);
+    let is_gateway = node.gateway_port == Some(port) || state.exit_seen == Some(PortRole::Gateway);
     let to_gateway_ip = state.packet_dst.is_some_and(|d| node.gateway_ips.contains(&d));
-    let output = |action: Action| Observation::new(Component::Forwarding, action).with_info("Output");
+    let output = |action: Action| Observation::new(Component::Forwarding, action).with_info(Table::Output.name());
     let egress_obs = |action: Action, full: bool| {
         let mut e = Observation::new(Component::Egress, action);
         if let Some(info) = &node.egress {

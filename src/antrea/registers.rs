@@ -30,23 +30,69 @@ macro_rules! rf {
     };
 }
 
+/// reg0: the packet's marks (source, destination, MAC rewrite, deny, RemoteSNAT, output).
+pub const MARKS_REGISTER: Field = Field::Reg(0);
+/// reg0 bits 0–3: where the packet came from.
+pub const PKT_SOURCE: RegField = rf!(
+    "PktSourceField",
+    Field::Reg(0),
+    0,
+    4,
+    &[
+        (1, "FromTunnel"),
+        (2, "FromGateway"),
+        (3, "FromPod"),
+        (4, "FromUplink"),
+        (5, "FromBridge"),
+        (6, "FromTCReturn"),
+        (7, "FromL7NPReturn")
+    ]
+);
+/// reg0 bit 19: the probe needs Egress SNAT on a remote Egress node.
+pub const REMOTE_SNAT: RegField = rf!("RemoteSNATRegMark", Field::Reg(0), 19, 1, &[(1, "RemoteSNAT")]);
+/// reg1: the output port L2ForwardingCalc chose (also an ingress rule's destination Pod).
+pub const TARGET_OFPORT: RegField = rf!("TargetOFPortField", Field::Reg(1), 0, 32);
+/// reg3: the chosen Service endpoint's IPv4, reused at the Metric tables for the conj id of an
+/// Antrea-native deny rule.
+pub const AP_CONJ_ID: RegField = rf!("EndpointIPField/APConjIDField", Field::Reg(3), 0, 32);
+/// reg4 bits 0–15: the chosen Service endpoint's port.
+pub const ENDPOINT_PORT: RegField = rf!("EndpointPortField", Field::Reg(4), 0, 16);
+/// reg4 bit 19: a NodePort destination.
+pub const TO_NODE_PORT_ADDRESS: RegField =
+    rf!("ToNodePortAddressRegMark", Field::Reg(4), 19, 1, &[(1, "ToNodePortAddress")]);
+/// reg4 bit 26: the Service endpoint runs on another node.
+pub const REMOTE_ENDPOINT: RegField = rf!("RemoteEndpointRegMark", Field::Reg(4), 26, 1, &[(1, "RemoteEndpoint")]);
+/// reg5: conj id of the egress allow/pass rule the probe hit (loaded for Traceflow).
+pub const TF_EGRESS_CONJ_ID: RegField = rf!("TFEgressConjIDField", Field::Reg(5), 0, 32);
+/// reg6: conj id of the ingress allow/pass rule the probe hit.
+pub const TF_INGRESS_CONJ_ID: RegField = rf!("TFIngressConjIDField", Field::Reg(6), 0, 32);
+/// xxreg3: the chosen Service endpoint's IPv6.
+pub const ENDPOINT_IP6: RegField = rf!("EndpointIP6Field", Field::Xxreg(3), 0, 128);
+
+impl RegField {
+    /// The mask of the range within its field.
+    pub fn mask(&self) -> u128 {
+        if self.len >= 128 {
+            u128::MAX
+        } else {
+            ((1u128 << self.len) - 1) << self.start
+        }
+    }
+
+    /// The range's value in a field value.
+    pub fn read(&self, field_value: u128) -> u128 {
+        (field_value & self.mask()) >> self.start
+    }
+
+    /// Whether a write of `mask` to `field` covers the whole range.
+    pub fn covered_by(&self, field: Field, mask: u128) -> bool {
+        field == self.field && mask & self.mask() == self.mask()
+    }
+}
+
 /// The layout.
 pub static LAYOUT: &[RegField] = &[
-    rf!(
-        "PktSourceField",
-        Field::Reg(0),
-        0,
-        4,
-        &[
-            (1, "FromTunnel"),
-            (2, "FromGateway"),
-            (3, "FromPod"),
-            (4, "FromUplink"),
-            (5, "FromBridge"),
-            (6, "FromTCReturn"),
-            (7, "FromL7NPReturn")
-        ]
-    ),
+    PKT_SOURCE,
     rf!(
         "PktDestinationField",
         Field::Reg(0),
@@ -59,17 +105,17 @@ pub static LAYOUT: &[RegField] = &[
     rf!("APDispositionField", Field::Reg(0), 11, 2, &[(0, "Allow"), (1, "Drop"), (3, "Pass")]),
     rf!("GeneratedRejectPacketOutRegMark", Field::Reg(0), 13, 1, &[(1, "GeneratedRejectPacketOut")]),
     rf!("SvcNoEpRegMark", Field::Reg(0), 14, 1, &[(1, "SvcNoEp")]),
-    rf!("RemoteSNATRegMark", Field::Reg(0), 19, 1, &[(1, "RemoteSNAT")]),
+    REMOTE_SNAT,
     rf!("L7NPRedirectRegMark", Field::Reg(0), 20, 1, &[(1, "L7NPRedirect")]),
     rf!("OutputRegField", Field::Reg(0), 21, 2, &[(1, "OutputToOFPort"), (2, "OutputToController")]),
     rf!("CtStateRestoredRegMark", Field::Reg(0), 23, 1, &[(1, "CtStateRestored")]),
     rf!("PacketInOperationField", Field::Reg(0), 25, 8),
-    rf!("TargetOFPortField", Field::Reg(1), 0, 32),
+    TARGET_OFPORT,
     rf!("SwapField", Field::Reg(2), 0, 32),
-    rf!("EndpointIPField/APConjIDField", Field::Reg(3), 0, 32),
-    rf!("EndpointPortField", Field::Reg(4), 0, 16),
+    AP_CONJ_ID,
+    ENDPOINT_PORT,
     rf!("ServiceEPStateField", Field::Reg(4), 16, 3, &[(1, "EpToSelect"), (2, "EpSelected"), (3, "EpToLearn")]),
-    rf!("ToNodePortAddressRegMark", Field::Reg(4), 19, 1, &[(1, "ToNodePortAddress")]),
+    TO_NODE_PORT_ADDRESS,
     rf!("AntreaFlexibleIPAMRegMark", Field::Reg(4), 20, 1, &[(1, "AntreaFlexibleIPAM")]),
     rf!("ToExternalAddressRegMark", Field::Reg(4), 21, 1, &[(1, "ToExternalAddress")]),
     rf!(
@@ -81,16 +127,16 @@ pub static LAYOUT: &[RegField] = &[
     ),
     rf!("NestedServiceRegMark", Field::Reg(4), 24, 1, &[(1, "NestedService")]),
     rf!("DSRServiceRegMark", Field::Reg(4), 25, 1, &[(1, "DSRService")]),
-    rf!("RemoteEndpointRegMark", Field::Reg(4), 26, 1, &[(1, "RemoteEndpoint")]),
+    REMOTE_ENDPOINT,
     rf!("FromExternalRegMark", Field::Reg(4), 27, 1, &[(1, "FromExternal")]),
     rf!("FromLocalRegMark", Field::Reg(4), 28, 1, &[(1, "FromLocal")]),
-    rf!("TFEgressConjIDField", Field::Reg(5), 0, 32),
-    rf!("TFIngressConjIDField", Field::Reg(6), 0, 32),
+    TF_EGRESS_CONJ_ID,
+    TF_INGRESS_CONJ_ID,
     rf!("ServiceGroupIDField", Field::Reg(7), 0, 32),
     rf!("VLANIDField", Field::Reg(8), 0, 12),
     rf!("CtZoneTypeField", Field::Reg(8), 12, 4, &[(1, "IPv4"), (3, "IPv6")]),
     rf!("TrafficControlTargetOFPortField", Field::Reg(9), 0, 32),
-    rf!("EndpointIP6Field", Field::Xxreg(3), 0, 128),
+    ENDPOINT_IP6,
     rf!("ConnSourceCTMarkField", Field::CtMark, 0, 4, &[(2, "FromGateway"), (5, "FromBridge")]),
     rf!("ServiceCTMark", Field::CtMark, 4, 1, &[(1, "Service")]),
     rf!("ConnSNATCTMark", Field::CtMark, 5, 1, &[(1, "ConnSNAT")]),
@@ -117,7 +163,7 @@ pub const GLOBAL_VIRTUAL_MAC: &str = "aa:bb:cc:dd:ee:ff";
 pub fn describe(field: Field, value: u128, mask: u128) -> Vec<String> {
     let mut out = Vec::new();
     for rf in LAYOUT.iter().filter(|r| r.field == field) {
-        let m = if rf.len >= 128 { u128::MAX } else { ((1u128 << rf.len) - 1) << rf.start };
+        let m = rf.mask();
         if mask & m != m {
             continue;
         }

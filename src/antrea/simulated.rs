@@ -4,6 +4,7 @@
 
 use super::node::{NodeView, PortRole};
 use super::observe::TerminalState;
+use super::registers::{RegField, AP_CONJ_ID, MARKS_REGISTER, TARGET_OFPORT, TF_EGRESS_CONJ_ID, TF_INGRESS_CONJ_ID};
 use super::tables::TableMap;
 use crate::ovs::field::Field;
 use crate::ovs::sim::multinode::Node;
@@ -66,7 +67,7 @@ impl SimNode {
 
 /// The transport IP of each node, inferred from the others' L3Forwarding flows: the peer
 /// address a node tunnels a remote Pod CIDR to belongs to the node whose local Pod CIDR that is.
-pub fn transport_ips(nodes: &[SimNode]) -> Vec<Vec<IpAddr>> {
+pub fn transport_ips(nodes: &[&SimNode]) -> Vec<Vec<IpAddr>> {
     let mut out: Vec<Vec<IpAddr>> = vec![Vec::new(); nodes.len()];
     for a in nodes {
         for r in &a.view.remote_pod_cidrs {
@@ -82,8 +83,10 @@ pub fn transport_ips(nodes: &[SimNode]) -> Vec<Vec<IpAddr>> {
     out
 }
 
-/// The generic multi-node inputs for [`crate::ovs::sim::multinode::trace_across`].
-pub fn cluster(nodes: &[SimNode], extra_ips: &[(String, IpAddr)]) -> Vec<Node> {
+/// The generic multi-node inputs for [`crate::ovs::sim::multinode::trace_across`]: each node's
+/// pipeline (borrowed), its transport IPs (agentinfo's, `extra_ips`, and those the other nodes'
+/// flows tunnel its Pod CIDR to) and its tunnel ports.
+pub fn cluster<'a>(nodes: &[&'a SimNode], extra_ips: &[(String, IpAddr)]) -> Vec<Node<'a>> {
     let ips = transport_ips(nodes);
     nodes
         .iter()
@@ -99,12 +102,7 @@ pub fn cluster(nodes: &[SimNode], extra_ips: &[(String, IpAddr)]) -> Vec<Node> {
                     ips.push(*ip);
                 }
             }
-            Node {
-                name: n.name.clone(),
-                pipeline: n.pipeline.clone(),
-                transport_ips: ips,
-                tunnel_ports: n.tunnel_ports(),
-            }
+            Node { name: &n.name, pipeline: &n.pipeline, transport_ips: ips, tunnel_ports: n.tunnel_ports() }
         })
         .collect()
 }
@@ -125,21 +123,22 @@ fn ip_of(p: &Packet, v4: Field, v6: Field) -> Option<IpAddr> {
 
 /// The state at a terminal point, from the packet there.
 fn state_at(table: String, p: &Packet) -> TerminalState {
-    let r = |n: u8| p.get(Field::Reg(n)) as u32;
+    let reg = |f: &RegField| f.read(p.get(f.field)) as u32;
     let tun = p.get(Field::TunDst) as u32;
     TerminalState {
         table,
-        reg0: r(0),
-        reg1: r(1),
-        reg3: r(3),
-        reg5: r(5),
-        reg6: r(6),
+        reg0: p.get(MARKS_REGISTER) as u32,
+        reg1: reg(&TARGET_OFPORT),
+        reg3: reg(&AP_CONJ_ID),
+        reg5: reg(&TF_EGRESS_CONJ_ID),
+        reg6: reg(&TF_INGRESS_CONJ_ID),
         ct_nw_src: ip_of(p, Field::CtNwSrc, Field::CtIpv6Src),
         ct_nw_dst: ip_of(p, Field::CtNwDst, Field::CtIpv6Dst),
         tun_dst: (tun != 0).then(|| IpAddr::V4(Ipv4Addr::from(tun))),
         pkt_mark: p.get(Field::PktMark) as u32,
         packet_src: ip_of(p, Field::IpSrc, Field::Ipv6Src),
         packet_dst: ip_of(p, Field::IpDst, Field::Ipv6Dst),
+        exit_seen: None,
     }
 }
 

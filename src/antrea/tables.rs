@@ -1,106 +1,333 @@
-//! Antrea's OVS tables: names and order (antrea-traceflow.md §4.1), legacy fixed ids (pre-v1.6),
-//! and the mapping of table names to the numbers a numeric dump (e.g. the `groups` file, which
-//! Antrea dumps without `--names`) uses.
+//! Antrea's OVS tables (antrea-traceflow.md §4.1): every table as a typed [`Table`] with its
+//! name, legacy names, pipeline stage, policy direction and whether Traceflow reports a drop
+//! there; the pre-v1.6 fixed ids; and [`TableMap`], a node's numbering of table names (the
+//! `groups` file, which Antrea dumps without `--names`, and numeric dumps use numbers).
 
-use crate::ovs::{Action, FlowDump, Group, TableRef};
+use super::observation::Component;
+use crate::ovs::{Action, Flow, FlowDump, Group, TableRef};
 use serde::Serialize;
 
-/// Every table Antrea can create, in the order the agent allocates ids (root, ARP, IP,
-/// multicast, non-IP pipelines; stage order within the IP pipeline). Only tables required by
-/// the enabled features exist on a node, so real ids are the positions among existing tables.
-pub const PIPELINE: &[&str] = &[
-    "PipelineRootClassifier",
-    "ARPSpoofGuard",
-    "ARPResponder",
-    "Classifier",
-    "SpoofGuard",
-    "IPv6",
-    "PipelineIPClassifier",
-    "UnSNAT",
-    "ConntrackZone",
-    "ConntrackState",
-    "PreRoutingClassifier",
-    "NodePortMark",
-    "SessionAffinity",
-    "ServiceLB",
-    "DSRServiceMark",
-    "EndpointDNAT",
-    "DNAT",
-    "EgressSecurityClassifier",
-    "AntreaPolicyEgressRule",
-    "EgressRule",
-    "EgressDefaultRule",
-    "EgressMetric",
-    "L3Forwarding",
-    "EgressMark",
-    "EgressQoS",
-    "L3DecTTL",
-    "SNATMark",
-    "SNAT",
-    "L2ForwardingCalc",
-    "TrafficControl",
-    "IngressSecurityClassifier",
-    "AntreaPolicyIngressRule",
-    "IngressRule",
-    "IngressDefaultRule",
-    "IngressMetric",
-    "ConntrackCommit",
-    "VLAN",
-    "Output",
-    "MulticastEgressRule",
-    "MulticastEgressMetric",
-    "MulticastEgressPodMetric",
-    "MulticastRouting",
-    "MulticastIngressRule",
-    "MulticastIngressMetric",
-    "MulticastIngressPodMetric",
-    "MulticastOutput",
-    "NonIP",
-];
+/// A stage of Antrea's pipeline (antrea-traceflow.md §4.1): which tables run in which order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+pub enum Stage {
+    /// `PipelineRootClassifier`: dispatches to the ARP, IP, multicast or non-IP pipelines.
+    Root,
+    /// The ARP pipeline.
+    Arp,
+    /// Classifies the packet's source (Pod, gateway, tunnel, ...).
+    Classifier,
+    /// Source validation (SpoofGuard).
+    Validation,
+    /// Conntrack lookups (UnSNAT, zone, state).
+    ConntrackState,
+    /// Service load balancing (DNAT).
+    PreRouting,
+    /// Egress NetworkPolicy.
+    EgressSecurity,
+    /// L3 routing, Egress marking, TTL.
+    Routing,
+    /// SNAT.
+    PostRouting,
+    /// L2 forwarding (choosing the output port).
+    Switching,
+    /// Ingress NetworkPolicy.
+    IngressSecurity,
+    /// Conntrack commit.
+    Conntrack,
+    /// Output.
+    Output,
+    /// The multicast pipeline.
+    Multicast,
+    /// The non-IP pipeline (ExternalNode).
+    NonIp,
+    /// Tables of Antrea before v1.6 that have no current counterpart.
+    Legacy,
+}
+
+/// Which way the NetworkPolicy rules of a table apply.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+pub enum Direction {
+    /// Traffic leaving a Pod (Antrea's `Out`).
+    Egress,
+    /// Traffic arriving at a Pod (Antrea's `In`).
+    Ingress,
+}
+
+/// What a table does for NetworkPolicy, where it does anything.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum PolicyRole {
+    /// Not a policy table.
+    None,
+    /// A stage classifier of a security stage (no rules).
+    Classifier(Direction),
+    /// Holds rules (conjunctions, conj_id action flows) or their metrics and drops.
+    Rules(Direction),
+}
+
+macro_rules! antrea_tables {
+    ($( $(#[$doc:meta])* $variant:ident = $name:literal, $stage:ident, $hop:ident, $policy:expr; )*) => {
+        /// One of Antrea's OVS tables, current or legacy (pre-v1.6).
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+        pub enum Table {
+            $( $(#[$doc])* $variant, )*
+        }
+
+        impl Table {
+            /// Every table, current ones in the order the agent allocates ids (root, ARP, IP,
+            /// multicast, non-IP pipelines; stage order within the IP pipeline), then the legacy
+            /// ones.
+            pub const ALL: &'static [Table] = &[$(Table::$variant,)*];
+
+            /// Antrea's name of the table (`ovs-ofctl dump-flows --names`).
+            pub fn name(self) -> &'static str {
+                match self { $(Table::$variant => $name,)* }
+            }
+
+            /// The pipeline stage.
+            pub fn stage(self) -> Stage {
+                match self { $(Table::$variant => Stage::$stage,)* }
+            }
+
+            /// The component a `--detail hops` observation of this table has.
+            pub fn hop_component(self) -> Component {
+                match self { $(Table::$variant => Component::$hop,)* }
+            }
+
+            fn policy_role(self) -> PolicyRole {
+                use Direction::*;
+                use PolicyRole::*;
+                let _ = (Egress, Ingress);
+                match self { $(Table::$variant => $policy,)* }
+            }
+        }
+    };
+}
+
+antrea_tables! {
+    /// Table 0: dispatches to the pipelines.
+    PipelineRootClassifier = "PipelineRootClassifier", Root, Classification, None;
+    /// ARP source validation.
+    ArpSpoofGuard = "ARPSpoofGuard", Arp, SpoofGuard, None;
+    /// ARP responses for remote gateways.
+    ArpResponder = "ARPResponder", Arp, Forwarding, None;
+    /// Classifies the packet's source.
+    Classifier = "Classifier", Classifier, Classification, None;
+    /// IP source validation of local Pods.
+    SpoofGuard = "SpoofGuard", Validation, SpoofGuard, None;
+    /// IPv6 neighbour discovery and multicast.
+    Ipv6 = "IPv6", Validation, SpoofGuard, None;
+    /// Multicast classification.
+    PipelineIpClassifier = "PipelineIPClassifier", Validation, Forwarding, None;
+    /// Reverses SNAT of replies.
+    UnSnat = "UnSNAT", ConntrackState, Conntrack, None;
+    /// The conntrack lookup.
+    ConntrackZone = "ConntrackZone", ConntrackState, Conntrack, None;
+    /// Conntrack state checks.
+    ConntrackState = "ConntrackState", ConntrackState, Conntrack, None;
+    /// PreRouting stage classifier.
+    PreRoutingClassifier = "PreRoutingClassifier", PreRouting, LB, None;
+    /// NodePort marking (proxyAll).
+    NodePortMark = "NodePortMark", PreRouting, LB, None;
+    /// Service session affinity.
+    SessionAffinity = "SessionAffinity", PreRouting, LB, None;
+    /// Service load balancing (select groups).
+    ServiceLb = "ServiceLB", PreRouting, LB, None;
+    /// Direct Server Return marking.
+    DsrServiceMark = "DSRServiceMark", PreRouting, LB, None;
+    /// DNAT to the chosen endpoint.
+    EndpointDnat = "EndpointDNAT", PreRouting, LB, None;
+    /// DNAT without AntreaProxy.
+    Dnat = "DNAT", PreRouting, LB, None;
+    /// EgressSecurity stage classifier (ExternalNode).
+    EgressSecurityClassifier = "EgressSecurityClassifier", EgressSecurity, NetworkPolicy, Classifier(Egress);
+    /// Antrea-native egress rules.
+    AntreaPolicyEgressRule = "AntreaPolicyEgressRule", EgressSecurity, NetworkPolicy, Rules(Egress);
+    /// K8s NetworkPolicy egress rules.
+    EgressRule = "EgressRule", EgressSecurity, NetworkPolicy, Rules(Egress);
+    /// K8s isolation and Baseline-tier egress drops.
+    EgressDefaultRule = "EgressDefaultRule", EgressSecurity, NetworkPolicy, Rules(Egress);
+    /// Egress rule metrics and Antrea-native egress drops.
+    EgressMetric = "EgressMetric", EgressSecurity, NetworkPolicy, Rules(Egress);
+    /// L3 routing (tunnel destination, gateway, local Pods).
+    L3Forwarding = "L3Forwarding", Routing, Routing, None;
+    /// Egress SNAT marking.
+    EgressMark = "EgressMark", Routing, Egress, None;
+    /// Egress traffic shaping.
+    EgressQos = "EgressQoS", Routing, Routing, None;
+    /// TTL decrement.
+    L3DecTtl = "L3DecTTL", Routing, Routing, None;
+    /// SNAT marking.
+    SnatMark = "SNATMark", PostRouting, Conntrack, None;
+    /// SNAT.
+    Snat = "SNAT", PostRouting, Conntrack, None;
+    /// L2 forwarding: the output port into reg1.
+    L2ForwardingCalc = "L2ForwardingCalc", Switching, Forwarding, None;
+    /// TrafficControl mirror/redirect.
+    TrafficControl = "TrafficControl", Switching, Forwarding, None;
+    /// IngressSecurity stage classifier.
+    IngressSecurityClassifier = "IngressSecurityClassifier", IngressSecurity, NetworkPolicy, Classifier(Ingress);
+    /// Antrea-native ingress rules.
+    AntreaPolicyIngressRule = "AntreaPolicyIngressRule", IngressSecurity, NetworkPolicy, Rules(Ingress);
+    /// K8s NetworkPolicy ingress rules.
+    IngressRule = "IngressRule", IngressSecurity, NetworkPolicy, Rules(Ingress);
+    /// K8s isolation and Baseline-tier ingress drops.
+    IngressDefaultRule = "IngressDefaultRule", IngressSecurity, NetworkPolicy, Rules(Ingress);
+    /// Ingress rule metrics and Antrea-native ingress drops.
+    IngressMetric = "IngressMetric", IngressSecurity, NetworkPolicy, Rules(Ingress);
+    /// Conntrack commit.
+    ConntrackCommit = "ConntrackCommit", Conntrack, Conntrack, None;
+    /// VLAN tagging (secondary networks, flexible IPAM).
+    Vlan = "VLAN", Output, Forwarding, None;
+    /// Output: where Traceflow's packet-in for a forwarded probe happens.
+    Output = "Output", Output, Forwarding, None;
+    /// Multicast egress rules.
+    MulticastEgressRule = "MulticastEgressRule", Multicast, NetworkPolicy, Rules(Egress);
+    /// Multicast egress metrics.
+    MulticastEgressMetric = "MulticastEgressMetric", Multicast, NetworkPolicy, Rules(Egress);
+    /// Multicast egress per-Pod metrics.
+    MulticastEgressPodMetric = "MulticastEgressPodMetric", Multicast, NetworkPolicy, Rules(Egress);
+    /// Multicast routing.
+    MulticastRouting = "MulticastRouting", Multicast, Forwarding, None;
+    /// Multicast ingress rules.
+    MulticastIngressRule = "MulticastIngressRule", Multicast, NetworkPolicy, Rules(Ingress);
+    /// Multicast ingress metrics.
+    MulticastIngressMetric = "MulticastIngressMetric", Multicast, NetworkPolicy, Rules(Ingress);
+    /// Multicast ingress per-Pod metrics.
+    MulticastIngressPodMetric = "MulticastIngressPodMetric", Multicast, NetworkPolicy, Rules(Ingress);
+    /// Multicast output.
+    MulticastOutput = "MulticastOutput", Multicast, Forwarding, None;
+    /// The non-IP pipeline.
+    NonIp = "NonIP", NonIp, Forwarding, None;
+    /// Legacy: uplink handling (bridging mode).
+    Uplink = "Uplink", Legacy, Forwarding, None;
+    /// Legacy: Service hairpin.
+    ServiceHairpin = "ServiceHairpin", Legacy, Forwarding, None;
+    /// Legacy: Service conntrack.
+    ServiceConntrack = "ServiceConntrack", Legacy, Forwarding, None;
+    /// Legacy: Service classification.
+    ServiceClassifier = "ServiceClassifier", Legacy, Forwarding, None;
+    /// Legacy: default-tier egress rules.
+    DefaultTierEgressRule = "DefaultTierEgressRule", Legacy, NetworkPolicy, Rules(Egress);
+    /// Legacy: default-tier ingress rules.
+    DefaultTierIngressRule = "DefaultTierIngressRule", Legacy, NetworkPolicy, Rules(Ingress);
+    /// Legacy: Service conntrack commit.
+    ServiceConntrackCommit = "ServiceConntrackCommit", Legacy, Forwarding, None;
+    /// Legacy: hairpin SNAT.
+    HairpinSnat = "HairpinSNAT", Legacy, Forwarding, None;
+}
+
+/// Names older Antrea versions gave to a current table.
+const LEGACY_NAMES: &[(&str, Table)] =
+    &[("Classification", Table::Classifier), ("L2Forwarding", Table::L2ForwardingCalc), ("IPTTLDec", Table::L3DecTtl)];
+
+impl Table {
+    /// The table with this name, current or legacy (`Classification` is [`Table::Classifier`]).
+    pub fn from_name(name: &str) -> Option<Table> {
+        Table::ALL
+            .iter()
+            .copied()
+            .find(|t| t.name() == name)
+            .or_else(|| LEGACY_NAMES.iter().find(|(n, _)| *n == name).map(|(_, t)| *t))
+    }
+
+    /// Whether the table exists in current Antrea (v1.6 and later).
+    pub fn is_current(self) -> bool {
+        self.stage() != Stage::Legacy
+    }
+
+    /// The NetworkPolicy direction of a security table.
+    pub fn direction(self) -> Option<Direction> {
+        match self.policy_role() {
+            PolicyRole::Classifier(d) | PolicyRole::Rules(d) => Some(d),
+            PolicyRole::None => None,
+        }
+    }
+
+    /// Whether the table holds NetworkPolicy rules, their metrics or drops (where reg3 carries
+    /// a deny rule's conj id).
+    pub fn holds_policy_rules(self) -> bool {
+        matches!(self.policy_role(), PolicyRole::Rules(_))
+    }
+
+    /// Whether Traceflow reports a NetworkPolicy drop here (it copies the table's drop flows
+    /// with a `controller` action): the DefaultRule tables (K8s isolation) and the Metric
+    /// tables (Antrea-native deny rules).
+    pub fn is_policy_drop_point(self) -> bool {
+        matches!(
+            self,
+            Table::EgressDefaultRule | Table::EgressMetric | Table::IngressDefaultRule | Table::IngressMetric
+        )
+    }
+
+    /// Whether a drop here carries the deny rule's conj id in reg3 (the Metric tables).
+    pub fn is_metric(self) -> bool {
+        matches!(self, Table::EgressMetric | Table::IngressMetric)
+    }
+
+    /// The rule table whose allow observation a conj id in reg5 (egress) or reg6 (ingress)
+    /// stands for.
+    pub fn rule_table(direction: Direction) -> Table {
+        match direction {
+            Direction::Egress => Table::EgressRule,
+            Direction::Ingress => Table::IngressRule,
+        }
+    }
+}
+
+impl std::fmt::Display for Table {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
 
 /// Fixed table ids of Antrea before v1.6 (v1.4/v1.5 names).
-pub const LEGACY: &[(u8, &str)] = &[
-    (0, "Classification"),
-    (5, "Uplink"),
-    (10, "SpoofGuard"),
-    (20, "ARPResponder"),
-    (21, "IPv6"),
-    (23, "ServiceHairpin"),
-    (24, "ServiceConntrack"),
-    (30, "ConntrackZone"),
-    (31, "ConntrackState"),
-    (35, "ServiceClassifier"),
-    (40, "SessionAffinity"),
-    (41, "ServiceLB"),
-    (42, "EndpointDNAT"),
-    (45, "AntreaPolicyEgressRule"),
-    (49, "DefaultTierEgressRule"),
-    (50, "EgressRule"),
-    (60, "EgressDefaultRule"),
-    (61, "EgressMetric"),
-    (70, "L3Forwarding"),
-    (71, "SNAT"),
-    (72, "IPTTLDec"),
-    (80, "L2Forwarding"),
-    (85, "AntreaPolicyIngressRule"),
-    (89, "DefaultTierIngressRule"),
-    (90, "IngressRule"),
-    (100, "IngressDefaultRule"),
-    (101, "IngressMetric"),
-    (105, "ConntrackCommit"),
-    (106, "ServiceConntrackCommit"),
-    (108, "HairpinSNAT"),
-    (110, "Output"),
+pub const LEGACY: &[(u8, Table)] = &[
+    (0, Table::Classifier),
+    (5, Table::Uplink),
+    (10, Table::SpoofGuard),
+    (20, Table::ArpResponder),
+    (21, Table::Ipv6),
+    (23, Table::ServiceHairpin),
+    (24, Table::ServiceConntrack),
+    (30, Table::ConntrackZone),
+    (31, Table::ConntrackState),
+    (35, Table::ServiceClassifier),
+    (40, Table::SessionAffinity),
+    (41, Table::ServiceLb),
+    (42, Table::EndpointDnat),
+    (45, Table::AntreaPolicyEgressRule),
+    (49, Table::DefaultTierEgressRule),
+    (50, Table::EgressRule),
+    (60, Table::EgressDefaultRule),
+    (61, Table::EgressMetric),
+    (70, Table::L3Forwarding),
+    (71, Table::Snat),
+    (72, Table::L3DecTtl),
+    (80, Table::L2ForwardingCalc),
+    (85, Table::AntreaPolicyIngressRule),
+    (89, Table::DefaultTierIngressRule),
+    (90, Table::IngressRule),
+    (100, Table::IngressDefaultRule),
+    (101, Table::IngressMetric),
+    (105, Table::ConntrackCommit),
+    (106, Table::ServiceConntrackCommit),
+    (108, Table::HairpinSnat),
+    (110, Table::Output),
 ];
 
-/// Legacy names that correspond to a current table (for the knowledge that looks tables up by
-/// their current name).
-const LEGACY_ALIASES: &[(&str, &str)] =
-    &[("Classification", "Classifier"), ("L2Forwarding", "L2ForwardingCalc"), ("IPTTLDec", "L3DecTTL")];
+/// The names legacy dumps print for the [`LEGACY`] ids (v1.4/v1.5 names).
+fn legacy_name(t: Table) -> &'static str {
+    match t {
+        Table::Classifier => "Classification",
+        Table::L3DecTtl => "IPTTLDec",
+        Table::L2ForwardingCalc => "L2Forwarding",
+        t => t.name(),
+    }
+}
 
-/// The position of a table in [`PIPELINE`].
+/// The position of a current table in Antrea's allocation order.
 pub fn pipeline_index(name: &str) -> Option<usize> {
-    PIPELINE.iter().position(|n| *n == name)
+    Table::ALL.iter().filter(|t| t.is_current()).position(|t| t.name() == name)
 }
 
 /// Where a table numbering came from.
@@ -129,7 +356,7 @@ impl TableMap {
     /// The legacy fixed numbering.
     pub fn legacy() -> TableMap {
         TableMap {
-            tables: LEGACY.iter().map(|(i, n)| (*i, n.to_string())).collect(),
+            tables: LEGACY.iter().map(|(i, t)| (*i, legacy_name(*t).to_string())).collect(),
             source: TableMapSource::Legacy,
             notes: vec![],
         }
@@ -190,13 +417,17 @@ impl TableMap {
         self.tables.iter().find(|(i, _)| *i == id).map(|(_, n)| n.as_str())
     }
 
-    /// The current Antrea name of a table reference (legacy names mapped to current ones).
-    pub fn canonical_name<'a>(&'a self, t: &'a TableRef) -> Option<&'a str> {
-        let n = match t {
-            TableRef::Name(n) => n.as_str(),
-            TableRef::Id(i) => self.name(*i)?,
-        };
-        Some(LEGACY_ALIASES.iter().find(|(l, _)| *l == n).map_or(n, |(_, c)| c))
+    /// The Antrea table a reference names (legacy names map to the current table).
+    pub fn table(&self, t: &TableRef) -> Option<Table> {
+        match t {
+            TableRef::Name(n) => Table::from_name(n),
+            TableRef::Id(i) => Table::from_name(self.name(*i)?),
+        }
+    }
+
+    /// The Antrea table a flow is in.
+    pub fn table_of(&self, flow: &Flow) -> Option<Table> {
+        self.table(&flow.table_or_zero())
     }
 
     /// The id of a table reference.
@@ -219,7 +450,8 @@ impl TableMap {
                     if let Action::Resubmit { table: Some(TableRef::Id(id)), .. } = a {
                         seen += 1;
                         let name = self.name(*id);
-                        if !matches!(name, Some("EndpointDNAT" | "ServiceLB" | "DNAT")) {
+                        let table = name.and_then(Table::from_name);
+                        if !matches!(table, Some(Table::EndpointDnat | Table::ServiceLb | Table::Dnat)) {
                             ok = false;
                             self.notes.push(format!(
                                 "group {} resubmits to table {id} = {}, expected EndpointDNAT or ServiceLB",
@@ -253,6 +485,11 @@ mod tests {
         assert!(m.notes[1].contains("Custom"));
         let l = TableMap::legacy();
         assert_eq!(l.name(70), Some("L3Forwarding"));
-        assert_eq!(l.canonical_name(&TableRef::Id(80)), Some("L2ForwardingCalc"));
+        assert_eq!(l.table(&TableRef::Id(80)), Some(Table::L2ForwardingCalc));
+        assert_eq!(Table::from_name("Classification"), Some(Table::Classifier));
+        assert_eq!(pipeline_index("Output"), Some(37));
+        assert!(Table::IngressMetric.is_policy_drop_point() && Table::IngressMetric.is_metric());
+        assert_eq!(Table::EgressMark.direction(), None);
+        assert_eq!(Table::AntreaPolicyIngressRule.direction(), Some(Direction::Ingress));
     }
 }

@@ -4,12 +4,14 @@
 //! `appliedtogroups`, `address`, `route` (antrea-traceflow.md §5.1).
 
 use super::lenient::{array, documents, get, ip, meta, path, string};
+pub use crate::antrea::controlplane::{
+    AgentInfo, GroupMember, MemberGroup, NetworkPolicy, PolicyRule, RuleAction, RuleDirection,
+};
 use crate::ovs::flow::FileError;
 use crate::ovs::group::parse_groups;
 use crate::ovs::{FlowDump, Group, LineError, PortTable};
 use serde::Serialize;
 use serde_json::Value;
-use std::collections::BTreeMap;
 use std::io::Read;
 use std::net::IpAddr;
 use std::path::Path;
@@ -79,35 +81,6 @@ impl From<FileError> for BundleError {
     }
 }
 
-/// The agent's `AntreaAgentInfo`, the parts the reconstruction uses.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
-pub struct AgentInfo {
-    /// `nodeRef.name`.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub node: Option<String>,
-    /// Agent version.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub version: Option<String>,
-    /// `nodeSubnets`: the node's Pod CIDRs.
-    pub node_subnets: Vec<String>,
-    /// `ovsInfo.version`.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub ovs_version: Option<String>,
-    /// `ovsInfo.bridgeName`.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub bridge: Option<String>,
-    /// `ovsInfo.flowTable`: table name → flow count.
-    pub flow_tables: BTreeMap<String, u64>,
-    /// `networkInfo.transportInterface`.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub transport_interface: Option<String>,
-    /// Transport IPs found under `networkInfo` (any key naming IPs).
-    pub transport_ips: Vec<IpAddr>,
-    /// `localPodNum`.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub local_pod_num: Option<u64>,
-}
-
 impl AgentInfo {
     fn from_value(v: &Value) -> AgentInfo {
         let ovs = get(v, "ovsInfo").unwrap_or(&Value::Null);
@@ -138,69 +111,6 @@ impl AgentInfo {
             local_pod_num: get(v, "localPodNum").and_then(Value::as_u64),
         }
     }
-}
-
-/// A member of an address or applied-to group.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
-pub struct GroupMember {
-    /// `pod.namespace/pod.name`, if a Pod.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub pod: Option<String>,
-    /// Node name, if a Node.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub node: Option<String>,
-    /// IPs.
-    pub ips: Vec<IpAddr>,
-}
-
-/// An `AddressGroup` or `AppliedToGroup`.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
-pub struct MemberGroup {
-    /// Name.
-    pub name: String,
-    /// Members.
-    pub members: Vec<GroupMember>,
-}
-
-/// One rule of a NetworkPolicy.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
-pub struct PolicyRule {
-    /// `In` or `Out`.
-    pub direction: String,
-    /// Rule name (Antrea-native policies).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-    /// `Allow`, `Drop`, `Reject`, `Pass` (absent for K8s NetworkPolicy = allow).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub action: Option<String>,
-    /// Priority within the policy.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub priority: Option<i64>,
-    /// Peer address groups (`from` for In, `to` for Out).
-    pub peer_groups: Vec<String>,
-    /// Peer IP blocks (CIDR strings).
-    pub peer_ip_blocks: Vec<String>,
-    /// Services as `protocol/port[-endPort]`.
-    pub services: Vec<String>,
-    /// Rule-level applied-to groups.
-    pub applied_to: Vec<String>,
-}
-
-/// An agent-side NetworkPolicy (controlplane v1beta2).
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
-pub struct NetworkPolicy {
-    /// Internal name (a UID).
-    pub name: String,
-    /// `sourceRef.type` (`K8sNetworkPolicy`, `AntreaClusterNetworkPolicy`, ...).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub source_type: Option<String>,
-    /// `sourceRef.namespace/sourceRef.name` (or just the name for cluster-scoped).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub source: Option<String>,
-    /// Rules.
-    pub rules: Vec<PolicyRule>,
-    /// Policy-level applied-to groups.
-    pub applied_to: Vec<String>,
 }
 
 fn strings(v: &Value, key: &str) -> Vec<String> {
@@ -241,12 +151,12 @@ fn policy(v: &Value) -> Option<NetworkPolicy> {
     let rules = array(v, "rules")
         .iter()
         .map(|r| {
-            let direction = string(r, "direction").unwrap_or_default();
-            let peer = if direction.eq_ignore_ascii_case("out") { get(r, "to") } else { get(r, "from") };
+            let direction = string(r, "direction").and_then(|d| RuleDirection::from_name(&d));
+            let peer = if direction == Some(RuleDirection::Out) { get(r, "to") } else { get(r, "from") };
             let peer = peer.unwrap_or(&Value::Null);
             PolicyRule {
                 name: string(r, "name"),
-                action: string(r, "action"),
+                action: string(r, "action").and_then(|a| RuleAction::from_name(&a)),
                 priority: get(r, "priority").and_then(Value::as_i64),
                 peer_groups: strings(peer, "addressGroups"),
                 peer_ip_blocks: array(peer, "ipBlocks")

@@ -3,17 +3,13 @@
 
 use super::exit::{is_broken_pipe, CliError, DROPPED, INCOMPLETE, SUCCESS};
 use super::Outcome;
-use crate::antrea::node::NodeView;
-use crate::antrea::tables::TableMap;
 use crate::bundle::inputs::{discover, AnalysisInputs};
-use crate::decode::scan::{scan_files, ScanTarget};
 use crate::export::result::{write_csv, write_json, write_table};
 use crate::export::write_output;
-use crate::ovs::delta::deltas;
 use crate::probe::Probe;
 use crate::trace::phase::{outcome, PathOutcome};
-use crate::trace::reconstruct::{reconstruct, NodeModel, Options};
-use crate::trace::{Finding, TraceResult};
+use crate::trace::reconstruct::Options;
+use crate::trace::{self, AnalyzeOptions, TraceResult};
 use clap::{Args, ValueEnum};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::io::IsTerminal;
@@ -146,18 +142,14 @@ pub fn run(args: &AnalyzeArgs, quiet: bool) -> Outcome {
     })
 }
 
-/// Scans every node's captures, builds the node models and reconstructs.
+/// Scans the captures, builds the node models and reconstructs (with a progress bar on a
+/// terminal).
 pub fn analyze(
     probe: &Probe,
     inputs: &AnalysisInputs,
     args: &AnalyzeArgs,
     quiet: bool,
 ) -> Result<TraceResult, CliError> {
-    let mut findings: Vec<Finding> = inputs
-        .problems
-        .iter()
-        .map(|(file, why)| Finding { kind: "bad-input".into(), node: None, message: format!("{file}: {why}") })
-        .collect();
     let total: u64 = inputs
         .nodes
         .iter()
@@ -175,75 +167,13 @@ pub fn analyze(
         );
         bar
     });
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(args.threads.unwrap_or(0))
-        .build()
-        .map_err(|e| CliError::usage(format!("cannot start worker threads: {e}")))?;
-    let mut models: Vec<NodeModel<'_>> = Vec::new();
-    for n in &inputs.nodes {
-        let target = ScanTarget { node: &n.name, fingerprint: &probe.fingerprint };
-        let scans = pool.install(|| scan_files(&target, &n.captures, progress.as_ref()));
-        let mut sightings = Vec::new();
-        for s in scans {
-            if let Some(e) = &s.report.error {
-                findings.push(Finding {
-                    kind: "bad-input".into(),
-                    node: Some(n.name.clone()),
-                    message: format!("{}: packet {} (byte {}): {}", s.report.file, e.packet, e.offset, e.message),
-                });
-            }
-            sightings.extend(s.sightings);
-        }
-        if let Some(ev) = &n.evidence {
-            if ev.probe.fingerprint != probe.fingerprint {
-                findings.push(Finding {
-                    kind: "bad-input".into(),
-                    node: Some(n.name.clone()),
-                    message: "its evidence file was extracted for another probe (fingerprint differs); ignored".into(),
-                });
-            } else {
-                sightings.extend(ev.sightings.iter().cloned());
-            }
-        }
-        sightings.sort_by_key(|s| (s.timestamp_ns.unwrap_or(i64::MAX), s.file.clone(), s.packet));
-        let artifacts = n.artifacts.as_ref();
-        let (view, tables, hit) = match artifacts.and_then(|a| a.flows.as_ref().map(|f| (a, f))) {
-            Some((a, flows)) => {
-                let mut tables = TableMap::for_dump(flows, &a.declared_tables());
-                tables.check_groups(&a.groups);
-                let view = NodeView::build(flows, &a.groups, a.ports.as_ref(), &tables);
-                let hit = n.before.as_ref().map(|b| {
-                    deltas(b, flows).into_iter().filter(|d| d.packets > 0).map(|d| d.index).collect::<Vec<_>>()
-                });
-                (Some(view), Some(tables), hit)
-            }
-            None => (None, None, None),
-        };
-        if let Some(a) = artifacts {
-            for w in &a.warnings {
-                findings.push(Finding { kind: "bad-input".into(), node: Some(n.name.clone()), message: w.clone() });
-            }
-        }
-        models.push(NodeModel {
-            name: n.name.clone(),
-            artifacts,
-            view,
-            tables,
-            hit,
-            sightings,
-            has_captures: !n.captures.is_empty() || n.evidence.is_some(),
-        });
-    }
-    if let Some(bar) = &progress {
-        bar.finish_and_clear();
-    }
-    let opts = Options {
-        hops: args.detail == Detail::Hops,
-        simulate: !args.no_simulate,
-        wire_latency_ns: args.wire_latency_us.map_or(0, |us| (us as i64).saturating_mul(1000)),
+    let opts = AnalyzeOptions {
+        reconstruct: Options {
+            hops: args.detail == Detail::Hops,
+            simulate: !args.no_simulate,
+            wire_latency_ns: args.wire_latency_us.map_or(0, |us| (us as i64).saturating_mul(1000)),
+        },
+        threads: args.threads.unwrap_or(0),
     };
-    let mut result = reconstruct(probe, &models, inputs.cluster.as_ref(), &opts);
-    findings.append(&mut result.findings);
-    result.findings = findings;
-    Ok(result)
+    trace::analyze(probe, inputs, &opts, progress.as_ref()).map_err(|e| CliError::usage(e.to_string()))
 }

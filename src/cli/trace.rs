@@ -3,7 +3,7 @@
 
 use super::exit::{is_broken_pipe, CliError, DROPPED, INCOMPLETE, SUCCESS};
 use super::Outcome;
-use crate::antrea::node::endpoints_of;
+use crate::antrea::node::bucket_endpoint;
 use crate::antrea::observe::TerminalState;
 use crate::antrea::simulated::{cluster, terminal_state, SimNode};
 use crate::bundle::agent::NodeArtifacts;
@@ -14,6 +14,8 @@ use crate::ovs::sim::trace::Outcome as SimOutcome;
 use crate::ovs::sim::{Packet, SimOptions};
 use crate::ovs::{FlowDump, PortTable};
 use crate::probe::Probe;
+use crate::trace::model::assemble;
+use crate::trace::simulate::probe_packet;
 use clap::{Args, ValueEnum};
 use serde::Serialize;
 use std::io::Write;
@@ -144,18 +146,21 @@ impl From<TerminalState> for TerminalJson {
 }
 
 fn load_nodes(args: &TraceArgs) -> Result<Vec<SimNode>, CliError> {
+    let no_flows = |d: &std::path::Path| CliError::usage(format!("{}: no flows", d.display()));
     if let Some(f) = &args.flows {
-        let flows = FlowDump::load(f)?;
-        let groups = match &args.groups {
-            Some(g) => load_groups(g)?,
-            None => vec![],
-        };
-        let ports = match &args.ports {
-            Some(p) => Some(PortTable::load(p)?),
-            None => None,
-        };
         let name = f.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "node".into());
-        return Ok(vec![SimNode::new(&name, flows, groups, ports)]);
+        let artifacts = NodeArtifacts {
+            node: name.clone(),
+            origin: f.display().to_string(),
+            flows: Some(FlowDump::load(f)?),
+            groups: match &args.groups {
+                Some(g) => load_groups(g)?,
+                None => vec![],
+            },
+            ports: args.ports.as_deref().map(PortTable::load).transpose()?,
+            ..NodeArtifacts::default()
+        };
+        return Ok(vec![assemble(&name, &artifacts).ok_or_else(|| no_flows(f))?]);
     }
     if args.node_dir.is_empty() {
         return Err(CliError::usage("give --flows FILE or --node-dir DIR (see --help)"));
@@ -164,34 +169,50 @@ fn load_nodes(args: &TraceArgs) -> Result<Vec<SimNode>, CliError> {
         .iter()
         .map(|d| {
             let a = NodeArtifacts::open(d).map_err(|e| CliError::usage(e.to_string()))?;
-            let flows = a.flows.clone().ok_or_else(|| CliError::usage(format!("{}: no flows", d.display())))?;
-            let mut n = SimNode::with_tables(&a.node, flows, a.groups.clone(), a.ports.clone(), &a.declared_tables());
-            n.transport_ips = a.transport_ips();
-            Ok(n)
+            assemble(&a.node, &a).ok_or_else(|| no_flows(d))
         })
         .collect()
 }
 
 /// (group id, bucket index) of every select-group bucket that selects endpoint `ip`.
 fn endpoint_buckets(pl: &crate::ovs::sim::Pipeline, ip: IpAddr) -> Vec<(u32, usize)> {
-    let mut out = Vec::new();
-    for g in pl.groups.values() {
-        for (i, b) in g.buckets.iter().enumerate() {
-            let one = crate::ovs::Group { buckets: vec![b.clone()], ..g.clone() };
-            if endpoints_of(&one).iter().any(|e| e.ip == ip) {
-                out.push((g.id, i));
-            }
-        }
-    }
+    let mut out: Vec<(u32, usize)> = pl
+        .groups
+        .values()
+        .flat_map(|g| {
+            g.buckets
+                .iter()
+                .enumerate()
+                .filter(move |(_, b)| bucket_endpoint(b).is_some_and(|e| e.ip == ip))
+                .map(move |(i, _)| (g.id, i))
+        })
+        .collect();
     out.sort_unstable();
     out
+}
+
+/// The input port named by --in-port (a number, or a name in the node's port table).
+fn in_port_number(spec: &str, node: &SimNode) -> Result<u32, CliError> {
+    if let Ok(n) = spec.parse::<u32>() {
+        return Ok(n);
+    }
+    node.pipeline
+        .ports
+        .by_name(spec)
+        .and_then(|p| p.ofport)
+        .ok_or_else(|| CliError::usage(format!("--in-port {spec}: port {spec:?} is not in the port table")))
 }
 
 /// The packet from FLOW or --probe, with --in-port.
 fn packet(args: &TraceArgs, node: &SimNode) -> Result<Packet, CliError> {
     let mut spec = match (&args.packet, &args.probe) {
         (Some(p), None) => p.clone(),
-        (None, Some(path)) => probe_flow(path)?,
+        (None, Some(path)) => {
+            let probe = Probe::load(path).map_err(|e| CliError::usage(e.to_string()))?;
+            let port =
+                args.in_port.as_deref().ok_or_else(|| CliError::usage("give --in-port (or in_port= in FLOW)"))?;
+            return Ok(probe_packet(&probe, in_port_number(port, node)?));
+        }
         _ => return Err(CliError::usage("give the packet as FLOW or --probe FILE")),
     };
     if let Some(p) = &args.in_port {
@@ -204,12 +225,6 @@ fn packet(args: &TraceArgs, node: &SimNode) -> Result<Packet, CliError> {
         spec += ",nw_ttl=64";
     }
     Packet::parse(&spec, Some(&node.pipeline.ports)).map_err(CliError::usage)
-}
-
-/// A probe document as flow syntax (its headers and DSCP tag).
-fn probe_flow(path: &std::path::Path) -> Result<String, CliError> {
-    let probe = Probe::load(path).map_err(|e| CliError::usage(e.to_string()))?;
-    Ok(crate::trace::simulate::probe_flow_spec(&probe))
 }
 
 /// Runs `hoptrace trace`.
@@ -245,7 +260,8 @@ pub fn run(args: &TraceArgs, quiet: bool) -> Outcome {
     }
     let first = nodes.first().ok_or_else(|| CliError::usage("no node"))?;
     let pkt = packet(args, first)?;
-    let sim_nodes = cluster(&nodes, &extra);
+    let refs: Vec<&SimNode> = nodes.iter().collect();
+    let sim_nodes = cluster(&refs, &extra);
     let ct = trace_across(&sim_nodes, 0, pkt, &opts, args.max_hops.max(1));
     let res = write_output(&args.output, |w| write_report(w, args.format, &ct, &nodes));
     if let Err(e) = res {

@@ -79,7 +79,7 @@ fn evidence_text(o: &Observation) -> String {
     o.evidence
         .iter()
         .map(|e| {
-            let mut s = e.file.clone().unwrap_or_else(|| e.kind.clone());
+            let mut s = e.file.clone().unwrap_or_else(|| e.kind.to_string());
             if let Some(p) = e.packet {
                 s.push_str(&format!("#{p}"));
             }

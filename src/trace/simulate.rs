@@ -1,21 +1,25 @@
 //! The probe through the nodes' dumped pipelines, with the offline simulator: what decides a node's
 //! observations when its flow counters cannot (no earlier dump), and a cross-check when they can.
 
-use super::reconstruct::NodeModel;
+use super::model::NodeModel;
+use crate::antrea::hits::ip_bits;
+use crate::antrea::node::bucket_for_endpoint;
 use crate::antrea::observe::TerminalState;
 use crate::antrea::simulated::{cluster, terminal_state, SimNode};
-use crate::ovs::action::Action as OfAction;
 use crate::ovs::field::Field;
 use crate::ovs::sim::multinode::trace_across;
 use crate::ovs::sim::{Packet, SimOptions};
-use crate::ovs::value::Value;
-use crate::ovs::Group;
 use crate::probe::{Probe, Transport};
 use std::collections::HashMap;
 use std::net::IpAddr;
 
 /// The most nodes a simulated path may cross.
 pub const MAX_NODES: usize = 8;
+
+/// EtherType of IPv4.
+const ETH_IPV4: u16 = 0x0800;
+/// EtherType of IPv6.
+const ETH_IPV6: u16 = 0x86dd;
 
 /// What the simulation says about one node.
 #[derive(Clone, Debug)]
@@ -28,73 +32,58 @@ pub struct SimulatedNode {
     pub notes: Vec<String>,
 }
 
-/// The probe's headers (addresses, ports, DSCP tag, TTL) in `ovs-ofctl` flow syntax.
-pub fn probe_flow_spec(probe: &Probe) -> String {
-    let v6 = probe.ip.src.is_ipv6();
-    let (l4, ports) = match &probe.transport {
-        Transport::Tcp { src_port, dst_port, .. } => ("tcp", Some((*src_port, *dst_port))),
-        Transport::Udp { src_port, dst_port } => ("udp", Some((*src_port, *dst_port))),
-        Transport::Sctp { src_port, dst_port, .. } => ("sctp", Some((*src_port, *dst_port))),
-        Transport::Icmp { .. } => (if v6 { "icmp6" } else { "icmp" }, None),
-    };
-    let l4 = if v6 && l4 != "icmp6" { format!("{l4}6") } else { l4.to_string() };
-    let (sk, dk) = if v6 { ("ipv6_src", "ipv6_dst") } else { ("nw_src", "nw_dst") };
-    let mut f = format!(
-        "{l4},dl_src={},dl_dst={},{sk}={},{dk}={},nw_tos={},nw_ttl={}",
-        probe.ethernet.src,
-        probe.ethernet.dst,
-        probe.ip.src,
-        probe.ip.dst,
-        u16::from(probe.ip.dscp) << 2,
-        probe.ip.ttl
-    );
-    if let Some((s, d)) = ports {
-        f += &format!(",tp_src={s},tp_dst={d}");
-    }
-    if matches!(probe.transport, Transport::Icmp { .. }) {
-        f += if v6 { ",icmpv6_type=128,icmpv6_code=0" } else { ",icmp_type=8,icmp_code=0" };
-    }
-    f
+fn mac_bits(octets: [u8; 6]) -> u128 {
+    octets.iter().fold(0u128, |acc, b| (acc << 8) | u128::from(*b))
 }
 
-/// The bucket of `g` that selects endpoint `ip` (reg3 / xxreg3 loaded with it).
-fn bucket_of(g: &Group, ip: IpAddr) -> Option<usize> {
-    let want = match ip {
-        IpAddr::V4(v) => (Field::Reg(3), u128::from(u32::from(v))),
-        IpAddr::V6(v) => (Field::Xxreg(3), u128::from(v)),
+/// The simulator's packet for `probe` entering on OpenFlow port `in_port`: its Ethernet and IP
+/// headers, DSCP tag, TTL and transport ports (ICMP echo request type and code).
+pub fn probe_packet(probe: &Probe, in_port: u32) -> Packet {
+    let mut p = Packet::default();
+    let exact = |p: &mut Packet, f: Field, v: u128| p.set(f, v, u128::MAX);
+    let v6 = probe.ip.src.is_ipv6();
+    exact(&mut p, Field::EthType, u128::from(if v6 { ETH_IPV6 } else { ETH_IPV4 }));
+    exact(&mut p, Field::NwProto, u128::from(probe.transport.ip_protocol(v6)));
+    exact(&mut p, Field::InPort, u128::from(in_port));
+    exact(&mut p, Field::EthSrc, mac_bits(probe.ethernet.src.octets()));
+    exact(&mut p, Field::EthDst, mac_bits(probe.ethernet.dst.octets()));
+    let (src, dst) = if v6 { (Field::Ipv6Src, Field::Ipv6Dst) } else { (Field::IpSrc, Field::IpDst) };
+    exact(&mut p, src, ip_bits(probe.ip.src));
+    exact(&mut p, dst, ip_bits(probe.ip.dst));
+    exact(&mut p, Field::NwTos, u128::from(probe.ip.dscp) << 2);
+    exact(&mut p, Field::NwTtl, u128::from(probe.ip.ttl));
+    let ports = match &probe.transport {
+        Transport::Tcp { src_port, dst_port, .. } => Some((Field::TcpSrc, Field::TcpDst, *src_port, *dst_port)),
+        Transport::Udp { src_port, dst_port } => Some((Field::UdpSrc, Field::UdpDst, *src_port, *dst_port)),
+        Transport::Sctp { src_port, dst_port, .. } => Some((Field::SctpSrc, Field::SctpDst, *src_port, *dst_port)),
+        Transport::Icmp { .. } => None,
     };
-    g.buckets.iter().position(|b| {
-        b.actions.iter().any(|a| match a {
-            OfAction::SetField { field, value: Value::Bits { value, .. } } => (*field, value.get()) == want,
-            OfAction::Load { value, dst } => dst.field == want.0 && dst.start == 0 && value.get() == want.1,
-            _ => false,
-        })
-    })
+    match ports {
+        Some((fs, fd, s, d)) => {
+            exact(&mut p, fs, u128::from(s));
+            exact(&mut p, fd, u128::from(d));
+        }
+        None if v6 => {
+            exact(&mut p, Field::Icmpv6Type, 128);
+            exact(&mut p, Field::Icmpv6Code, 0);
+        }
+        None => {
+            exact(&mut p, Field::IcmpType, 8);
+            exact(&mut p, Field::IcmpCode, 0);
+        }
+    }
+    p
 }
 
 /// Simulates the probe from the sender's source Pod port across the nodes that have flows. A
 /// Service's endpoint is the one the captures show the probe translated to, when they show it.
 pub fn simulate(probe: &Probe, nodes: &[NodeModel<'_>], sender: usize) -> HashMap<String, SimulatedNode> {
     let mut out = HashMap::new();
-    let mut sims: Vec<SimNode> = Vec::new();
-    let mut extra: Vec<(String, IpAddr)> = Vec::new();
-    let mut sender_idx = None;
-    for (i, n) in nodes.iter().enumerate() {
-        let Some(a) = n.artifacts else { continue };
-        let Some(flows) = &a.flows else { continue };
-        if i == sender {
-            sender_idx = Some(sims.len());
-        }
-        sims.push(SimNode::new(&n.name, flows.clone(), a.groups.clone(), a.ports.clone()));
-        extra.extend(a.transport_ips().into_iter().map(|ip| (n.name.clone(), ip)));
-    }
-    let Some(start) = sender_idx else { return out };
-    let Some(in_port) = sims[start].view.pod_by_ip(probe.ip.src).and_then(|p| p.ofport) else { return out };
-    let Ok(packet) =
-        Packet::parse(&format!("in_port={in_port},{}", probe_flow_spec(probe)), Some(&sims[start].pipeline.ports))
-    else {
-        return out;
-    };
+    let sims: Vec<&SimNode> = nodes.iter().filter_map(|n| n.pipeline.as_ref()).collect();
+    let Some(start_node) = nodes[sender].pipeline.as_ref() else { return out };
+    let Some(start) = sims.iter().position(|s| std::ptr::eq(*s, start_node)) else { return out };
+    let Some(in_port) = start_node.view.pod_by_ip(probe.ip.src).and_then(|p| p.ofport) else { return out };
+    let packet = probe_packet(probe, in_port);
     // Bucket hints: the endpoint the probe was seen translated to.
     let mut opts = SimOptions::default();
     let translated: Option<IpAddr> = nodes
@@ -105,12 +94,14 @@ pub fn simulate(probe: &Probe, nodes: &[NodeModel<'_>], sender: usize) -> HashMa
     if let Some(ep) = translated {
         for s in &sims {
             for (id, g) in &s.pipeline.groups {
-                if let Some(b) = bucket_of(g, ep) {
+                if let Some(b) = bucket_for_endpoint(g, ep) {
                     opts.bucket_hints.insert(*id, b);
                 }
             }
         }
     }
+    let extra: Vec<(String, IpAddr)> =
+        nodes.iter().flat_map(|n| n.transport_ips().into_iter().map(|ip| (n.name.clone(), ip))).collect();
     let nodes_for_sim = cluster(&sims, &extra);
     let ct = trace_across(&nodes_for_sim, start, packet, &opts, MAX_NODES);
     for hop in &ct.hops {

@@ -12,11 +12,11 @@ use std::net::IpAddr;
 
 /// One node of the cluster.
 #[derive(Clone, Debug)]
-pub struct Node {
+pub struct Node<'a> {
     /// Node name.
-    pub name: String,
+    pub name: &'a str,
     /// Its bridge pipeline.
-    pub pipeline: Pipeline,
+    pub pipeline: &'a Pipeline,
     /// Its transport (tunnel endpoint) addresses.
     pub transport_ips: Vec<IpAddr>,
     /// Its tunnel ports.
@@ -58,7 +58,13 @@ pub struct ClusterTrace {
 }
 
 /// Traces `packet` from node `start`, following tunnel outputs to their peers.
-pub fn trace_across(nodes: &[Node], start: usize, packet: Packet, opts: &SimOptions, max_hops: usize) -> ClusterTrace {
+pub fn trace_across(
+    nodes: &[Node<'_>],
+    start: usize,
+    packet: Packet,
+    opts: &SimOptions,
+    max_hops: usize,
+) -> ClusterTrace {
     let mut hops = Vec::new();
     let mut cur = start;
     let mut pkt = packet;
@@ -71,14 +77,14 @@ pub fn trace_across(nodes: &[Node], start: usize, packet: Packet, opts: &SimOpti
             _ => None,
         });
         let Some((tun_dst, sent)) = tunnel_out else {
-            hops.push(Hop { node: node.name.clone(), trace });
+            hops.push(Hop { node: node.name.to_string(), trace });
             return ClusterTrace { hops, stop: Stop::Ended };
         };
         if trace.events.iter().filter(|e| matches!(e, Event::Output { tunnel: true, .. })).count() > 1 {
             trace.notes.push("several tunnel outputs: only the first is followed".into());
         }
         let src_ip = node.transport_ips.first().copied();
-        hops.push(Hop { node: node.name.clone(), trace });
+        hops.push(Hop { node: node.name.to_string(), trace });
         if hops.len() >= max_hops {
             return ClusterTrace { hops, stop: Stop::HopLimit };
         }

@@ -1,0 +1,145 @@
+//! The Antrea objects an agent support bundle carries, as hoptrace models them: the agent's
+//! `AntreaAgentInfo` and its controlplane/v1beta2 NetworkPolicies, AddressGroups and
+//! AppliedToGroups (antrea-traceflow.md §5.1). [`crate::bundle`] reads them from the bundle's
+//! files; the reconstruction attributes conj ids to their rules.
+
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+
+/// Which way a NetworkPolicy rule applies (controlplane `direction`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+pub enum RuleDirection {
+    /// Ingress: traffic to the applied-to Pods.
+    In,
+    /// Egress: traffic from the applied-to Pods.
+    Out,
+}
+
+impl RuleDirection {
+    /// Parses `In` / `Out` (any case).
+    pub fn from_name(s: &str) -> Option<RuleDirection> {
+        if s.eq_ignore_ascii_case("in") {
+            Some(RuleDirection::In)
+        } else if s.eq_ignore_ascii_case("out") {
+            Some(RuleDirection::Out)
+        } else {
+            None
+        }
+    }
+}
+
+/// What a rule does with the traffic it matches (controlplane `action`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+pub enum RuleAction {
+    /// Allow.
+    Allow,
+    /// Drop silently.
+    Drop,
+    /// Drop and answer with a TCP RST / ICMP unreachable.
+    Reject,
+    /// Skip the remaining Antrea-native tiers (to K8s NetworkPolicy).
+    Pass,
+}
+
+impl RuleAction {
+    /// Parses `Allow`, `Drop`, `Reject`, `Pass` (any case).
+    pub fn from_name(s: &str) -> Option<RuleAction> {
+        [RuleAction::Allow, RuleAction::Drop, RuleAction::Reject, RuleAction::Pass]
+            .into_iter()
+            .find(|a| format!("{a:?}").eq_ignore_ascii_case(s))
+    }
+}
+
+/// The agent's `AntreaAgentInfo`, the parts the reconstruction uses.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct AgentInfo {
+    /// `nodeRef.name`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub node: Option<String>,
+    /// Agent version.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
+    /// `nodeSubnets`: the node's Pod CIDRs.
+    pub node_subnets: Vec<String>,
+    /// `ovsInfo.version`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ovs_version: Option<String>,
+    /// `ovsInfo.bridgeName`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bridge: Option<String>,
+    /// `ovsInfo.flowTable`: table name → flow count.
+    pub flow_tables: BTreeMap<String, u64>,
+    /// `networkInfo.transportInterface`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub transport_interface: Option<String>,
+    /// Transport IPs found under `networkInfo` (any key naming IPs).
+    pub transport_ips: Vec<IpAddr>,
+    /// `localPodNum`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub local_pod_num: Option<u64>,
+}
+
+/// A member of an address or applied-to group.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct GroupMember {
+    /// `pod.namespace/pod.name`, if a Pod.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pod: Option<String>,
+    /// Node name, if a Node.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub node: Option<String>,
+    /// IPs.
+    pub ips: Vec<IpAddr>,
+}
+
+/// An `AddressGroup` or `AppliedToGroup`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct MemberGroup {
+    /// Name.
+    pub name: String,
+    /// Members.
+    pub members: Vec<GroupMember>,
+}
+
+/// One rule of a NetworkPolicy.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct PolicyRule {
+    /// `In` or `Out` (absent when the file does not say).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub direction: Option<RuleDirection>,
+    /// Rule name (Antrea-native policies).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// `Allow`, `Drop`, `Reject`, `Pass` (absent for K8s NetworkPolicy = allow).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub action: Option<RuleAction>,
+    /// Priority within the policy.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub priority: Option<i64>,
+    /// Peer address groups (`from` for In, `to` for Out).
+    pub peer_groups: Vec<String>,
+    /// Peer IP blocks (CIDR strings).
+    pub peer_ip_blocks: Vec<String>,
+    /// Services as `protocol/port[-endPort]`.
+    pub services: Vec<String>,
+    /// Rule-level applied-to groups.
+    pub applied_to: Vec<String>,
+}
+
+/// An agent-side NetworkPolicy (controlplane v1beta2).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct NetworkPolicy {
+    /// Internal name (a UID).
+    pub name: String,
+    /// `sourceRef.type` (`K8sNetworkPolicy`, `AntreaClusterNetworkPolicy`, ...).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source_type: Option<String>,
+    /// `sourceRef.namespace/sourceRef.name` (or just the name for cluster-scoped).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
+    /// Rules.
+    pub rules: Vec<PolicyRule>,
+    /// Policy-level applied-to groups.
+    pub applied_to: Vec<String>,
+}

@@ -1,0 +1,107 @@
+//! One node as the reconstruction sees it: its inputs, its pipeline assembled once (table
+//! numbering → node view → simulator pipeline, the same assembly `hoptrace trace` uses), the
+//! flows whose counters moved, and the sightings of the probe in its captures.
+
+use super::result::{Evidence, EvidenceKind};
+use crate::antrea::policy::PolicyAttribution;
+use crate::antrea::simulated::SimNode;
+use crate::antrea::{NodeView, TableMap};
+use crate::bundle::agent::NodeArtifacts;
+use crate::decode::sighting::Sighting;
+use crate::ovs::Flow;
+use std::net::IpAddr;
+
+/// Assembles a node's pipeline from its artifacts: `None` without a flow dump.
+pub fn assemble(name: &str, artifacts: &NodeArtifacts) -> Option<SimNode> {
+    let flows = artifacts.flows.clone()?;
+    let mut node = SimNode::with_tables(
+        name,
+        flows,
+        artifacts.groups.clone(),
+        artifacts.ports.clone(),
+        &artifacts.declared_tables(),
+    );
+    node.transport_ips = artifacts.transport_ips();
+    Some(node)
+}
+
+/// One node of the analysis.
+#[derive(Debug, Default)]
+pub struct NodeModel<'a> {
+    /// Node name.
+    pub name: String,
+    /// Its artifacts (flows, groups, ports, agent info, policies), when given.
+    pub artifacts: Option<&'a NodeArtifacts>,
+    /// Its pipeline, assembled once from the artifacts' flows.
+    pub pipeline: Option<SimNode>,
+    /// Indexes (in the flow dump) of the flows whose counters moved; `None` without an earlier
+    /// dump.
+    pub hit: Option<Vec<usize>>,
+    /// Sightings of the probe on this node, in time order.
+    pub sightings: Vec<Sighting>,
+    /// Whether any capture was scanned for this node.
+    pub has_captures: bool,
+}
+
+impl<'a> NodeModel<'a> {
+    /// A node from its inputs; the pipeline is assembled when there are flows.
+    pub fn new(name: &str, artifacts: Option<&'a NodeArtifacts>) -> NodeModel<'a> {
+        NodeModel {
+            name: name.to_string(),
+            pipeline: artifacts.and_then(|a| assemble(name, a)),
+            artifacts,
+            ..NodeModel::default()
+        }
+    }
+
+    /// Ports, Pods, peer CIDRs and Services from its flows.
+    pub fn view(&self) -> Option<&NodeView> {
+        self.pipeline.as_ref().map(|p| &p.view)
+    }
+
+    /// Its table numbering.
+    pub fn tables(&self) -> Option<&TableMap> {
+        self.pipeline.as_ref().map(|p| &p.tables)
+    }
+
+    /// The dumped flows (empty without a dump).
+    pub fn flows(&self) -> &[Flow] {
+        self.artifacts.and_then(|a| a.flows.as_ref()).map_or(&[], |d| d.flows.as_slice())
+    }
+
+    /// The node's transport IPs from its agent info.
+    pub fn transport_ips(&self) -> Vec<IpAddr> {
+        self.artifacts.map(|a| a.transport_ips()).unwrap_or_default()
+    }
+
+    /// The transport interface agentinfo names.
+    pub fn transport_interface(&self) -> Option<&str> {
+        self.artifacts?.agent_info.as_ref()?.transport_interface.as_deref()
+    }
+
+    /// Evidence for flow `i` of the dump: its file, line and text, and what its basis is.
+    pub fn flow_evidence(&self, i: usize, kind: EvidenceKind) -> Evidence {
+        let dump = self.artifacts.and_then(|a| a.flows.as_ref());
+        Evidence {
+            kind,
+            file: dump.map(|d| d.origin.clone()),
+            line: dump.and_then(|d| d.lines.get(i)).map(|&l| l as u64),
+            text: self.flows().get(i).map(|f| f.flow_mod().to_string()),
+            ..Evidence::default()
+        }
+    }
+
+    /// Conj id → rule attribution from the node's policies and flows.
+    pub fn policies(&self) -> Option<PolicyAttribution<'_>> {
+        let a = self.artifacts?;
+        let p = self.pipeline.as_ref()?;
+        Some(PolicyAttribution {
+            flows: self.flows(),
+            tables: &p.tables,
+            view: &p.view,
+            ports: a.ports.as_ref(),
+            policies: &a.network_policies,
+            groups: a.applied_to_groups.iter().chain(a.address_groups.iter()).collect(),
+        })
+    }
+}
