@@ -210,7 +210,7 @@ fn ovs_test_suite_cases_agree_with_ofproto_trace() {
             skipped.push(format!("{}: OVS refuses the flows: {e}", c.name));
             continue;
         }
-        let parsed: Result<Vec<Flow>, String> =
+        let parsed: Result<Vec<Flow>, _> =
             c.flows.iter().map(|f| Flow::parse(&f.replace("action=", "actions="))).collect();
         let flows = match parsed {
             Ok(f) => f,
@@ -222,7 +222,7 @@ fn ovs_test_suite_cases_agree_with_ofproto_trace() {
         let ports = PortTable::parse(
             &c.ports.iter().map(|p| format!(" {p}(p{p}): addr:02:00:00:00:00:01\n")).collect::<String>(),
         );
-        let groups: Result<Vec<Group>, String> = c.groups.iter().map(|g| Group::parse(g)).collect();
+        let groups: Result<Vec<Group>, _> = c.groups.iter().map(|g| Group::parse(g)).collect();
         let Ok(groups) = groups else {
             skipped.push(format!("{}: group not parsed", c.name));
             continue;

@@ -224,7 +224,7 @@ fn packet(args: &TraceArgs, node: &SimNode) -> Result<Packet, CliError> {
     if !spec.contains("nw_ttl=") && (spec.contains("ip") || spec.contains("tcp") || spec.contains("udp")) {
         spec += ",nw_ttl=64";
     }
-    Packet::parse(&spec, Some(&node.pipeline.ports)).map_err(CliError::usage)
+    Packet::parse(&spec, Some(&node.pipeline.ports)).map_err(|e| CliError::usage(e.to_string()))
 }
 
 /// Runs `hoptrace trace`.
@@ -232,7 +232,7 @@ pub fn run(args: &TraceArgs, quiet: bool) -> Outcome {
     let nodes = load_nodes(args)?;
     let mut opts = SimOptions::default();
     for s in &args.ct_state {
-        opts.ct.add_override(s).map_err(CliError::usage)?;
+        opts.ct.add_override(s).map_err(|e| CliError::usage(e.to_string()))?;
     }
     for b in &args.bucket {
         let (g, i) = b.split_once('=').ok_or_else(|| CliError::usage(format!("--bucket {b}: use GROUP=N")))?;

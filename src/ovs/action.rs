@@ -5,6 +5,7 @@
 use super::field::Field;
 use super::lex::{byte_pos, call, rsplit_arrow, split_arrow, split_byte, split_top, Sep, TopSplit};
 use super::value::{hex, parse_int, parse_value, write_value, PortRef, Value, Wide};
+use crate::ovs::error::ParseError;
 use serde::{Serialize, Serializer};
 use std::fmt;
 use std::net::IpAddr;
@@ -20,17 +21,20 @@ pub enum TableRef {
 
 impl TableRef {
     /// Parses `12` or `L3Forwarding`.
-    pub fn parse(s: &str) -> Result<TableRef, String> {
+    pub fn parse(s: &str) -> Result<TableRef, ParseError> {
         if s.is_empty() {
-            return Err("empty table".into());
+            return Err(ParseError::missing("empty table"));
         }
         if s.bytes().all(|b| b.is_ascii_digit()) {
-            return s.parse::<u8>().map(TableRef::Id).map_err(|_| format!("{s}: table id out of range (0-255)"));
+            return s
+                .parse::<u8>()
+                .map(TableRef::Id)
+                .map_err(|_| ParseError::range(format!("{s}: table id out of range (0-255)")));
         }
         if s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-' || b == b'.') {
             return Ok(TableRef::Name(s.to_string()));
         }
-        Err(format!("{s}: invalid table name"))
+        Err(ParseError::value(format!("{s}: invalid table name")))
     }
 
     /// The id when numeric.
@@ -78,17 +82,21 @@ impl SubField {
     }
 
     /// Parses `NAME`, `NAME[]`, `NAME[n]` or `NAME[a..b]`.
-    pub fn parse(s: &str) -> Result<SubField, String> {
+    pub fn parse(s: &str) -> Result<SubField, ParseError> {
         let (name, range) = match split_byte(s, b'[') {
-            Some((n, r)) => (n, Some(r.strip_suffix(']').ok_or_else(|| format!("{s}: malformed sub-field"))?)),
+            Some((n, r)) => {
+                (n, Some(r.strip_suffix(']').ok_or_else(|| ParseError::syntax(format!("{s}: malformed sub-field")))?))
+            }
             None => (s, None),
         };
-        let field = Field::from_name(name).ok_or_else(|| format!("{name}: unknown field"))?;
+        let field =
+            Field::from_name(name).ok_or_else(|| ParseError::unknown_field(format!("{name}: unknown field")))?;
         let bits = field.bits();
         match range {
             None | Some("") => Ok(SubField::whole(field)),
             Some(r) => {
-                let (a, b) = parse_range(r, bits).ok_or_else(|| format!("{s}: bit range outside {bits}-bit field"))?;
+                let (a, b) = parse_range(r, bits)
+                    .ok_or_else(|| ParseError::range(format!("{s}: bit range outside {bits}-bit field")))?;
                 Ok(SubField { field, start: a, len: b - a + 1 })
             }
         }
@@ -161,7 +169,7 @@ pub struct Nat {
 }
 
 impl Nat {
-    fn parse(args: Option<&str>) -> Result<Nat, String> {
+    fn parse(args: Option<&str>) -> Result<Nat, ParseError> {
         let mut nat = Nat::default();
         let Some(args) = args else { return Ok(nat) };
         for item in TopSplit::new(args, Sep::Comma) {
@@ -173,7 +181,7 @@ impl Nat {
             match k {
                 "src" | "dst" => {
                     if nat.kind.is_some() {
-                        return Err(format!("nat({args}): both src and dst"));
+                        return Err(ParseError::invalid(format!("nat({args}): both src and dst")));
                     }
                     nat.kind = Some(if k == "src" { NatKind::Src } else { NatKind::Dst });
                     if let Some(v) = v {
@@ -183,28 +191,28 @@ impl Nat {
                     }
                 }
                 "random" | "hash" | "persistent" => nat.flags.push(k.to_string()),
-                _ => return Err(format!("nat({args}): unknown argument {item:?}")),
+                _ => return Err(ParseError::unknown(format!("nat({args}): unknown argument {item:?}"))),
             }
         }
         Ok(nat)
     }
 }
 
-fn parse_ip(s: &str) -> Result<IpAddr, String> {
+fn parse_ip(s: &str) -> Result<IpAddr, ParseError> {
     let s = s.strip_prefix('[').and_then(|x| x.strip_suffix(']')).unwrap_or(s);
-    s.parse().map_err(|_| format!("{s}: invalid IP address in nat"))
+    s.parse().map_err(|_| ParseError::value(format!("{s}: invalid IP address in nat")))
 }
 
 type NatRange = ((IpAddr, IpAddr), Option<(u16, u16)>);
 
 /// `ip[-ip][:port[-port]]`, IPv6 in brackets when ports follow.
-fn parse_nat_range(v: &str) -> Result<NatRange, String> {
-    let port_range = |p: &str| -> Result<(u16, u16), String> {
+fn parse_nat_range(v: &str) -> Result<NatRange, ParseError> {
+    let port_range = |p: &str| -> Result<(u16, u16), ParseError> {
         let (a, b) = p.split_once('-').unwrap_or((p, p));
-        let a = a.parse::<u16>().map_err(|_| format!("{p}: invalid port range in nat"))?;
-        let b = b.parse::<u16>().map_err(|_| format!("{p}: invalid port range in nat"))?;
+        let a = a.parse::<u16>().map_err(|_| ParseError::value(format!("{p}: invalid port range in nat")))?;
+        let b = b.parse::<u16>().map_err(|_| ParseError::value(format!("{p}: invalid port range in nat")))?;
         if a > b {
-            return Err(format!("{p}: invalid port range in nat"));
+            return Err(ParseError::value(format!("{p}: invalid port range in nat")));
         }
         Ok((a, b))
     };
@@ -234,7 +242,7 @@ fn parse_nat_range(v: &str) -> Result<NatRange, String> {
     };
     let (a, b) = (parse_ip(a)?, parse_ip(b)?);
     if a.is_ipv4() != b.is_ipv4() {
-        return Err(format!("{v}: mixed address families in nat"));
+        return Err(ParseError::invalid(format!("{v}: mixed address families in nat")));
     }
     Ok(((a, b), ports))
 }
@@ -510,20 +518,20 @@ const MODS: &[(&str, Field)] = &[
     ("mod_vlan_pcp", Field::DlVlanPcp),
 ];
 
-fn int<T: TryFrom<u128>>(s: &str, what: &str) -> Result<T, String> {
-    parse_int(s).and_then(|v| T::try_from(v).ok()).ok_or_else(|| format!("{s}: invalid {what}"))
+fn int<T: TryFrom<u128>>(s: &str, what: &str) -> Result<T, ParseError> {
+    parse_int(s).and_then(|v| T::try_from(v).ok()).ok_or_else(|| ParseError::value(format!("{s}: invalid {what}")))
 }
 
 /// Parses an action list (the text after `actions=`). Like `ovs-ofctl`, actions are separated
 /// by commas or blanks.
-pub fn parse_actions(s: &str) -> Result<Vec<Action>, String> {
+pub fn parse_actions(s: &str) -> Result<Vec<Action>, ParseError> {
     let mut scratch = Vec::new();
     parse_actions_into(s, &mut scratch)?;
     Ok(scratch)
 }
 
 /// [`parse_actions`] appending to `out`, so that a caller parsing many lines can reuse one buffer.
-pub(crate) fn parse_actions_into(s: &str, out: &mut Vec<Action>) -> Result<(), String> {
+pub(crate) fn parse_actions_into(s: &str, out: &mut Vec<Action>) -> Result<(), ParseError> {
     for item in TopSplit::new(s, Sep::CommaBlank) {
         out.push(parse_action(item?)?);
     }
@@ -531,9 +539,9 @@ pub(crate) fn parse_actions_into(s: &str, out: &mut Vec<Action>) -> Result<(), S
 }
 
 /// Parses one action. As in `ovs-ofctl`, `name:arg`, `name=arg` and `name(arg)` are the same.
-pub fn parse_action<'a>(item: &'a str) -> Result<Action, String> {
+pub fn parse_action<'a>(item: &'a str) -> Result<Action, ParseError> {
     if item.is_empty() {
-        return Err("empty action".into());
+        return Err(ParseError::missing("empty action"));
     }
     if item.starts_with('"') {
         return Ok(Action::Output { port: PortRef::parse(item)?, max_len: None });
@@ -541,8 +549,8 @@ pub fn parse_action<'a>(item: &'a str) -> Result<Action, String> {
     let (name, arg, paren) = match item.bytes().position(|b| matches!(b, b':' | b'=' | b'(')) {
         None => (item, None, false),
         Some(i) if item.as_bytes()[i] == b'(' => {
-            let (name, inner) =
-                call(item).ok_or_else(|| format!("{item}: malformed action (unbalanced parentheses)"))?;
+            let (name, inner) = call(item)
+                .ok_or_else(|| ParseError::syntax(format!("{item}: malformed action (unbalanced parentheses)")))?;
             (name, Some(inner), true)
         }
         Some(i) => (&item[..i], Some(&item[i + 1..]), false),
@@ -558,8 +566,8 @@ pub fn parse_action<'a>(item: &'a str) -> Result<Action, String> {
     } else {
         name
     };
-    let need = |a: Option<&'a str>| -> Result<&'a str, String> {
-        a.ok_or_else(|| format!("{item}: {name} needs an argument"))
+    let need = |a: Option<&'a str>| -> Result<&'a str, ParseError> {
+        a.ok_or_else(|| ParseError::missing(format!("{item}: {name} needs an argument")))
     };
     match lower {
         "drop" if arg.is_none() => Ok(Action::Drop),
@@ -572,10 +580,10 @@ pub fn parse_action<'a>(item: &'a str) -> Result<Action, String> {
                     match kv.split_once('=') {
                         Some(("port", p)) => port = Some(p),
                         Some(("max_len", m)) => max_len = Some(int::<u16>(m, "max_len")?),
-                        _ => return Err(format!("{item}: unknown output argument {kv:?}")),
+                        _ => return Err(ParseError::unknown(format!("{item}: unknown output argument {kv:?}"))),
                     }
                 }
-                parse_output(port.ok_or_else(|| format!("{item}: output needs port="))?, max_len)
+                parse_output(port.ok_or_else(|| ParseError::missing(format!("{item}: output needs port=")))?, max_len)
             } else {
                 parse_output(a, None)
             }
@@ -623,23 +631,23 @@ pub fn parse_action<'a>(item: &'a str) -> Result<Action, String> {
         "note" => parse_note(arg.unwrap_or("")),
         "conjunction" => {
             let a = need(arg)?;
-            let bad = || format!("{item}: expected conjunction(id,k/n)");
+            let bad = || ParseError::syntax(format!("{item}: expected conjunction(id,k/n)"));
             let (id, kn) = a.split_once(',').ok_or_else(bad)?;
             let (k, n) = kn.trim_ascii().split_once('/').ok_or_else(bad)?;
             let id: u32 = int(id.trim_ascii(), "conjunction id")?;
             let clause: u8 = int(k, "conjunction clause")?;
             let n_clauses: u8 = int(n, "conjunction clause count")?;
             if !(2..=64).contains(&n_clauses) || clause == 0 || clause > n_clauses {
-                return Err(format!(
+                return Err(ParseError::range(format!(
                     "{item}: conjunction clause {clause}/{n_clauses} out of range (k in 1..n, n in 2..64)"
-                ));
+                )));
             }
             Ok(Action::Conjunction { id, clause, n_clauses })
         }
         "clone" => Ok(Action::Clone { actions: parse_actions(need(arg)?)? }),
         "learn" => Ok(Action::Learn { args: need(arg)?.to_string() }),
         "sample" => Ok(Action::Sample { args: need(arg)?.to_string() }),
-        "nat" => Err(format!("{item}: nat is only valid inside ct(...)")),
+        "nat" => Err(ParseError::invalid(format!("{item}: nat is only valid inside ct(...)"))),
         "set_tunnel" | "set_tunnel64" => Ok(Action::SetField {
             field: Field::TunId,
             value: Value::exact(Field::TunId, int::<u64>(need(arg)?, "tunnel id")?.into()),
@@ -647,15 +655,17 @@ pub fn parse_action<'a>(item: &'a str) -> Result<Action, String> {
         m if m.starts_with("mod_") && MODS.iter().any(|x| x.0 == m) => {
             let v = need(arg)?;
             let field = MODS.iter().find(|x| x.0 == m).map(|x| x.1).unwrap_or(Field::EthSrc);
-            let value =
-                parse_value(field, v)?.bits().map(|b| b.0).ok_or_else(|| format!("{v}: invalid {name} value"))?;
+            let value = parse_value(field, v)?
+                .bits()
+                .map(|b| b.0)
+                .ok_or_else(|| ParseError::value(format!("{v}: invalid {name} value")))?;
             Ok(Action::Mod { field, value: value.into() })
         }
         _ if arg.is_none() && name.bytes().all(|b| b.is_ascii_digit()) => {
             Ok(Action::Output { port: PortRef::parse(name)?, max_len: None })
         }
         _ if well_formed_word(name) => Ok(Action::Other { text: item.to_string() }),
-        _ => Err(format!("{item}: malformed action")),
+        _ => Err(ParseError::syntax(format!("{item}: malformed action"))),
     }
 }
 
@@ -663,10 +673,10 @@ fn well_formed_word(name: &str) -> bool {
     !name.is_empty() && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
 }
 
-fn parse_resubmit(item: &str, a: &str) -> Result<Action, String> {
+fn parse_resubmit(item: &str, a: &str) -> Result<Action, ParseError> {
     let parts: Vec<&str> = a.split(',').map(str::trim).collect();
     if parts.len() > 3 {
-        return Err(format!("{item}: too many resubmit arguments"));
+        return Err(ParseError::range(format!("{item}: too many resubmit arguments")));
     }
     let port = match parts[0] {
         "" => None,
@@ -679,15 +689,15 @@ fn parse_resubmit(item: &str, a: &str) -> Result<Action, String> {
     let ct = match parts.get(2) {
         None => false,
         Some(&"ct") => true,
-        Some(x) => return Err(format!("{item}: unknown resubmit argument {x:?}")),
+        Some(x) => return Err(ParseError::unknown(format!("{item}: unknown resubmit argument {x:?}"))),
     };
     if port.is_none() && table.is_none() {
-        return Err(format!("{item}: at least one of in_port and table must be specified"));
+        return Err(ParseError::missing(format!("{item}: at least one of in_port and table must be specified")));
     }
     Ok(Action::Resubmit { port, table, ct })
 }
 
-fn parse_output(a: &str, max_len: Option<u16>) -> Result<Action, String> {
+fn parse_output(a: &str, max_len: Option<u16>) -> Result<Action, ParseError> {
     // A quoted port name may hold any character, `[` included.
     let is_field = !a.starts_with('"') && a.contains('[')
         || (a.bytes().next().is_some_and(|b| b.is_ascii_alphabetic())
@@ -702,42 +712,45 @@ fn parse_output(a: &str, max_len: Option<u16>) -> Result<Action, String> {
     Ok(Action::Output { port: PortRef::parse(a)?, max_len })
 }
 
-fn parse_set_field(a: &str) -> Result<Action, String> {
-    let (v, f) = rsplit_arrow(a).ok_or_else(|| format!("set_field:{a}: expected value->field"))?;
-    let field = Field::from_name(f).ok_or_else(|| format!("set_field:{a}: unknown field {f:?}"))?;
+fn parse_set_field(a: &str) -> Result<Action, ParseError> {
+    let (v, f) = rsplit_arrow(a).ok_or_else(|| ParseError::syntax(format!("set_field:{a}: expected value->field")))?;
+    let field =
+        Field::from_name(f).ok_or_else(|| ParseError::unknown_field(format!("set_field:{a}: unknown field {f:?}")))?;
     let value = parse_value(field, v)?;
     Ok(Action::SetField { field, value })
 }
 
-fn parse_load(a: &str) -> Result<Action, String> {
-    let (v, d) = rsplit_arrow(a).ok_or_else(|| format!("load:{a}: expected value->field[range]"))?;
+fn parse_load(a: &str) -> Result<Action, ParseError> {
+    let (v, d) =
+        rsplit_arrow(a).ok_or_else(|| ParseError::syntax(format!("load:{a}: expected value->field[range]")))?;
     let dst = SubField::parse(d)?;
-    let value = parse_int(v).ok_or_else(|| format!("load:{a}: invalid value {v:?}"))?;
+    let value = parse_int(v).ok_or_else(|| ParseError::value(format!("load:{a}: invalid value {v:?}")))?;
     if value & !(dst.mask() >> dst.start) != 0 {
-        return Err(format!("load:{a}: value {v} does not fit in {} bits", dst.len));
+        return Err(ParseError::range(format!("load:{a}: value {v} does not fit in {} bits", dst.len)));
     }
     Ok(Action::Load { value: value.into(), dst })
 }
 
-fn parse_move(a: &str) -> Result<Action, String> {
-    let (s, d) = split_arrow(a).ok_or_else(|| format!("move:{a}: expected src[range]->dst[range]"))?;
+fn parse_move(a: &str) -> Result<Action, ParseError> {
+    let (s, d) =
+        split_arrow(a).ok_or_else(|| ParseError::syntax(format!("move:{a}: expected src[range]->dst[range]")))?;
     let src = SubField::parse(s)?;
     let dst = SubField::parse(d)?;
     if src.len != dst.len {
-        return Err(format!("move:{a}: source is {} bits, destination {} bits", src.len, dst.len));
+        return Err(ParseError::invalid(format!("move:{a}: source is {} bits, destination {} bits", src.len, dst.len)));
     }
     Ok(Action::Move { src, dst })
 }
 
-fn parse_note(a: &str) -> Result<Action, String> {
+fn parse_note(a: &str) -> Result<Action, ParseError> {
     let ok = a.split('.').all(|b| b.is_empty() || (b.len() <= 2 && b.bytes().all(|c| c.is_ascii_hexdigit())));
     if !ok {
-        return Err(format!("note:{a}: expected hex bytes separated by dots"));
+        return Err(ParseError::syntax(format!("note:{a}: expected hex bytes separated by dots")));
     }
     Ok(Action::Note { hex: a.to_ascii_lowercase() })
 }
 
-fn parse_ct(args: &str) -> Result<Ct, String> {
+fn parse_ct(args: &str) -> Result<Ct, ParseError> {
     let mut ct = Ct::default();
     for item in TopSplit::new(args, Sep::Comma) {
         let item = item?;
@@ -764,7 +777,9 @@ fn parse_ct(args: &str) -> Result<Ct, String> {
             },
             Some(("zone", z)) => {
                 ct.zone = Some(match parse_int(z) {
-                    Some(v) => CtZone::Imm(u16::try_from(v).map_err(|_| format!("zone={z}: out of range"))?),
+                    Some(v) => {
+                        CtZone::Imm(u16::try_from(v).map_err(|_| ParseError::range(format!("zone={z}: out of range")))?)
+                    }
                     None => CtZone::Field(SubField::parse(z)?),
                 })
             }
@@ -776,7 +791,7 @@ fn parse_ct(args: &str) -> Result<Ct, String> {
     Ok(ct)
 }
 
-fn parse_controller(args: &str) -> Result<Controller, String> {
+fn parse_controller(args: &str) -> Result<Controller, ParseError> {
     let mut c = Controller { paren: true, ..Controller::default() };
     for item in TopSplit::new(args, Sep::Comma) {
         let item = item?;
@@ -787,7 +802,7 @@ fn parse_controller(args: &str) -> Result<Controller, String> {
             Some(("userdata", v)) => c.userdata = Some(v.to_string()),
             Some(("meter_id", v)) => c.meter_id = Some(int(v, "meter_id")?),
             None if item == "pause" => c.pause = true,
-            _ => return Err(format!("controller({args}): unknown argument {item:?}")),
+            _ => return Err(ParseError::unknown(format!("controller({args}): unknown argument {item:?}"))),
         }
     }
     Ok(c)

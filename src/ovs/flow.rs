@@ -5,6 +5,7 @@ use super::action::{parse_actions_into, write_list, Action, TableRef};
 use super::lex::{Sep, TopSplit};
 use super::matching::{FieldMatch, Match};
 use super::value::parse_int;
+use crate::ovs::error::{ParseError, ParseErrorKind};
 use serde::Serialize;
 use std::borrow::Cow;
 use std::collections::hash_map::{Entry, HashMap};
@@ -151,7 +152,7 @@ impl Flow {
     }
 
     /// Parses one flow line.
-    pub fn parse(line: &str) -> Result<Flow, String> {
+    pub fn parse(line: &str) -> Result<Flow, ParseError> {
         let mut flow = Flow::default();
         flow.parse_into(line, &mut Scratch::default())?;
         Ok(flow)
@@ -159,13 +160,13 @@ impl Flow {
 
     /// Fills `self`, a [`Flow::default`], in place (a dump's flows are parsed straight into its
     /// vector).
-    fn parse_into<'a>(&mut self, line: &'a str, scratch: &mut Scratch<'a>) -> Result<(), String> {
+    fn parse_into<'a>(&mut self, line: &'a str, scratch: &mut Scratch<'a>) -> Result<(), ParseError> {
         let actions_text = self.parse_match_into(line, scratch)?;
         self.parse_actions_into(actions_text, scratch)
     }
 
     /// Fills everything but the actions from `line`; returns the actions' text.
-    fn parse_match_into<'a>(&mut self, line: &'a str, scratch: &mut Scratch<'a>) -> Result<&'a str, String> {
+    fn parse_match_into<'a>(&mut self, line: &'a str, scratch: &mut Scratch<'a>) -> Result<&'a str, ParseError> {
         let line = line.trim_ascii();
         // The match items go into the scratch list (a match looks at its earlier items while
         // parsing: `tp_dst` after `udp`), then into an exactly sized one.
@@ -180,7 +181,7 @@ impl Flow {
     }
 
     /// Fills the actions from their text.
-    fn parse_actions_into(&mut self, text: &str, scratch: &mut Scratch<'_>) -> Result<(), String> {
+    fn parse_actions_into(&mut self, text: &str, scratch: &mut Scratch<'_>) -> Result<(), ParseError> {
         scratch.actions.clear();
         parse_actions_into(text, &mut scratch.actions)?;
         self.actions = exact_copy(&mut scratch.actions);
@@ -189,7 +190,7 @@ impl Flow {
 
     /// Parses the items before `actions=` (or OVS's alternative spelling `action=`) and returns
     /// the text after it.
-    fn parse_head<'a>(&mut self, line: &'a str, known: &mut ItemMemo<'a>) -> Result<&'a str, String> {
+    fn parse_head<'a>(&mut self, line: &'a str, known: &mut ItemMemo<'a>) -> Result<&'a str, ParseError> {
         let mut items = TopSplit::new(line, Sep::CommaBlank);
         // A `--bundle` file's line may start with a flow-mod command word and a blank.
         let maybe_command = matches!(line.as_bytes().first(), Some(b'a' | b'm' | b'd'));
@@ -204,7 +205,7 @@ impl Flow {
             if let Some(actions) = rest.strip_prefix("actions=").or_else(|| rest.strip_prefix("action=")) {
                 return Ok(actions.trim_ascii());
             }
-            let Some(item) = items.next() else { return Err("no actions= in flow".into()) };
+            let Some(item) = items.next() else { return Err(ParseError::missing("no actions= in flow")) };
             let item = item?;
             let (key, value) = match super::lex::byte_pos(item, b'=') {
                 Some(i) => (&item[..i], Some(&item[i + 1..])),
@@ -220,18 +221,20 @@ impl Flow {
         key: &str,
         value: Option<&str>,
         known: &mut ItemMemo<'a>,
-    ) -> Result<(), String> {
-        let num = |what: &str| -> Result<u128, String> {
-            let v = value.ok_or_else(|| format!("{what} needs a value"))?;
-            parse_int(v).ok_or_else(|| format!("{what}={v}: invalid number"))
+    ) -> Result<(), ParseError> {
+        let num = |what: &str| -> Result<u128, ParseError> {
+            let v = value.ok_or_else(|| ParseError::missing(format!("{what} needs a value")))?;
+            parse_int(v).ok_or_else(|| ParseError::value(format!("{what}={v}: invalid number")))
         };
-        fn fit<T: TryFrom<u128>>(v: u128, what: &str) -> Result<T, String> {
-            T::try_from(v).map_err(|_| format!("{what}={v}: out of range"))
+        fn fit<T: TryFrom<u128>>(v: u128, what: &str) -> Result<T, ParseError> {
+            T::try_from(v).map_err(|_| ParseError::range(format!("{what}={v}: out of range")))
         }
         match key {
             "cookie" if value.is_some_and(|v| !v.contains('/')) => self.cookie = Some(fit(num(key)?, key)?),
             "duration" => self.duration_ms = Some(parse_duration(value.unwrap_or(""))?),
-            "table" => self.table = Some(TableRef::parse(value.ok_or("table needs a value")?)?),
+            "table" => {
+                self.table = Some(TableRef::parse(value.ok_or_else(|| ParseError::missing("table needs a value"))?)?)
+            }
             "n_packets" => self.n_packets = Some(fit(num(key)?, key)?),
             "n_bytes" => self.n_bytes = Some(fit(num(key)?, key)?),
             "idle_timeout" => self.idle_timeout = Some(fit(num(key)?, key)?),
@@ -349,18 +352,21 @@ impl Flow {
     }
 }
 
-fn parse_duration(s: &str) -> Result<u64, String> {
-    let body = s.strip_suffix('s').ok_or_else(|| format!("duration={s}: expected seconds like 1.605s"))?;
+fn parse_duration(s: &str) -> Result<u64, ParseError> {
+    let body =
+        s.strip_suffix('s').ok_or_else(|| ParseError::syntax(format!("duration={s}: expected seconds like 1.605s")))?;
     let (secs, frac) = body.split_once('.').unwrap_or((body, ""));
-    let secs: u64 = secs.parse().map_err(|_| format!("duration={s}: invalid"))?;
+    let secs: u64 = secs.parse().map_err(|_| ParseError::value(format!("duration={s}: invalid")))?;
     if !frac.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(format!("duration={s}: invalid"));
+        return Err(ParseError::value(format!("duration={s}: invalid")));
     }
     let mut ms = 0u64;
     for (i, b) in frac.bytes().take(3).enumerate() {
         ms += u64::from(b - b'0') * [100, 10, 1][i];
     }
-    secs.checked_mul(1000).and_then(|x| x.checked_add(ms)).ok_or_else(|| format!("duration={s}: too large"))
+    secs.checked_mul(1000)
+        .and_then(|x| x.checked_add(ms))
+        .ok_or_else(|| ParseError::range(format!("duration={s}: too large")))
 }
 
 impl fmt::Display for Flow {
@@ -386,8 +392,17 @@ pub struct LineError {
     pub origin: String,
     /// 1-based line.
     pub line: usize,
+    /// What kind of mistake.
+    pub kind: ParseErrorKind,
     /// What is wrong.
     pub message: String,
+}
+
+impl LineError {
+    /// `e` at `origin:line`.
+    pub fn new(origin: &str, line: usize, e: ParseError) -> LineError {
+        LineError { origin: origin.to_string(), line, kind: e.kind, message: e.message }
+    }
 }
 
 /// Errors reading a flow, group or port file.
@@ -623,10 +638,10 @@ fn parse_chunk(chunk: &Chunk<'_>, origin: &str, flows: &mut [Flow], lines: &mut 
         HashMap::with_capacity_and_hasher(chunk.flows, Default::default());
     let texts = FlowTexts::new(chunk.text, chunk.first_line);
     for (k, ((line, text), number)) in texts.zip(lines.iter_mut()).enumerate() {
-        let error = |message: String| LineError { origin: origin.to_string(), line, message };
+        let error = |e: ParseError| LineError::new(origin, line, e);
         let (earlier, rest) = flows.split_at_mut(k);
         let Some(flow) = rest.first_mut() else { break };
-        match text.map_err(|m| error(m.to_string()))? {
+        match text.map_err(|m| error(ParseError::syntax(m)))? {
             Cow::Borrowed(text) => {
                 let actions = flow.parse_match_into(text, &mut scratch).map_err(error)?;
                 match parsed_actions.entry(actions) {
@@ -801,10 +816,10 @@ mod tests {
 
     #[test]
     fn errors_say_what() {
-        assert!(Flow::parse("priority=1,ip").unwrap_err().contains("actions"));
-        assert!(Flow::parse("tp_dst=80 actions=drop").unwrap_err().contains("prerequisites"));
-        assert!(Flow::parse("ip,nw_tos=0xf0/0xf0,actions=drop").unwrap_err().contains("invalid mask"));
-        assert!(Flow::parse("tun_tos=0,actions=drop").unwrap_err().contains("cannot be matched"));
+        assert!(Flow::parse("priority=1,ip").unwrap_err().message.contains("actions"));
+        assert!(Flow::parse("tp_dst=80 actions=drop").unwrap_err().message.contains("prerequisites"));
+        assert!(Flow::parse("ip,nw_tos=0xf0/0xf0,actions=drop").unwrap_err().message.contains("invalid mask"));
+        assert!(Flow::parse("tun_tos=0,actions=drop").unwrap_err().message.contains("cannot be matched"));
         let e = FlowDump::parse("table=0 actions=drop\n\ntable=0,reg0=zz actions=drop\n", "f.txt").unwrap_err();
         assert_eq!(e.line, 3);
         assert!(e.to_string().starts_with("f.txt:3: "));

@@ -5,6 +5,7 @@ use super::action::{parse_actions, write_list, Action};
 use super::flow::{read_text, FileError, LineError};
 use super::lex::{find_keyword, split_top, Sep};
 use super::value::parse_int;
+use crate::ovs::error::ParseError;
 use serde::Serialize;
 use std::fmt;
 use std::path::Path;
@@ -24,13 +25,13 @@ pub enum GroupType {
 }
 
 impl GroupType {
-    fn parse(s: &str) -> Result<GroupType, String> {
+    fn parse(s: &str) -> Result<GroupType, ParseError> {
         Ok(match s {
             "all" => GroupType::All,
             "select" => GroupType::Select,
             "indirect" => GroupType::Indirect,
             "ff" | "fast_failover" => GroupType::FastFailover,
-            _ => return Err(format!("type={s}: unknown group type")),
+            _ => return Err(ParseError::unknown(format!("type={s}: unknown group type"))),
         })
     }
 
@@ -80,7 +81,7 @@ pub struct Group {
 
 impl Group {
     /// Parses one `dump-groups` line.
-    pub fn parse(line: &str) -> Result<Group, String> {
+    pub fn parse(line: &str) -> Result<Group, ParseError> {
         let line = line.trim();
         let first_bucket = find_keyword(line, "bucket=").unwrap_or(line.len());
         let (head, mut rest) = line.split_at(first_bucket);
@@ -93,7 +94,7 @@ impl Group {
                     id = Some(
                         parse_int(v)
                             .and_then(|v| u32::try_from(v).ok())
-                            .ok_or_else(|| format!("group_id={v}: invalid"))?,
+                            .ok_or_else(|| ParseError::value(format!("group_id={v}: invalid")))?,
                     )
                 }
                 Some(("type", v)) => kind = Some(GroupType::parse(v)?),
@@ -108,15 +109,15 @@ impl Group {
             rest = &b[end..];
         }
         Ok(Group {
-            id: id.ok_or("group without group_id")?,
-            kind: kind.ok_or("group without type")?,
+            id: id.ok_or_else(|| ParseError::missing("group without group_id"))?,
+            kind: kind.ok_or_else(|| ParseError::missing("group without type"))?,
             properties,
             buckets,
         })
     }
 }
 
-fn parse_bucket(text: &str) -> Result<Bucket, String> {
+fn parse_bucket(text: &str) -> Result<Bucket, ParseError> {
     let mut b = Bucket::default();
     let mut rest = text;
     loop {
@@ -142,8 +143,8 @@ fn parse_bucket(text: &str) -> Result<Bucket, String> {
     Ok(b)
 }
 
-fn num<T: TryFrom<u128>>(v: &str) -> Result<T, String> {
-    parse_int(v).and_then(|x| T::try_from(x).ok()).ok_or_else(|| format!("{v}: invalid number"))
+fn num<T: TryFrom<u128>>(v: &str) -> Result<T, ParseError> {
+    parse_int(v).and_then(|x| T::try_from(x).ok()).ok_or_else(|| ParseError::value(format!("{v}: invalid number")))
 }
 
 impl fmt::Display for Group {
@@ -181,7 +182,7 @@ pub fn parse_groups(text: &str, origin: &str) -> Result<Vec<Group>, LineError> {
         if t.is_empty() || t.starts_with('#') || t.starts_with("OFPST_") || t.starts_with("NXST_") {
             continue;
         }
-        out.push(Group::parse(t).map_err(|message| LineError { origin: origin.to_string(), line: i + 1, message })?);
+        out.push(Group::parse(t).map_err(|e| LineError::new(origin, i + 1, e))?);
     }
     Ok(out)
 }

@@ -1,6 +1,7 @@
 //! Splitting flow text at top level: separators inside quotes, parentheses or brackets do not
 //! count (`ct(commit,exec(load:1->NXM_NX_CT_MARK[]))`, `in_port="a,b"`, `members:[2,3]`).
 
+use crate::ovs::error::ParseError;
 /// Which bytes separate items: commas only (inside `ct(...)`, `nat(...)`), or commas and blanks
 /// (between a flow's match items and actions, as `ovs-ofctl` accepts either).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -22,7 +23,7 @@ impl Sep {
 
 /// Splits `s` at every top-level separator; empty pieces are dropped.
 /// Fails on unbalanced parentheses, brackets or quotes.
-pub fn split_top(s: &str, sep: Sep) -> Result<Vec<&str>, String> {
+pub fn split_top(s: &str, sep: Sep) -> Result<Vec<&str>, ParseError> {
     TopSplit::new(s, sep).collect()
 }
 
@@ -104,7 +105,7 @@ impl<'a> TopSplit<'a> {
 }
 
 impl<'a> Iterator for TopSplit<'a> {
-    type Item = Result<&'a str, String>;
+    type Item = Result<&'a str, ParseError>;
 
     fn next(&mut self) -> Option<Self::Item> {
         if self.failed {
@@ -149,7 +150,10 @@ impl<'a> Iterator for TopSplit<'a> {
                     b')' | b']' => {
                         if depth == 0 {
                             self.failed = true;
-                            return Some(Err(format!("unbalanced {:?} in {:?}", c as char, self.s)));
+                            return Some(Err(ParseError::syntax(format!(
+                                "unbalanced {:?} in {:?}",
+                                c as char, self.s
+                            ))));
                         }
                         depth -= 1;
                     }
@@ -161,11 +165,11 @@ impl<'a> Iterator for TopSplit<'a> {
         }
         if quoted {
             self.failed = true;
-            return Some(Err(format!("unterminated quote in {:?}", self.s)));
+            return Some(Err(ParseError::syntax(format!("unterminated quote in {:?}", self.s))));
         }
         if depth != 0 {
             self.failed = true;
-            return Some(Err(format!("unbalanced parentheses in {:?}", self.s)));
+            return Some(Err(ParseError::syntax(format!("unbalanced parentheses in {:?}", self.s))));
         }
         self.pos = i.min(b.len());
         Some(Ok(&self.s[start..self.pos]))

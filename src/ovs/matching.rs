@@ -3,6 +3,7 @@
 
 use super::field::{Field, Prereq};
 use super::value::{parse_value, write_value, Value};
+use crate::ovs::error::ParseError;
 use serde::Serialize;
 use std::fmt;
 
@@ -173,7 +174,7 @@ impl Match {
     }
 
     /// Adds one `key[=value]` item of match text. `key` may carry a bit range (`tp_src[5]`).
-    pub(crate) fn push_item(&mut self, key: &str, value: Option<&str>) -> Result<(), String> {
+    pub(crate) fn push_item(&mut self, key: &str, value: Option<&str>) -> Result<(), ParseError> {
         if value.is_none() {
             if let Some(p) = Proto::from_name(key) {
                 let v6 = self.proto.is_some_and(|p| p.eth_type() == 0x86dd);
@@ -198,9 +199,11 @@ impl Match {
 
     /// The field match a `key[=value]` item stands for after the items already pushed; `None`
     /// when `key` names no field (the item is kept verbatim in `other`).
-    pub(crate) fn field_item(&self, key: &str, value: Option<&str>) -> Result<Option<FieldMatch>, String> {
+    pub(crate) fn field_item(&self, key: &str, value: Option<&str>) -> Result<Option<FieldMatch>, ParseError> {
         let (name, range) = match super::lex::split_byte(key, b'[') {
-            Some((n, r)) => (n, Some(r.strip_suffix(']').ok_or_else(|| format!("{key}: malformed bit range"))?)),
+            Some((n, r)) => {
+                (n, Some(r.strip_suffix(']').ok_or_else(|| ParseError::syntax(format!("{key}: malformed bit range")))?))
+            }
             None => (key, None),
         };
         let Some(field) = self.resolve(name) else { return Ok(None) };
@@ -208,24 +211,27 @@ impl Match {
             if matches!(field, Field::TunMetadata(_)) {
                 return Ok(Some(FieldMatch { field, value: Value::Text(String::new()) }));
             }
-            return Err(format!("{name}: field requires a value"));
+            return Err(ParseError::missing(format!("{name}: field requires a value")));
         };
         let value = match range {
             None | Some("") => parse_value(field, value)?,
             Some(r) => {
                 let (start, end) = super::action::parse_range(r, field.bits())
-                    .ok_or_else(|| format!("{key}: bad bit range for {}-bit field", field.bits()))?;
-                let v = super::value::parse_int(value).ok_or_else(|| format!("{value}: invalid value for {key}"))?;
+                    .ok_or_else(|| ParseError::value(format!("{key}: bad bit range for {}-bit field", field.bits())))?;
+                let v = super::value::parse_int(value)
+                    .ok_or_else(|| ParseError::value(format!("{value}: invalid value for {key}")))?;
                 let n = end - start + 1;
                 let m = if n >= 128 { u128::MAX } else { (1u128 << n) - 1 };
                 if v & !m != 0 {
-                    return Err(format!("{value}: value too large for {key}"));
+                    return Err(ParseError::range(format!("{value}: value too large for {key}")));
                 }
                 Value::masked(v << start, m << start)
             }
         };
         if !field.info().matchable {
-            return Err(format!("{name}: field cannot be matched in OpenFlow (datapath-only field)"));
+            return Err(ParseError::invalid(format!(
+                "{name}: field cannot be matched in OpenFlow (datapath-only field)"
+            )));
         }
         Ok(Some(FieldMatch { field, value }))
     }
@@ -278,14 +284,18 @@ impl Match {
     }
 
     /// Checks that every field's prerequisite is stated (as `ovs-ofctl add-flow` does).
-    pub fn check_prereqs(&self) -> Result<(), String> {
+    pub fn check_prereqs(&self) -> Result<(), ParseError> {
         if self.fields.is_empty() {
             return Ok(());
         }
         let (et, proto) = (self.eth_type(), self.ip_proto());
         for m in &self.fields {
             if !prereq_met(m.field.prereq(), et, proto) {
-                return Err(format!("{}: prerequisites not met (needs {:?})", m.field, m.field.prereq()));
+                return Err(ParseError::invalid(format!(
+                    "{}: prerequisites not met (needs {:?})",
+                    m.field,
+                    m.field.prereq()
+                )));
             }
         }
         Ok(())

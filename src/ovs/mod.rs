@@ -4,6 +4,7 @@
 
 pub mod action;
 pub mod delta;
+pub mod error;
 pub mod field;
 pub mod flow;
 pub mod group;

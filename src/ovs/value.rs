@@ -4,6 +4,7 @@
 
 use super::field::{Field, Format, CT_STATE_FLAGS, TCP_FLAGS, TUN_FLAGS};
 use crate::addr::MacAddr;
+use crate::ovs::error::ParseError;
 use serde::{Serialize, Serializer};
 use std::fmt;
 use std::net::{Ipv4Addr, Ipv6Addr};
@@ -35,19 +36,21 @@ pub enum PortRef {
 
 impl PortRef {
     /// Parses a port as `ovs-ofctl` accepts it: number, reserved name (any case), quoted or bare name.
-    pub fn parse(s: &str) -> Result<PortRef, String> {
+    pub fn parse(s: &str) -> Result<PortRef, ParseError> {
         if s.is_empty() {
-            return Err("empty port".into());
+            return Err(ParseError::missing("empty port"));
         }
         if let Some(inner) = s.strip_prefix('"') {
-            let inner = inner.strip_suffix('"').ok_or_else(|| format!("{s}: unterminated quoted port name"))?;
+            let inner = inner
+                .strip_suffix('"')
+                .ok_or_else(|| ParseError::syntax(format!("{s}: unterminated quoted port name")))?;
             return Ok(PortRef::Name(unescape(inner)));
         }
         if s.as_bytes()[0].is_ascii_digit() {
             return parse_int(s)
                 .and_then(|v| u32::try_from(v).ok())
                 .map(PortRef::Number)
-                .ok_or_else(|| format!("{s}: invalid port number"));
+                .ok_or_else(|| ParseError::value(format!("{s}: invalid port number")));
         }
         Ok(match s.to_ascii_uppercase().as_str() {
             "LOCAL" => PortRef::Local,
@@ -289,7 +292,7 @@ fn value_mask(field: Field) -> u128 {
 }
 
 /// Parses the value of `field` as written after `field=` (or in `set_field:`).
-pub fn parse_value(field: Field, s: &str) -> Result<Value, String> {
+pub fn parse_value(field: Field, s: &str) -> Result<Value, ParseError> {
     // Some documents quote values (`tun_dst="192.168.10.101"`); only port names need quotes.
     let s = match s.strip_prefix('"').and_then(|x| x.strip_suffix('"')) {
         Some(inner) if field.format() != Format::Port => inner,
@@ -301,11 +304,11 @@ pub fn parse_value(field: Field, s: &str) -> Result<Value, String> {
         Some((v, m)) => (v, Some(m)),
         None => (s, None),
     };
-    let bad = || format!("{s}: invalid value for field {field}");
+    let bad = || ParseError::value(format!("{s}: invalid value for field {field}"));
     let (value, mask) = match info.format {
         Format::Port => {
             if m.is_some() {
-                return Err(format!("{s}: invalid mask for field {field}"));
+                return Err(ParseError::value(format!("{s}: invalid mask for field {field}")));
             }
             return PortRef::parse(s).map(Value::Port);
         }
@@ -313,7 +316,9 @@ pub fn parse_value(field: Field, s: &str) -> Result<Value, String> {
         Format::Dec | Format::Hex => {
             let value = parse_int(v).ok_or_else(bad)?;
             let mask = match m {
-                Some(m) => parse_int(m).ok_or_else(|| format!("{m}: invalid mask for field {field}"))?,
+                Some(m) => {
+                    parse_int(m).ok_or_else(|| ParseError::value(format!("{m}: invalid mask for field {field}")))?
+                }
                 None => full,
             };
             (value, mask)
@@ -321,7 +326,9 @@ pub fn parse_value(field: Field, s: &str) -> Result<Value, String> {
         Format::Mac => {
             let value = parse_mac(v).ok_or_else(bad)?;
             let mask = match m {
-                Some(m) => parse_mac(m).ok_or_else(|| format!("{m}: invalid mask for field {field}"))?,
+                Some(m) => {
+                    parse_mac(m).ok_or_else(|| ParseError::value(format!("{m}: invalid mask for field {field}")))?
+                }
                 None => full,
             };
             (value, mask)
@@ -330,11 +337,12 @@ pub fn parse_value(field: Field, s: &str) -> Result<Value, String> {
             let value = u128::from(u32::from(v.parse::<Ipv4Addr>().map_err(|_| bad())?));
             let mask = match m {
                 Some(m) if m.contains('.') => u128::from(u32::from(
-                    m.parse::<Ipv4Addr>().map_err(|_| format!("{m}: invalid mask for field {field}"))?,
+                    m.parse::<Ipv4Addr>()
+                        .map_err(|_| ParseError::value(format!("{m}: invalid mask for field {field}")))?,
                 )),
                 Some(m) => match m.parse::<u32>() {
                     Ok(len) if len <= 32 => prefix_mask(len, 32),
-                    _ => return Err(format!("{m}: invalid prefix length for field {field}")),
+                    _ => return Err(ParseError::value(format!("{m}: invalid prefix length for field {field}"))),
                 },
                 None => full,
             };
@@ -343,12 +351,13 @@ pub fn parse_value(field: Field, s: &str) -> Result<Value, String> {
         Format::Ipv6 => {
             let value = u128::from(v.parse::<Ipv6Addr>().map_err(|_| bad())?);
             let mask = match m {
-                Some(m) if m.contains(':') => {
-                    u128::from(m.parse::<Ipv6Addr>().map_err(|_| format!("{m}: invalid mask for field {field}"))?)
-                }
+                Some(m) if m.contains(':') => u128::from(
+                    m.parse::<Ipv6Addr>()
+                        .map_err(|_| ParseError::value(format!("{m}: invalid mask for field {field}")))?,
+                ),
                 Some(m) => match m.parse::<u32>() {
                     Ok(len) if len <= 128 => prefix_mask(len, 128),
-                    _ => return Err(format!("{m}: invalid prefix length for field {field}")),
+                    _ => return Err(ParseError::value(format!("{m}: invalid prefix length for field {field}"))),
                 },
                 None => full,
             };
@@ -374,13 +383,13 @@ pub fn parse_value(field: Field, s: &str) -> Result<Value, String> {
         },
     };
     if (m.is_some() || mask != full) && !info.maskable {
-        return Err(format!("{}: invalid mask for field {field}", m.unwrap_or(s)));
+        return Err(ParseError::value(format!("{}: invalid mask for field {field}", m.unwrap_or(s))));
     }
     if value & !full != 0 {
-        return Err(format!("{s}: value too large for {}-bit field {field}", info.bits));
+        return Err(ParseError::range(format!("{s}: value too large for {}-bit field {field}", info.bits)));
     }
     if mask & !full != 0 {
-        return Err(format!("{s}: mask too large for {}-bit field {field}", info.bits));
+        return Err(ParseError::range(format!("{s}: mask too large for {}-bit field {field}", info.bits)));
     }
     Ok(Value::masked(value, mask))
 }
@@ -541,7 +550,7 @@ mod tests {
         assert_eq!(rt(Field::EthDst, "0:1:2:3:4:5"), "00:01:02:03:04:05");
         assert!(parse_value(Field::EthDst, "aa:bb:cc:dd:ee:gg").is_err());
         assert!(parse_value(Field::EthDst, "aa:bb:cc:dd:ee:f+").is_err());
-        assert!(parse_value(Field::NwTos, "0xf0/0xf0").unwrap_err().contains("invalid mask"));
+        assert!(parse_value(Field::NwTos, "0xf0/0xf0").unwrap_err().message.contains("invalid mask"));
         assert!(parse_value(Field::Reg(0), "0x100000000").is_err());
         assert!(parse_value(Field::IpSrc, "1.2.3").is_err());
     }

@@ -5,6 +5,7 @@
 //! pre-DNAT destination), their NAT, `ct_mark` and `ct_label`.
 
 use super::packet::Packet;
+use crate::ovs::error::ParseError;
 use crate::ovs::field::Field;
 use crate::ovs::{Nat, NatKind};
 use std::collections::HashMap;
@@ -39,14 +40,16 @@ impl CtOptions {
     }
 
     /// Parses `STATE` (default) or `ZONE:STATE` (e.g. `65520:+est+trk`) and records it.
-    pub fn add_override(&mut self, spec: &str) -> Result<(), String> {
+    pub fn add_override(&mut self, spec: &str) -> Result<(), ParseError> {
         let (zone, state) = match spec.split_once(':') {
-            Some((z, s)) => (Some(z.parse::<u16>().map_err(|_| format!("{spec}: bad zone {z:?}"))?), s),
+            Some((z, s)) => {
+                (Some(z.parse::<u16>().map_err(|_| ParseError::value(format!("{spec}: bad zone {z:?}")))?), s)
+            }
             None => (None, spec),
         };
         let (v, _) = super::packet::parse_field_value(Field::CtState, state.trim_start_matches('+'))
             .or_else(|_| super::packet::parse_field_value(Field::CtState, state))
-            .map_err(|e| format!("--ct-state {spec}: {e}"))?;
+            .map_err(|e| e.context(format_args!("--ct-state {spec}")))?;
         let v = v as u32 | CT_TRK;
         match zone {
             Some(z) => {

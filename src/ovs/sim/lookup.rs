@@ -7,6 +7,7 @@
 //! per shape rather than a scan of every flow.
 
 use super::packet::Packet;
+use crate::ovs::error::ParseError;
 use crate::ovs::field::Field;
 use crate::ovs::value::Value;
 use crate::ovs::{Action, Flow, PortTable, Proto};
@@ -61,10 +62,10 @@ pub(crate) struct Compiled {
 }
 
 /// Compiles a flow's match. `Err` explains why the flow cannot be evaluated.
-pub(crate) fn compile(flow: &Flow, ports: &PortTable) -> Result<Compiled, String> {
+pub(crate) fn compile(flow: &Flow, ports: &PortTable) -> Result<Compiled, ParseError> {
     let m = &flow.matches;
     if let Some(o) = m.other.first() {
-        return Err(format!("match item {o:?} is not modelled"));
+        return Err(ParseError::invalid(format!("match item {o:?} is not modelled")));
     }
     let mut items: Vec<(Field, u128, u128)> = Vec::new();
     if let Some(et) = m.eth_type() {
@@ -78,10 +79,12 @@ pub(crate) fn compile(flow: &Flow, ports: &PortTable) -> Result<Compiled, String
         let (v, mask) = match &fm.value {
             Value::Bits { value, mask } => (value.get(), mask.get()),
             Value::Port(p) => {
-                let n = ports.number_of(p).ok_or_else(|| format!("port {p} is not in the port table"))?;
+                let n = ports
+                    .number_of(p)
+                    .ok_or_else(|| ParseError::missing(format!("port {p} is not in the port table")))?;
                 (u128::from(n), fm.field.full_mask())
             }
-            Value::Text(_) => return Err(format!("{} is not modelled", fm.field)),
+            Value::Text(_) => return Err(ParseError::invalid(format!("{} is not modelled", fm.field))),
         };
         if matches!(fm.field, Field::EthType | Field::NwProto) {
             items.retain(|(f, _, _)| *f != fm.field);
@@ -187,7 +190,7 @@ impl Table {
         self.soft.sort_by_key(|s| std::cmp::Reverse(s.max_priority));
     }
 
-    fn best_hard(&self, p: &Packet, flows: &[(Flow, Result<Compiled, String>)]) -> Option<Hit> {
+    fn best_hard(&self, p: &Packet, flows: &[(Flow, Result<Compiled, ParseError>)]) -> Option<Hit> {
         let mut best: Option<Hit> = None;
         for st in &self.hard {
             if best.as_ref().is_some_and(|b| b.priority > st.max_priority) {
@@ -219,7 +222,7 @@ impl Table {
     }
 
     /// The flow the packet hits in this table, if any.
-    pub(crate) fn lookup(&self, p: &Packet, flows: &[(Flow, Result<Compiled, String>)]) -> Option<Hit> {
+    pub(crate) fn lookup(&self, p: &Packet, flows: &[(Flow, Result<Compiled, ParseError>)]) -> Option<Hit> {
         let hard = self.best_hard(p, flows);
         let floor = hard.as_ref().map(|h| h.priority);
         if self.soft.is_empty() || floor.is_some_and(|f| self.soft.first().is_none_or(|s| s.max_priority <= f)) {
@@ -267,7 +270,7 @@ impl Table {
     }
 }
 
-fn prereqs_met(p: &Packet, c: &Result<Compiled, String>) -> bool {
+fn prereqs_met(p: &Packet, c: &Result<Compiled, ParseError>) -> bool {
     match c {
         Ok(c) => c.prereqs.iter().all(|pr| p.meets(*pr)),
         Err(_) => false,

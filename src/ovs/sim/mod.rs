@@ -8,6 +8,7 @@
 //! select-group bucket choice, NORMAL not simulated), is written into the trace itself; see
 //! docs/simulator.md for the comparison with the real `ofproto/trace`.
 
+use crate::ovs::error::ParseError;
 pub mod ct;
 pub mod exec;
 pub mod lookup;
@@ -38,7 +39,7 @@ pub struct SimOptions {
 #[derive(Clone, Debug)]
 pub struct Pipeline {
     /// The flows, with their compiled match (or why they cannot be evaluated).
-    pub(crate) flows: Vec<(Flow, Result<Compiled, String>)>,
+    pub(crate) flows: Vec<(Flow, Result<Compiled, ParseError>)>,
     /// Flow tables by id.
     tables: HashMap<u8, Table>,
     /// Groups by id.

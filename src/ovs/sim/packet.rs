@@ -4,6 +4,7 @@
 //! conntrack metadata. Reading and writing go through [`Field`] so that matches, `set_field`,
 //! `load` and `move` all use one definition of each field.
 
+use crate::ovs::error::ParseError;
 use crate::ovs::field::Field;
 use crate::ovs::value::{hex, parse_value, write_value, PortRef, Value};
 use crate::ovs::{Flow, PortTable};
@@ -320,9 +321,9 @@ impl Packet {
 
     /// Builds a packet from `ovs-ofctl` flow syntax (`in_port=..,tcp,nw_src=..,tp_dst=80`), with
     /// port names resolved through `ports`. Fields not given are 0, as in `ofproto/trace`.
-    pub fn parse(spec: &str, ports: Option<&PortTable>) -> Result<Packet, String> {
+    pub fn parse(spec: &str, ports: Option<&PortTable>) -> Result<Packet, ParseError> {
         let spec = spec.trim().trim_end_matches(',');
-        let flow = Flow::parse(&format!("{spec} actions=drop")).map_err(|e| format!("{spec:?}: {e}"))?;
+        let flow = Flow::parse(&format!("{spec} actions=drop")).map_err(|e| e.context(format_args!("{spec:?}")))?;
         let mut p = Packet::default();
         if let Some(et) = flow.matches.eth_type() {
             p.set(Field::EthType, u128::from(et), u128::MAX);
@@ -335,24 +336,27 @@ impl Packet {
                 Value::Bits { value, mask } => {
                     let (value, mask) = (value.get(), mask.get());
                     if mask != m.field.full_mask() && m.field != Field::NwFrag {
-                        return Err(format!("{spec:?}: {} has a mask; a packet needs exact values", m.field));
+                        return Err(ParseError::invalid(format!(
+                            "{spec:?}: {} has a mask; a packet needs exact values",
+                            m.field
+                        )));
                     }
                     p.set(m.field, value, mask);
                 }
                 Value::Port(port) => {
                     let n = match port {
-                        PortRef::Name(name) => ports
-                            .and_then(|t| t.number_of(port))
-                            .ok_or_else(|| format!("{spec:?}: port {name:?} is not in the port table"))?,
+                        PortRef::Name(name) => ports.and_then(|t| t.number_of(port)).ok_or_else(|| {
+                            ParseError::missing(format!("{spec:?}: port {name:?} is not in the port table"))
+                        })?,
                         other => other.number().unwrap_or(0),
                     };
                     p.set(m.field, u128::from(n), u128::MAX);
                 }
-                Value::Text(_) => return Err(format!("{spec:?}: {} is not modelled", m.field)),
+                Value::Text(_) => return Err(ParseError::invalid(format!("{spec:?}: {} is not modelled", m.field))),
             }
         }
         if let Some(o) = flow.matches.other.first() {
-            return Err(format!("{spec:?}: unknown field {o:?}"));
+            return Err(ParseError::unknown_field(format!("{spec:?}: unknown field {o:?}")));
         }
         Ok(p)
     }
@@ -472,10 +476,10 @@ impl Serialize for Packet {
 }
 
 /// Parses a value for `field` as flow text writes it (for `--ct-state` and tests).
-pub fn parse_field_value(field: Field, text: &str) -> Result<(u128, u128), String> {
+pub fn parse_field_value(field: Field, text: &str) -> Result<(u128, u128), ParseError> {
     match parse_value(field, text)? {
         Value::Bits { value, mask } => Ok((value.get(), mask.get())),
-        _ => Err(format!("{text}: not a bit value for {field}")),
+        _ => Err(ParseError::value(format!("{text}: not a bit value for {field}"))),
     }
 }
 
