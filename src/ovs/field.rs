@@ -6,178 +6,6 @@
 use serde::{Serialize, Serializer};
 use std::fmt;
 
-/// One OpenFlow field. Registers carry their index; L4 ports are per protocol (as in OVS), the
-/// `tp_src`/`tp_dst` spellings resolve to the protocol the match names.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Field {
-    /// Tunnel id / VNI (`tun_id`, `tunnel_id`).
-    TunId,
-    /// Outer IPv4 source of the tunnel.
-    TunSrc,
-    /// Outer IPv4 destination of the tunnel.
-    TunDst,
-    /// Outer IPv6 source.
-    TunIpv6Src,
-    /// Outer IPv6 destination.
-    TunIpv6Dst,
-    /// VXLAN-GBP group policy id.
-    TunGbpId,
-    /// VXLAN-GBP flags.
-    TunGbpFlags,
-    /// ERSPAN index.
-    TunErspanIdx,
-    /// ERSPAN version.
-    TunErspanVer,
-    /// ERSPAN direction.
-    TunErspanDir,
-    /// ERSPAN hardware id.
-    TunErspanHwid,
-    /// GTP-U flags.
-    TunGtpuFlags,
-    /// GTP-U message type.
-    TunGtpuMsgtype,
-    /// Tunnel flags (`+oam`).
-    TunFlags,
-    /// Outer TOS (datapath only: not matchable in OpenFlow).
-    TunTos,
-    /// Outer TTL (datapath only).
-    TunTtl,
-    /// Geneve option `tun_metadataN` (up to 124 bytes; values are kept as text).
-    TunMetadata(u8),
-    /// OpenFlow metadata (64 bits, `write_metadata`).
-    Metadata,
-    /// Ingress port.
-    InPort,
-    /// Output port in the action set.
-    ActsetOutput,
-    /// Linux skb priority (datapath only).
-    SkbPriority,
-    /// Linux skb mark.
-    PktMark,
-    /// Connection tracking state bits (`+new+trk`).
-    CtState,
-    /// Conntrack zone.
-    CtZone,
-    /// Conntrack mark (32 bits).
-    CtMark,
-    /// Conntrack label (128 bits).
-    CtLabel,
-    /// Original-direction IPv4 source of the connection.
-    CtNwSrc,
-    /// Original-direction IPv4 destination of the connection (pre-DNAT).
-    CtNwDst,
-    /// Original-direction IPv6 source.
-    CtIpv6Src,
-    /// Original-direction IPv6 destination.
-    CtIpv6Dst,
-    /// Original-direction IP protocol.
-    CtNwProto,
-    /// Original-direction L4 source port.
-    CtTpSrc,
-    /// Original-direction L4 destination port.
-    CtTpDst,
-    /// Conjunction id (set by a completed `conjunction` match).
-    ConjId,
-    /// Datapath hash.
-    DpHash,
-    /// Recirculation id.
-    RecircId,
-    /// 32-bit register `regN` (N < 32).
-    Reg(u8),
-    /// 64-bit register `xregN` = reg(2N) (high half) and reg(2N+1) (low half).
-    Xreg(u8),
-    /// 128-bit register `xxregN` = reg(4N)..reg(4N+3).
-    Xxreg(u8),
-    /// Ethernet source.
-    EthSrc,
-    /// Ethernet destination.
-    EthDst,
-    /// Ethertype.
-    EthType,
-    /// 802.1Q TCI (with the CFI/present bit 0x1000).
-    VlanTci,
-    /// VLAN id, OpenFlow 1.0 style (12 bits).
-    DlVlan,
-    /// VLAN priority, OpenFlow 1.0 style.
-    DlVlanPcp,
-    /// VLAN id, OpenFlow 1.2 style (13 bits with OFPVID_PRESENT).
-    VlanVid,
-    /// VLAN priority, OpenFlow 1.2 style.
-    VlanPcp,
-    /// MPLS label.
-    MplsLabel,
-    /// MPLS traffic class.
-    MplsTc,
-    /// MPLS bottom of stack.
-    MplsBos,
-    /// MPLS TTL.
-    MplsTtl,
-    /// IPv4 source.
-    IpSrc,
-    /// IPv4 destination.
-    IpDst,
-    /// IPv6 source.
-    Ipv6Src,
-    /// IPv6 destination.
-    Ipv6Dst,
-    /// IPv6 flow label.
-    Ipv6Label,
-    /// IP protocol.
-    NwProto,
-    /// IP TOS byte (DSCP << 2; ECN bits must be 0 in a match).
-    NwTos,
-    /// IP DSCP (6 bits).
-    IpDscp,
-    /// IP ECN (2 bits).
-    NwEcn,
-    /// IP TTL / hop limit.
-    NwTtl,
-    /// Fragment state (`no`, `first`, `later`, ...).
-    NwFrag,
-    /// ARP opcode.
-    ArpOp,
-    /// ARP sender protocol address.
-    ArpSpa,
-    /// ARP target protocol address.
-    ArpTpa,
-    /// ARP sender hardware address.
-    ArpSha,
-    /// ARP target hardware address.
-    ArpTha,
-    /// TCP source port.
-    TcpSrc,
-    /// TCP destination port.
-    TcpDst,
-    /// UDP source port.
-    UdpSrc,
-    /// UDP destination port.
-    UdpDst,
-    /// SCTP source port.
-    SctpSrc,
-    /// SCTP destination port.
-    SctpDst,
-    /// TCP flags (12 bits).
-    TcpFlags,
-    /// ICMPv4 type.
-    IcmpType,
-    /// ICMPv4 code.
-    IcmpCode,
-    /// ICMPv6 type.
-    Icmpv6Type,
-    /// ICMPv6 code.
-    Icmpv6Code,
-    /// IPv6 ND target.
-    NdTarget,
-    /// IPv6 ND source link-layer address.
-    NdSll,
-    /// IPv6 ND target link-layer address.
-    NdTll,
-    /// IPv6 ND reserved field.
-    NdReserved,
-    /// IPv6 ND option type.
-    NdOptionsType,
-}
-
 /// How a field's values are written in flow text.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Format {
@@ -264,109 +92,229 @@ pub struct FieldInfo {
     pub prereq: Prereq,
 }
 
-macro_rules! fi {
-    ($f:expr, $name:expr, [$($a:expr),*], $nxm:expr, $bits:expr, $mask:expr, $fmt:ident, $pre:ident) => {
-        FieldInfo {
-            field: $f,
-            name: $name,
-            aliases: &[$($a),*],
-            nxm: $nxm,
-            bits: $bits,
-            maskable: $mask,
-            matchable: true,
-            format: Format::$fmt,
-            prereq: Prereq::$pre,
+/// Defines [`Field`], the table of fixed fields ([`FIXED`]) and the lookups by field and by
+/// name from one list: each row is a field with its `ovs-ofctl` name, other accepted names,
+/// NXM/OXM name, width, whether it is maskable, value syntax, prerequisite, and `unmatchable`
+/// for datapath-only fields.
+macro_rules! fields {
+    ($( $(#[$doc:meta])* $v:ident = $name:literal [$($alias:literal),*] $nxm:expr, $bits:literal, $mask:literal,
+        $fmt:ident, $pre:ident $(, $unmatchable:ident)?; )*) => {
+        /// One OpenFlow field. Registers carry their index; L4 ports are per protocol (as in OVS), the
+        /// `tp_src`/`tp_dst` spellings resolve to the protocol the match names.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub enum Field {
+            $( $(#[$doc])* $v, )*
+            /// Geneve option `tun_metadataN` (up to 124 bytes; values are kept as text).
+            TunMetadata(u8),
+            /// 32-bit register `regN` (N < 32).
+            Reg(u8),
+            /// 64-bit register `xregN` = reg(2N) (high half) and reg(2N+1) (low half).
+            Xreg(u8),
+            /// 128-bit register `xxregN` = reg(4N)..reg(4N+3).
+            Xxreg(u8),
+        }
+
+        /// Positions of the fixed fields in [`FIXED`].
+        #[repr(usize)]
+        enum FixedIndex {
+            $( $v, )*
+        }
+
+        /// Every fixed (non-indexed) field.
+        static FIXED: &[FieldInfo] = &[
+            $( FieldInfo {
+                field: Field::$v,
+                name: $name,
+                aliases: &[$($alias),*],
+                nxm: $nxm,
+                bits: $bits,
+                maskable: $mask,
+                matchable: fields!(@matchable $($unmatchable)?),
+                format: Format::$fmt,
+                prereq: Prereq::$pre,
+            }, )*
+        ];
+
+        /// Position of a fixed field in [`FIXED`].
+        fn fixed_index(f: Field) -> Option<usize> {
+            match f {
+                $( Field::$v => Some(FixedIndex::$v as usize), )*
+                _ => None,
+            }
+        }
+
+        /// A fixed field by its name or alias.
+        fn fixed_from_name(name: &str) -> Option<Field> {
+            Some(match name {
+                $( $name => Field::$v, $( $alias => Field::$v, )* )*
+                _ => return None,
+            })
         }
     };
+    (@matchable) => { true };
+    (@matchable unmatchable) => { false };
 }
 
-const fn unmatchable(mut i: FieldInfo) -> FieldInfo {
-    i.matchable = false;
-    i
+fields! {
+    /// Tunnel id / VNI (`tun_id`, `tunnel_id`).
+    TunId = "tun_id" ["tunnel_id"] Some("NXM_NX_TUN_ID"), 64, true, Hex, None;
+    /// Outer IPv4 source of the tunnel.
+    TunSrc = "tun_src" [] Some("NXM_NX_TUN_IPV4_SRC"), 32, true, Ipv4, None;
+    /// Outer IPv4 destination of the tunnel.
+    TunDst = "tun_dst" [] Some("NXM_NX_TUN_IPV4_DST"), 32, true, Ipv4, None;
+    /// Outer IPv6 source.
+    TunIpv6Src = "tun_ipv6_src" [] Some("NXM_NX_TUN_IPV6_SRC"), 128, true, Ipv6, None;
+    /// Outer IPv6 destination.
+    TunIpv6Dst = "tun_ipv6_dst" [] Some("NXM_NX_TUN_IPV6_DST"), 128, true, Ipv6, None;
+    /// VXLAN-GBP group policy id.
+    TunGbpId = "tun_gbp_id" [] Some("NXM_NX_TUN_GBP_ID"), 16, true, Hex, None;
+    /// VXLAN-GBP flags.
+    TunGbpFlags = "tun_gbp_flags" [] Some("NXM_NX_TUN_GBP_FLAGS"), 8, true, Hex, None;
+    /// ERSPAN index.
+    TunErspanIdx = "tun_erspan_idx" [] None, 20, true, Hex, None;
+    /// ERSPAN version.
+    TunErspanVer = "tun_erspan_ver" [] None, 8, true, Hex, None;
+    /// ERSPAN direction.
+    TunErspanDir = "tun_erspan_dir" [] None, 8, true, Hex, None;
+    /// ERSPAN hardware id.
+    TunErspanHwid = "tun_erspan_hwid" [] None, 8, true, Hex, None;
+    /// GTP-U flags.
+    TunGtpuFlags = "tun_gtpu_flags" [] None, 8, true, Hex, None;
+    /// GTP-U message type.
+    TunGtpuMsgtype = "tun_gtpu_msgtype" [] None, 8, true, Dec, None;
+    /// Tunnel flags (`+oam`).
+    TunFlags = "tun_flags" [] Some("NXM_NX_TUN_FLAGS"), 16, true, TunFlags, None;
+    /// Outer TOS (datapath only: not matchable in OpenFlow).
+    TunTos = "tun_tos" [] None, 8, false, Dec, None, unmatchable;
+    /// Outer TTL (datapath only).
+    TunTtl = "tun_ttl" [] None, 8, false, Dec, None, unmatchable;
+    /// OpenFlow metadata (64 bits, `write_metadata`).
+    Metadata = "metadata" [] Some("OXM_OF_METADATA"), 64, true, Hex, None;
+    /// Ingress port.
+    InPort = "in_port" [] Some("NXM_OF_IN_PORT"), 16, false, Port, None;
+    /// Output port in the action set.
+    ActsetOutput = "actset_output" [] None, 32, false, Port, None;
+    /// Linux skb priority (datapath only).
+    SkbPriority = "skb_priority" [] None, 32, false, Hex, None, unmatchable;
+    /// Linux skb mark.
+    PktMark = "pkt_mark" [] Some("NXM_NX_PKT_MARK"), 32, true, Hex, None;
+    /// Connection tracking state bits (`+new+trk`).
+    CtState = "ct_state" [] Some("NXM_NX_CT_STATE"), 32, true, CtState, None;
+    /// Conntrack zone.
+    CtZone = "ct_zone" [] Some("NXM_NX_CT_ZONE"), 16, false, Dec, None;
+    /// Conntrack mark (32 bits).
+    CtMark = "ct_mark" [] Some("NXM_NX_CT_MARK"), 32, true, Hex, None;
+    /// Conntrack label (128 bits).
+    CtLabel = "ct_label" [] Some("NXM_NX_CT_LABEL"), 128, true, Hex, None;
+    /// Original-direction IPv4 source of the connection.
+    CtNwSrc = "ct_nw_src" [] Some("NXM_NX_CT_NW_SRC"), 32, true, Ipv4, CtIpv4;
+    /// Original-direction IPv4 destination of the connection (pre-DNAT).
+    CtNwDst = "ct_nw_dst" [] Some("NXM_NX_CT_NW_DST"), 32, true, Ipv4, CtIpv4;
+    /// Original-direction IPv6 source.
+    CtIpv6Src = "ct_ipv6_src" [] Some("NXM_NX_CT_IPV6_SRC"), 128, true, Ipv6, CtIpv6;
+    /// Original-direction IPv6 destination.
+    CtIpv6Dst = "ct_ipv6_dst" [] Some("NXM_NX_CT_IPV6_DST"), 128, true, Ipv6, CtIpv6;
+    /// Original-direction IP protocol.
+    CtNwProto = "ct_nw_proto" [] Some("NXM_NX_CT_NW_PROTO"), 8, false, Dec, None;
+    /// Original-direction L4 source port.
+    CtTpSrc = "ct_tp_src" [] Some("NXM_NX_CT_TP_SRC"), 16, true, Dec, None;
+    /// Original-direction L4 destination port.
+    CtTpDst = "ct_tp_dst" [] Some("NXM_NX_CT_TP_DST"), 16, true, Dec, None;
+    /// Conjunction id (set by a completed `conjunction` match).
+    ConjId = "conj_id" [] None, 32, false, Dec, None;
+    /// Datapath hash.
+    DpHash = "dp_hash" [] Some("NXM_NX_DP_HASH"), 32, true, Hex, None;
+    /// Recirculation id.
+    RecircId = "recirc_id" [] Some("NXM_NX_RECIRC_ID"), 32, false, Dec, None;
+    /// Ethernet source.
+    EthSrc = "dl_src" ["eth_src"] Some("NXM_OF_ETH_SRC"), 48, true, Mac, None;
+    /// Ethernet destination.
+    EthDst = "dl_dst" ["eth_dst"] Some("NXM_OF_ETH_DST"), 48, true, Mac, None;
+    /// Ethertype.
+    EthType = "dl_type" ["eth_type"] Some("NXM_OF_ETH_TYPE"), 16, false, Hex, None;
+    /// 802.1Q TCI (with the CFI/present bit 0x1000).
+    VlanTci = "vlan_tci" [] Some("NXM_OF_VLAN_TCI"), 16, true, Hex, None;
+    /// VLAN id, OpenFlow 1.0 style (12 bits).
+    DlVlan = "dl_vlan" [] None, 12, false, Dec, None;
+    /// VLAN priority, OpenFlow 1.0 style.
+    DlVlanPcp = "dl_vlan_pcp" [] None, 3, false, Dec, None;
+    /// VLAN id, OpenFlow 1.2 style (13 bits with OFPVID_PRESENT).
+    VlanVid = "vlan_vid" [] Some("OXM_OF_VLAN_VID"), 12, true, Dec, None;
+    /// VLAN priority, OpenFlow 1.2 style.
+    VlanPcp = "vlan_pcp" [] Some("OXM_OF_VLAN_PCP"), 3, false, Dec, Vlan;
+    /// MPLS label.
+    MplsLabel = "mpls_label" [] Some("OXM_OF_MPLS_LABEL"), 20, false, Dec, Mpls;
+    /// MPLS traffic class.
+    MplsTc = "mpls_tc" [] Some("OXM_OF_MPLS_TC"), 3, false, Dec, Mpls;
+    /// MPLS bottom of stack.
+    MplsBos = "mpls_bos" [] Some("OXM_OF_MPLS_BOS"), 1, false, Dec, Mpls;
+    /// MPLS TTL.
+    MplsTtl = "mpls_ttl" [] Some("NXM_NX_MPLS_TTL"), 8, false, Dec, Mpls;
+    /// IPv4 source.
+    IpSrc = "nw_src" ["ip_src"] Some("NXM_OF_IP_SRC"), 32, true, Ipv4, Ipv4;
+    /// IPv4 destination.
+    IpDst = "nw_dst" ["ip_dst"] Some("NXM_OF_IP_DST"), 32, true, Ipv4, Ipv4;
+    /// IPv6 source.
+    Ipv6Src = "ipv6_src" [] Some("NXM_NX_IPV6_SRC"), 128, true, Ipv6, Ipv6;
+    /// IPv6 destination.
+    Ipv6Dst = "ipv6_dst" [] Some("NXM_NX_IPV6_DST"), 128, true, Ipv6, Ipv6;
+    /// IPv6 flow label.
+    Ipv6Label = "ipv6_label" [] Some("NXM_NX_IPV6_LABEL"), 20, true, Hex, Ipv6;
+    /// IP protocol.
+    NwProto = "nw_proto" ["ip_proto"] Some("NXM_OF_IP_PROTO"), 8, false, Dec, Ip;
+    /// IP TOS byte (DSCP << 2; ECN bits must be 0 in a match).
+    NwTos = "nw_tos" [] Some("NXM_OF_IP_TOS"), 8, false, Dec, Ip;
+    /// IP DSCP (6 bits).
+    IpDscp = "ip_dscp" [] Some("OXM_OF_IP_DSCP"), 6, false, Dec, Ip;
+    /// IP ECN (2 bits).
+    NwEcn = "nw_ecn" ["ip_ecn"] Some("NXM_NX_IP_ECN"), 2, false, Dec, Ip;
+    /// IP TTL / hop limit.
+    NwTtl = "nw_ttl" [] Some("NXM_NX_IP_TTL"), 8, false, Dec, Ip;
+    /// Fragment state (`no`, `first`, `later`, ...).
+    NwFrag = "nw_frag" ["ip_frag"] Some("NXM_NX_IP_FRAG"), 2, true, Frag, Ip;
+    /// ARP opcode.
+    ArpOp = "arp_op" [] Some("NXM_OF_ARP_OP"), 16, false, Dec, Arp;
+    /// ARP sender protocol address.
+    ArpSpa = "arp_spa" [] Some("NXM_OF_ARP_SPA"), 32, true, Ipv4, Arp;
+    /// ARP target protocol address.
+    ArpTpa = "arp_tpa" [] Some("NXM_OF_ARP_TPA"), 32, true, Ipv4, Arp;
+    /// ARP sender hardware address.
+    ArpSha = "arp_sha" [] Some("NXM_NX_ARP_SHA"), 48, true, Mac, Arp;
+    /// ARP target hardware address.
+    ArpTha = "arp_tha" [] Some("NXM_NX_ARP_THA"), 48, true, Mac, Arp;
+    /// TCP source port.
+    TcpSrc = "tcp_src" [] Some("NXM_OF_TCP_SRC"), 16, true, Dec, Tcp;
+    /// TCP destination port.
+    TcpDst = "tcp_dst" [] Some("NXM_OF_TCP_DST"), 16, true, Dec, Tcp;
+    /// UDP source port.
+    UdpSrc = "udp_src" [] Some("NXM_OF_UDP_SRC"), 16, true, Dec, Udp;
+    /// UDP destination port.
+    UdpDst = "udp_dst" [] Some("NXM_OF_UDP_DST"), 16, true, Dec, Udp;
+    /// SCTP source port.
+    SctpSrc = "sctp_src" [] Some("OXM_OF_SCTP_SRC"), 16, true, Dec, Sctp;
+    /// SCTP destination port.
+    SctpDst = "sctp_dst" [] Some("OXM_OF_SCTP_DST"), 16, true, Dec, Sctp;
+    /// TCP flags (12 bits).
+    TcpFlags = "tcp_flags" [] Some("NXM_NX_TCP_FLAGS"), 12, true, TcpFlags, Tcp;
+    /// ICMPv4 type.
+    IcmpType = "icmp_type" [] Some("NXM_OF_ICMP_TYPE"), 8, false, Dec, Icmp;
+    /// ICMPv4 code.
+    IcmpCode = "icmp_code" [] Some("NXM_OF_ICMP_CODE"), 8, false, Dec, Icmp;
+    /// ICMPv6 type.
+    Icmpv6Type = "icmpv6_type" [] Some("NXM_NX_ICMPV6_TYPE"), 8, false, Dec, Icmpv6;
+    /// ICMPv6 code.
+    Icmpv6Code = "icmpv6_code" [] Some("NXM_NX_ICMPV6_CODE"), 8, false, Dec, Icmpv6;
+    /// IPv6 ND target.
+    NdTarget = "nd_target" [] Some("NXM_NX_ND_TARGET"), 128, true, Ipv6, Nd;
+    /// IPv6 ND source link-layer address.
+    NdSll = "nd_sll" [] Some("NXM_NX_ND_SLL"), 48, true, Mac, Nd;
+    /// IPv6 ND target link-layer address.
+    NdTll = "nd_tll" [] Some("NXM_NX_ND_TLL"), 48, true, Mac, Nd;
+    /// IPv6 ND reserved field.
+    NdReserved = "nd_reserved" [] None, 32, true, Dec, Nd;
+    /// IPv6 ND option type.
+    NdOptionsType = "nd_options_type" [] None, 8, true, Dec, Nd;
 }
-
-/// Every fixed (non-indexed) field.
-static FIXED: &[FieldInfo] = &[
-    fi!(Field::TunId, "tun_id", ["tunnel_id"], Some("NXM_NX_TUN_ID"), 64, true, Hex, None),
-    fi!(Field::TunSrc, "tun_src", [], Some("NXM_NX_TUN_IPV4_SRC"), 32, true, Ipv4, None),
-    fi!(Field::TunDst, "tun_dst", [], Some("NXM_NX_TUN_IPV4_DST"), 32, true, Ipv4, None),
-    fi!(Field::TunIpv6Src, "tun_ipv6_src", [], Some("NXM_NX_TUN_IPV6_SRC"), 128, true, Ipv6, None),
-    fi!(Field::TunIpv6Dst, "tun_ipv6_dst", [], Some("NXM_NX_TUN_IPV6_DST"), 128, true, Ipv6, None),
-    fi!(Field::TunGbpId, "tun_gbp_id", [], Some("NXM_NX_TUN_GBP_ID"), 16, true, Hex, None),
-    fi!(Field::TunGbpFlags, "tun_gbp_flags", [], Some("NXM_NX_TUN_GBP_FLAGS"), 8, true, Hex, None),
-    fi!(Field::TunErspanIdx, "tun_erspan_idx", [], None, 20, true, Hex, None),
-    fi!(Field::TunErspanVer, "tun_erspan_ver", [], None, 8, true, Hex, None),
-    fi!(Field::TunErspanDir, "tun_erspan_dir", [], None, 8, true, Hex, None),
-    fi!(Field::TunErspanHwid, "tun_erspan_hwid", [], None, 8, true, Hex, None),
-    fi!(Field::TunGtpuFlags, "tun_gtpu_flags", [], None, 8, true, Hex, None),
-    fi!(Field::TunGtpuMsgtype, "tun_gtpu_msgtype", [], None, 8, true, Dec, None),
-    fi!(Field::TunFlags, "tun_flags", [], Some("NXM_NX_TUN_FLAGS"), 16, true, TunFlags, None),
-    unmatchable(fi!(Field::TunTos, "tun_tos", [], None, 8, false, Dec, None)),
-    unmatchable(fi!(Field::TunTtl, "tun_ttl", [], None, 8, false, Dec, None)),
-    fi!(Field::Metadata, "metadata", [], Some("OXM_OF_METADATA"), 64, true, Hex, None),
-    fi!(Field::InPort, "in_port", [], Some("NXM_OF_IN_PORT"), 16, false, Port, None),
-    fi!(Field::ActsetOutput, "actset_output", [], None, 32, false, Port, None),
-    unmatchable(fi!(Field::SkbPriority, "skb_priority", [], None, 32, false, Hex, None)),
-    fi!(Field::PktMark, "pkt_mark", [], Some("NXM_NX_PKT_MARK"), 32, true, Hex, None),
-    fi!(Field::CtState, "ct_state", [], Some("NXM_NX_CT_STATE"), 32, true, CtState, None),
-    fi!(Field::CtZone, "ct_zone", [], Some("NXM_NX_CT_ZONE"), 16, false, Dec, None),
-    fi!(Field::CtMark, "ct_mark", [], Some("NXM_NX_CT_MARK"), 32, true, Hex, None),
-    fi!(Field::CtLabel, "ct_label", [], Some("NXM_NX_CT_LABEL"), 128, true, Hex, None),
-    fi!(Field::CtNwSrc, "ct_nw_src", [], Some("NXM_NX_CT_NW_SRC"), 32, true, Ipv4, CtIpv4),
-    fi!(Field::CtNwDst, "ct_nw_dst", [], Some("NXM_NX_CT_NW_DST"), 32, true, Ipv4, CtIpv4),
-    fi!(Field::CtIpv6Src, "ct_ipv6_src", [], Some("NXM_NX_CT_IPV6_SRC"), 128, true, Ipv6, CtIpv6),
-    fi!(Field::CtIpv6Dst, "ct_ipv6_dst", [], Some("NXM_NX_CT_IPV6_DST"), 128, true, Ipv6, CtIpv6),
-    fi!(Field::CtNwProto, "ct_nw_proto", [], Some("NXM_NX_CT_NW_PROTO"), 8, false, Dec, None),
-    fi!(Field::CtTpSrc, "ct_tp_src", [], Some("NXM_NX_CT_TP_SRC"), 16, true, Dec, None),
-    fi!(Field::CtTpDst, "ct_tp_dst", [], Some("NXM_NX_CT_TP_DST"), 16, true, Dec, None),
-    fi!(Field::ConjId, "conj_id", [], None, 32, false, Dec, None),
-    fi!(Field::DpHash, "dp_hash", [], Some("NXM_NX_DP_HASH"), 32, true, Hex, None),
-    fi!(Field::RecircId, "recirc_id", [], Some("NXM_NX_RECIRC_ID"), 32, false, Dec, None),
-    fi!(Field::EthSrc, "dl_src", ["eth_src"], Some("NXM_OF_ETH_SRC"), 48, true, Mac, None),
-    fi!(Field::EthDst, "dl_dst", ["eth_dst"], Some("NXM_OF_ETH_DST"), 48, true, Mac, None),
-    fi!(Field::EthType, "dl_type", ["eth_type"], Some("NXM_OF_ETH_TYPE"), 16, false, Hex, None),
-    fi!(Field::VlanTci, "vlan_tci", [], Some("NXM_OF_VLAN_TCI"), 16, true, Hex, None),
-    fi!(Field::DlVlan, "dl_vlan", [], None, 12, false, Dec, None),
-    fi!(Field::DlVlanPcp, "dl_vlan_pcp", [], None, 3, false, Dec, None),
-    fi!(Field::VlanVid, "vlan_vid", [], Some("OXM_OF_VLAN_VID"), 12, true, Dec, None),
-    fi!(Field::VlanPcp, "vlan_pcp", [], Some("OXM_OF_VLAN_PCP"), 3, false, Dec, Vlan),
-    fi!(Field::MplsLabel, "mpls_label", [], Some("OXM_OF_MPLS_LABEL"), 20, false, Dec, Mpls),
-    fi!(Field::MplsTc, "mpls_tc", [], Some("OXM_OF_MPLS_TC"), 3, false, Dec, Mpls),
-    fi!(Field::MplsBos, "mpls_bos", [], Some("OXM_OF_MPLS_BOS"), 1, false, Dec, Mpls),
-    fi!(Field::MplsTtl, "mpls_ttl", [], Some("NXM_NX_MPLS_TTL"), 8, false, Dec, Mpls),
-    fi!(Field::IpSrc, "nw_src", ["ip_src"], Some("NXM_OF_IP_SRC"), 32, true, Ipv4, Ipv4),
-    fi!(Field::IpDst, "nw_dst", ["ip_dst"], Some("NXM_OF_IP_DST"), 32, true, Ipv4, Ipv4),
-    fi!(Field::Ipv6Src, "ipv6_src", [], Some("NXM_NX_IPV6_SRC"), 128, true, Ipv6, Ipv6),
-    fi!(Field::Ipv6Dst, "ipv6_dst", [], Some("NXM_NX_IPV6_DST"), 128, true, Ipv6, Ipv6),
-    fi!(Field::Ipv6Label, "ipv6_label", [], Some("NXM_NX_IPV6_LABEL"), 20, true, Hex, Ipv6),
-    fi!(Field::NwProto, "nw_proto", ["ip_proto"], Some("NXM_OF_IP_PROTO"), 8, false, Dec, Ip),
-    fi!(Field::NwTos, "nw_tos", [], Some("NXM_OF_IP_TOS"), 8, false, Dec, Ip),
-    fi!(Field::IpDscp, "ip_dscp", [], Some("OXM_OF_IP_DSCP"), 6, false, Dec, Ip),
-    fi!(Field::NwEcn, "nw_ecn", ["ip_ecn"], Some("NXM_NX_IP_ECN"), 2, false, Dec, Ip),
-    fi!(Field::NwTtl, "nw_ttl", [], Some("NXM_NX_IP_TTL"), 8, false, Dec, Ip),
-    fi!(Field::NwFrag, "nw_frag", ["ip_frag"], Some("NXM_NX_IP_FRAG"), 2, true, Frag, Ip),
-    fi!(Field::ArpOp, "arp_op", [], Some("NXM_OF_ARP_OP"), 16, false, Dec, Arp),
-    fi!(Field::ArpSpa, "arp_spa", [], Some("NXM_OF_ARP_SPA"), 32, true, Ipv4, Arp),
-    fi!(Field::ArpTpa, "arp_tpa", [], Some("NXM_OF_ARP_TPA"), 32, true, Ipv4, Arp),
-    fi!(Field::ArpSha, "arp_sha", [], Some("NXM_NX_ARP_SHA"), 48, true, Mac, Arp),
-    fi!(Field::ArpTha, "arp_tha", [], Some("NXM_NX_ARP_THA"), 48, true, Mac, Arp),
-    fi!(Field::TcpSrc, "tcp_src", [], Some("NXM_OF_TCP_SRC"), 16, true, Dec, Tcp),
-    fi!(Field::TcpDst, "tcp_dst", [], Some("NXM_OF_TCP_DST"), 16, true, Dec, Tcp),
-    fi!(Field::UdpSrc, "udp_src", [], Some("NXM_OF_UDP_SRC"), 16, true, Dec, Udp),
-    fi!(Field::UdpDst, "udp_dst", [], Some("NXM_OF_UDP_DST"), 16, true, Dec, Udp),
-    fi!(Field::SctpSrc, "sctp_src", [], Some("OXM_OF_SCTP_SRC"), 16, true, Dec, Sctp),
-    fi!(Field::SctpDst, "sctp_dst", [], Some("OXM_OF_SCTP_DST"), 16, true, Dec, Sctp),
-    fi!(Field::TcpFlags, "tcp_flags", [], Some("NXM_NX_TCP_FLAGS"), 12, true, TcpFlags, Tcp),
-    fi!(Field::IcmpType, "icmp_type", [], Some("NXM_OF_ICMP_TYPE"), 8, false, Dec, Icmp),
-    fi!(Field::IcmpCode, "icmp_code", [], Some("NXM_OF_ICMP_CODE"), 8, false, Dec, Icmp),
-    fi!(Field::Icmpv6Type, "icmpv6_type", [], Some("NXM_NX_ICMPV6_TYPE"), 8, false, Dec, Icmpv6),
-    fi!(Field::Icmpv6Code, "icmpv6_code", [], Some("NXM_NX_ICMPV6_CODE"), 8, false, Dec, Icmpv6),
-    fi!(Field::NdTarget, "nd_target", [], Some("NXM_NX_ND_TARGET"), 128, true, Ipv6, Nd),
-    fi!(Field::NdSll, "nd_sll", [], Some("NXM_NX_ND_SLL"), 48, true, Mac, Nd),
-    fi!(Field::NdTll, "nd_tll", [], Some("NXM_NX_ND_TLL"), 48, true, Mac, Nd),
-    fi!(Field::NdReserved, "nd_reserved", [], None, 32, true, Dec, Nd),
-    fi!(Field::NdOptionsType, "nd_options_type", [], None, 8, true, Dec, Nd),
-];
 
 /// Number of 32-bit registers OVS has.
 pub const N_REGS: u8 = 32;
@@ -412,187 +360,6 @@ static REG_INFO: [FieldInfo; N_REGS as usize] = indexed_infos(Field::Reg(0));
 static XREG_INFO: [FieldInfo; N_REGS as usize / 2] = indexed_infos(Field::Xreg(0));
 static XXREG_INFO: [FieldInfo; N_REGS as usize / 4] = indexed_infos(Field::Xxreg(0));
 static TUN_METADATA_INFO: [FieldInfo; 64] = indexed_infos(Field::TunMetadata(0));
-
-/// Position of a fixed field in [`FIXED`].
-fn fixed_index(f: Field) -> Option<usize> {
-    Some(match f {
-        Field::TunId => 0,
-        Field::TunSrc => 1,
-        Field::TunDst => 2,
-        Field::TunIpv6Src => 3,
-        Field::TunIpv6Dst => 4,
-        Field::TunGbpId => 5,
-        Field::TunGbpFlags => 6,
-        Field::TunErspanIdx => 7,
-        Field::TunErspanVer => 8,
-        Field::TunErspanDir => 9,
-        Field::TunErspanHwid => 10,
-        Field::TunGtpuFlags => 11,
-        Field::TunGtpuMsgtype => 12,
-        Field::TunFlags => 13,
-        Field::TunTos => 14,
-        Field::TunTtl => 15,
-        Field::Metadata => 16,
-        Field::InPort => 17,
-        Field::ActsetOutput => 18,
-        Field::SkbPriority => 19,
-        Field::PktMark => 20,
-        Field::CtState => 21,
-        Field::CtZone => 22,
-        Field::CtMark => 23,
-        Field::CtLabel => 24,
-        Field::CtNwSrc => 25,
-        Field::CtNwDst => 26,
-        Field::CtIpv6Src => 27,
-        Field::CtIpv6Dst => 28,
-        Field::CtNwProto => 29,
-        Field::CtTpSrc => 30,
-        Field::CtTpDst => 31,
-        Field::ConjId => 32,
-        Field::DpHash => 33,
-        Field::RecircId => 34,
-        Field::EthSrc => 35,
-        Field::EthDst => 36,
-        Field::EthType => 37,
-        Field::VlanTci => 38,
-        Field::DlVlan => 39,
-        Field::DlVlanPcp => 40,
-        Field::VlanVid => 41,
-        Field::VlanPcp => 42,
-        Field::MplsLabel => 43,
-        Field::MplsTc => 44,
-        Field::MplsBos => 45,
-        Field::MplsTtl => 46,
-        Field::IpSrc => 47,
-        Field::IpDst => 48,
-        Field::Ipv6Src => 49,
-        Field::Ipv6Dst => 50,
-        Field::Ipv6Label => 51,
-        Field::NwProto => 52,
-        Field::NwTos => 53,
-        Field::IpDscp => 54,
-        Field::NwEcn => 55,
-        Field::NwTtl => 56,
-        Field::NwFrag => 57,
-        Field::ArpOp => 58,
-        Field::ArpSpa => 59,
-        Field::ArpTpa => 60,
-        Field::ArpSha => 61,
-        Field::ArpTha => 62,
-        Field::TcpSrc => 63,
-        Field::TcpDst => 64,
-        Field::UdpSrc => 65,
-        Field::UdpDst => 66,
-        Field::SctpSrc => 67,
-        Field::SctpDst => 68,
-        Field::TcpFlags => 69,
-        Field::IcmpType => 70,
-        Field::IcmpCode => 71,
-        Field::Icmpv6Type => 72,
-        Field::Icmpv6Code => 73,
-        Field::NdTarget => 74,
-        Field::NdSll => 75,
-        Field::NdTll => 76,
-        Field::NdReserved => 77,
-        Field::NdOptionsType => 78,
-        _ => return None,
-    })
-}
-
-/// A fixed field by its name or alias.
-fn fixed_from_name(name: &str) -> Option<Field> {
-    Some(match name {
-        "tun_id" => Field::TunId,
-        "tunnel_id" => Field::TunId,
-        "tun_src" => Field::TunSrc,
-        "tun_dst" => Field::TunDst,
-        "tun_ipv6_src" => Field::TunIpv6Src,
-        "tun_ipv6_dst" => Field::TunIpv6Dst,
-        "tun_gbp_id" => Field::TunGbpId,
-        "tun_gbp_flags" => Field::TunGbpFlags,
-        "tun_erspan_idx" => Field::TunErspanIdx,
-        "tun_erspan_ver" => Field::TunErspanVer,
-        "tun_erspan_dir" => Field::TunErspanDir,
-        "tun_erspan_hwid" => Field::TunErspanHwid,
-        "tun_gtpu_flags" => Field::TunGtpuFlags,
-        "tun_gtpu_msgtype" => Field::TunGtpuMsgtype,
-        "tun_flags" => Field::TunFlags,
-        "tun_tos" => Field::TunTos,
-        "tun_ttl" => Field::TunTtl,
-        "metadata" => Field::Metadata,
-        "in_port" => Field::InPort,
-        "actset_output" => Field::ActsetOutput,
-        "skb_priority" => Field::SkbPriority,
-        "pkt_mark" => Field::PktMark,
-        "ct_state" => Field::CtState,
-        "ct_zone" => Field::CtZone,
-        "ct_mark" => Field::CtMark,
-        "ct_label" => Field::CtLabel,
-        "ct_nw_src" => Field::CtNwSrc,
-        "ct_nw_dst" => Field::CtNwDst,
-        "ct_ipv6_src" => Field::CtIpv6Src,
-        "ct_ipv6_dst" => Field::CtIpv6Dst,
-        "ct_nw_proto" => Field::CtNwProto,
-        "ct_tp_src" => Field::CtTpSrc,
-        "ct_tp_dst" => Field::CtTpDst,
-        "conj_id" => Field::ConjId,
-        "dp_hash" => Field::DpHash,
-        "recirc_id" => Field::RecircId,
-        "dl_src" => Field::EthSrc,
-        "eth_src" => Field::EthSrc,
-        "dl_dst" => Field::EthDst,
-        "eth_dst" => Field::EthDst,
-        "dl_type" => Field::EthType,
-        "eth_type" => Field::EthType,
-        "vlan_tci" => Field::VlanTci,
-        "dl_vlan" => Field::DlVlan,
-        "dl_vlan_pcp" => Field::DlVlanPcp,
-        "vlan_vid" => Field::VlanVid,
-        "vlan_pcp" => Field::VlanPcp,
-        "mpls_label" => Field::MplsLabel,
-        "mpls_tc" => Field::MplsTc,
-        "mpls_bos" => Field::MplsBos,
-        "mpls_ttl" => Field::MplsTtl,
-        "nw_src" => Field::IpSrc,
-        "ip_src" => Field::IpSrc,
-        "nw_dst" => Field::IpDst,
-        "ip_dst" => Field::IpDst,
-        "ipv6_src" => Field::Ipv6Src,
-        "ipv6_dst" => Field::Ipv6Dst,
-        "ipv6_label" => Field::Ipv6Label,
-        "nw_proto" => Field::NwProto,
-        "ip_proto" => Field::NwProto,
-        "nw_tos" => Field::NwTos,
-        "ip_dscp" => Field::IpDscp,
-        "nw_ecn" => Field::NwEcn,
-        "ip_ecn" => Field::NwEcn,
-        "nw_ttl" => Field::NwTtl,
-        "nw_frag" => Field::NwFrag,
-        "ip_frag" => Field::NwFrag,
-        "arp_op" => Field::ArpOp,
-        "arp_spa" => Field::ArpSpa,
-        "arp_tpa" => Field::ArpTpa,
-        "arp_sha" => Field::ArpSha,
-        "arp_tha" => Field::ArpTha,
-        "tcp_src" => Field::TcpSrc,
-        "tcp_dst" => Field::TcpDst,
-        "udp_src" => Field::UdpSrc,
-        "udp_dst" => Field::UdpDst,
-        "sctp_src" => Field::SctpSrc,
-        "sctp_dst" => Field::SctpDst,
-        "tcp_flags" => Field::TcpFlags,
-        "icmp_type" => Field::IcmpType,
-        "icmp_code" => Field::IcmpCode,
-        "icmpv6_type" => Field::Icmpv6Type,
-        "icmpv6_code" => Field::Icmpv6Code,
-        "nd_target" => Field::NdTarget,
-        "nd_sll" => Field::NdSll,
-        "nd_tll" => Field::NdTll,
-        "nd_reserved" => Field::NdReserved,
-        "nd_options_type" => Field::NdOptionsType,
-        _ => return None,
-    })
-}
 
 impl Field {
     /// The field's static description.
