@@ -6,7 +6,8 @@
 //! the one place that knows Antrea (tables, registers, node views, observation rules); [`bundle`]
 //! discovers what was gathered from each node; [`trace`] reconstructs the path; [`export`] writes
 //! results; [`cli`] wires them to the command line. Later stages use earlier ones, never the
-//! reverse ([`addr`] and [`time`] hold the MAC address and timestamp formats every stage shares).
+//! reverse ([`addr`], [`ether`] and [`time`] hold the MAC address format, protocol numbers and timestamp
+//! formats every stage shares).
 
 pub mod addr;
 pub mod antrea;
@@ -14,6 +15,7 @@ pub mod bundle;
 pub mod capture;
 pub mod cli;
 pub mod decode;
+pub mod ether;
 pub mod export;
 pub mod inject;
 pub mod ovs;

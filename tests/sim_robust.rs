@@ -50,3 +50,60 @@ fn every_corpus_flow_file_simulates_without_panic() {
     eprintln!("{total_flows} corpus flows, {total_traces} traces");
     assert!(total_flows > 1000 && total_traces > 2000);
 }
+
+/// A one-table pipeline that sends every packet to group 1, with these groups.
+fn group_pipeline(groups: &[String]) -> Pipeline {
+    let flows = vec![Flow::parse("table=0,priority=1 actions=group:1").unwrap()];
+    let groups = groups.iter().map(|g| hoptrace::ovs::Group::parse(g).unwrap()).collect();
+    Pipeline::build(flows, groups, PortTable::parse(" 1(p1): addr:02:00:00:00:00:01\n"), &[])
+}
+
+fn trace(pl: &Pipeline) -> hoptrace::ovs::sim::Trace {
+    let p = Packet::parse("in_port=1,ip,nw_src=10.0.0.1,nw_dst=10.0.0.2", Some(&pl.ports)).unwrap();
+    pl.trace(&p, &SimOptions::default())
+}
+
+#[test]
+fn group_loops_are_reported_not_followed() {
+    // A group whose bucket calls the group itself, and two groups calling each other.
+    for groups in [
+        vec!["group_id=1,type=all,bucket=actions=group:1".to_string()],
+        vec![
+            "group_id=1,type=indirect,bucket=actions=group:2".into(),
+            "group_id=2,type=all,bucket=actions=group:1".into(),
+        ],
+    ] {
+        let t = trace(&group_pipeline(&groups));
+        assert_eq!(t.outcome, hoptrace::ovs::sim::Outcome::Incomplete);
+        assert!(t.notes.iter().any(|n| n.contains("group loop 1 -> ")), "{:?}", t.notes);
+    }
+}
+
+#[test]
+fn group_fan_out_and_chains_are_bounded() {
+    // 40 type=all groups, each with two buckets calling the next: 2^40 bucket runs unbounded.
+    let fan: Vec<String> = (1..=40)
+        .map(|i| format!("group_id={i},type=all,bucket=actions=group:{n},bucket=actions=group:{n}", n = i + 1))
+        .collect();
+    let started = std::time::Instant::now();
+    let t = trace(&group_pipeline(&fan));
+    assert!(started.elapsed() < std::time::Duration::from_secs(10), "{:?}", started.elapsed());
+    assert_eq!(t.outcome, hoptrace::ovs::sim::Outcome::Incomplete);
+    assert!(t.notes.iter().any(|n| n.contains("stopped after 100000 actions")), "{:?}", t.notes);
+    // A chain of 100 000 distinct groups: bounded by the nesting depth, not the stack.
+    let chain: Vec<String> =
+        (1..=100_000).map(|i| format!("group_id={i},type=indirect,bucket=actions=group:{}", i + 1)).collect();
+    let t = trace(&group_pipeline(&chain));
+    assert!(t.notes.iter().any(|n| n.contains("group depth over 64")), "{:?}", t.notes);
+}
+
+#[test]
+fn select_with_many_buckets_is_fast() {
+    // 100 000 equal buckets: the dp_hash choice and the note stay cheap.
+    let buckets: Vec<String> = (0..100_000).map(|i| format!("bucket=bucket_id:{i},weight:100,actions=drop")).collect();
+    let g = format!("group_id=1,type=select,{}", buckets.join(","));
+    let started = std::time::Instant::now();
+    let t = trace(&group_pipeline(&[g]));
+    assert!(started.elapsed() < std::time::Duration::from_secs(10), "{:?}", started.elapsed());
+    assert!(t.notes.iter().any(|n| n.contains("of 100000 by dp_hash") && n.len() < 300), "{:?}", t.notes);
+}

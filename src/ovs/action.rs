@@ -522,6 +522,11 @@ fn int<T: TryFrom<u128>>(s: &str, what: &str) -> Result<T, ParseError> {
     parse_int(s).and_then(|v| T::try_from(v).ok()).ok_or_else(|| ParseError::value(format!("{s}: invalid {what}")))
 }
 
+/// How deeply action lists may nest (`ct(exec(...))`, `clone(...)`): OVS's own limit
+/// (`MAX_OFPACT_PARSE_DEPTH`), which also bounds the recursion of everything that walks
+/// actions (printing, the simulator).
+pub const MAX_ACTION_NESTING: usize = 100;
+
 /// Parses an action list (the text after `actions=`). Like `ovs-ofctl`, actions are separated
 /// by commas or blanks.
 pub fn parse_actions(s: &str) -> Result<Vec<Action>, ParseError> {
@@ -532,14 +537,29 @@ pub fn parse_actions(s: &str) -> Result<Vec<Action>, ParseError> {
 
 /// [`parse_actions`] appending to `out`, so that a caller parsing many lines can reuse one buffer.
 pub(crate) fn parse_actions_into(s: &str, out: &mut Vec<Action>) -> Result<(), ParseError> {
+    parse_nested(s, out, 0)
+}
+
+/// An action list `depth` levels inside others.
+fn parse_nested(s: &str, out: &mut Vec<Action>, depth: usize) -> Result<(), ParseError> {
+    if depth >= MAX_ACTION_NESTING {
+        return Err(ParseError::range(format!(
+            "actions nested more than {MAX_ACTION_NESTING} deep (ct(exec(...)), clone(...)), as OVS also refuses"
+        )));
+    }
     for item in TopSplit::new(s, Sep::CommaBlank) {
-        out.push(parse_action(item?)?);
+        out.push(parse_action_at(item?, depth)?);
     }
     Ok(())
 }
 
 /// Parses one action. As in `ovs-ofctl`, `name:arg`, `name=arg` and `name(arg)` are the same.
-pub fn parse_action<'a>(item: &'a str) -> Result<Action, ParseError> {
+pub fn parse_action(item: &str) -> Result<Action, ParseError> {
+    parse_action_at(item, 0)
+}
+
+/// [`parse_action`] for an action in a list nested `depth` levels deep.
+fn parse_action_at<'a>(item: &'a str, depth: usize) -> Result<Action, ParseError> {
     if item.is_empty() {
         return Err(ParseError::missing("empty action"));
     }
@@ -625,7 +645,7 @@ pub fn parse_action<'a>(item: &'a str) -> Result<Action, ParseError> {
         "ct_clear" if arg.is_none() => Ok(Action::CtClear),
         "ct" => match arg {
             None => Ok(Action::Ct(Box::default())),
-            Some(a) => parse_ct(a).map(|c| Action::Ct(Box::new(c))),
+            Some(a) => parse_ct(a, depth).map(|c| Action::Ct(Box::new(c))),
         },
         "exit" if arg.is_none() => Ok(Action::Exit),
         "note" => parse_note(arg.unwrap_or("")),
@@ -644,7 +664,11 @@ pub fn parse_action<'a>(item: &'a str) -> Result<Action, ParseError> {
             }
             Ok(Action::Conjunction { id, clause, n_clauses })
         }
-        "clone" => Ok(Action::Clone { actions: parse_actions(need(arg)?)? }),
+        "clone" => {
+            let mut actions = Vec::new();
+            parse_nested(need(arg)?, &mut actions, depth + 1)?;
+            Ok(Action::Clone { actions })
+        }
         "learn" => Ok(Action::Learn { args: need(arg)?.to_string() }),
         "sample" => Ok(Action::Sample { args: need(arg)?.to_string() }),
         "nat" => Err(ParseError::invalid(format!("{item}: nat is only valid inside ct(...)"))),
@@ -750,7 +774,7 @@ fn parse_note(a: &str) -> Result<Action, ParseError> {
     Ok(Action::Note { hex: a.to_ascii_lowercase() })
 }
 
-fn parse_ct(args: &str) -> Result<Ct, ParseError> {
+fn parse_ct(args: &str, depth: usize) -> Result<Ct, ParseError> {
     let mut ct = Ct::default();
     for item in TopSplit::new(args, Sep::Comma) {
         let item = item?;
@@ -762,7 +786,7 @@ fn parse_ct(args: &str) -> Result<Ct, ParseError> {
                     continue;
                 }
                 "exec" => {
-                    ct.exec = parse_actions(inner)?;
+                    parse_nested(inner, &mut ct.exec, depth + 1)?;
                     continue;
                 }
                 _ => {}
@@ -995,6 +1019,25 @@ mod tests {
         let printed = ActionList(&a).to_string();
         assert_eq!(parse_actions(&printed).unwrap(), a, "{s} -> {printed}");
         printed
+    }
+
+    fn nested(depth: usize) -> String {
+        let mut s = String::from("drop");
+        for i in 0..depth {
+            s = if i % 2 == 0 { format!("ct(commit,exec({s}))") } else { format!("clone({s})") };
+        }
+        s
+    }
+
+    #[test]
+    fn nesting_is_bounded_like_ovs() {
+        // 99 nested lists parse and print back; 100 are refused, and 5 000 do not recurse deeper.
+        assert!(parse_actions(&nested(MAX_ACTION_NESTING - 1)).is_ok());
+        let e = parse_actions(&nested(MAX_ACTION_NESTING)).unwrap_err();
+        assert_eq!(e.kind, crate::ovs::error::ParseErrorKind::OutOfRange);
+        assert!(e.message.contains("nested more than 100"), "{e}");
+        assert!(parse_actions(&nested(5_000)).is_err());
+        rt(&nested(MAX_ACTION_NESTING - 1));
     }
 
     #[test]

@@ -3,6 +3,7 @@
 
 use super::field::{Field, Prereq};
 use super::value::{parse_value, write_value, Value};
+use crate::ether::{ethertype, ip_proto};
 use crate::ovs::error::ParseError;
 use serde::Serialize;
 use std::fmt;
@@ -42,21 +43,21 @@ pub enum Proto {
 }
 
 const PROTOS: &[(&str, Proto, u16, Option<u8>)] = &[
-    ("ip", Proto::Ip, 0x0800, None),
-    ("ipv6", Proto::Ipv6, 0x86dd, None),
-    ("ip6", Proto::Ipv6, 0x86dd, None),
-    ("icmp", Proto::Icmp, 0x0800, Some(1)),
-    ("icmp6", Proto::Icmp6, 0x86dd, Some(58)),
-    ("tcp", Proto::Tcp, 0x0800, Some(6)),
-    ("tcp6", Proto::Tcp6, 0x86dd, Some(6)),
-    ("udp", Proto::Udp, 0x0800, Some(17)),
-    ("udp6", Proto::Udp6, 0x86dd, Some(17)),
-    ("sctp", Proto::Sctp, 0x0800, Some(132)),
-    ("sctp6", Proto::Sctp6, 0x86dd, Some(132)),
-    ("arp", Proto::Arp, 0x0806, None),
-    ("rarp", Proto::Rarp, 0x8035, None),
-    ("mpls", Proto::Mpls, 0x8847, None),
-    ("mplsm", Proto::Mplsm, 0x8848, None),
+    ("ip", Proto::Ip, ethertype::IPV4, None),
+    ("ipv6", Proto::Ipv6, ethertype::IPV6, None),
+    ("ip6", Proto::Ipv6, ethertype::IPV6, None),
+    ("icmp", Proto::Icmp, ethertype::IPV4, Some(ip_proto::ICMP)),
+    ("icmp6", Proto::Icmp6, ethertype::IPV6, Some(ip_proto::ICMPV6)),
+    ("tcp", Proto::Tcp, ethertype::IPV4, Some(ip_proto::TCP)),
+    ("tcp6", Proto::Tcp6, ethertype::IPV6, Some(ip_proto::TCP)),
+    ("udp", Proto::Udp, ethertype::IPV4, Some(ip_proto::UDP)),
+    ("udp6", Proto::Udp6, ethertype::IPV6, Some(ip_proto::UDP)),
+    ("sctp", Proto::Sctp, ethertype::IPV4, Some(ip_proto::SCTP)),
+    ("sctp6", Proto::Sctp6, ethertype::IPV6, Some(ip_proto::SCTP)),
+    ("arp", Proto::Arp, ethertype::ARP, None),
+    ("rarp", Proto::Rarp, ethertype::RARP, None),
+    ("mpls", Proto::Mpls, ethertype::MPLS, None),
+    ("mplsm", Proto::Mplsm, ethertype::MPLS_MULTICAST, None),
 ];
 
 impl Proto {
@@ -98,17 +99,17 @@ impl Proto {
 
 /// Whether a packet of Ethertype `et` and IP protocol `proto` meets `prereq`.
 fn prereq_met(prereq: Prereq, et: Option<u16>, proto: Option<u8>) -> bool {
-    let v4 = et == Some(0x0800);
-    let v6 = et == Some(0x86dd);
+    let v4 = et == Some(ethertype::IPV4);
+    let v6 = et == Some(ethertype::IPV6);
     match prereq {
         Prereq::None | Prereq::CtIpv4 | Prereq::CtIpv6 | Prereq::Vlan => true,
-        Prereq::Mpls => matches!(et, Some(0x8847 | 0x8848)),
+        Prereq::Mpls => matches!(et, Some(ethertype::MPLS | ethertype::MPLS_MULTICAST)),
         Prereq::Ipv4 => v4,
         Prereq::Ipv6 => v6,
         Prereq::Ip => v4 || v6,
-        Prereq::Arp => matches!(et, Some(0x0806 | 0x8035)),
-        Prereq::Tcp => (v4 || v6) && proto == Some(6),
-        Prereq::Udp => (v4 || v6) && proto == Some(17),
+        Prereq::Arp => matches!(et, Some(ethertype::ARP | ethertype::RARP)),
+        Prereq::Tcp => (v4 || v6) && proto == Some(ip_proto::TCP),
+        Prereq::Udp => (v4 || v6) && proto == Some(ip_proto::UDP),
         Prereq::Sctp => (v4 || v6) && proto == Some(132),
         Prereq::Icmp => v4 && proto == Some(1),
         Prereq::Icmpv6 | Prereq::Nd => v6 && proto == Some(58),
@@ -177,7 +178,7 @@ impl Match {
     pub(crate) fn push_item(&mut self, key: &str, value: Option<&str>) -> Result<(), ParseError> {
         if value.is_none() {
             if let Some(p) = Proto::from_name(key) {
-                let v6 = self.proto.is_some_and(|p| p.eth_type() == 0x86dd);
+                let v6 = self.proto.is_some_and(|p| p.eth_type() == ethertype::IPV6);
                 self.proto = Some(if p.ip_proto().is_some() { p.with_ipv6(v6) } else { p });
                 return Ok(());
             }
@@ -274,8 +275,8 @@ impl Match {
                     (_, false) => Field::TcpDst,
                 })
             }
-            "icmp_type" if self.eth_type() == Some(0x86dd) => Some(Field::Icmpv6Type),
-            "icmp_code" if self.eth_type() == Some(0x86dd) => Some(Field::Icmpv6Code),
+            "icmp_type" if self.eth_type() == Some(ethertype::IPV6) => Some(Field::Icmpv6Type),
+            "icmp_code" if self.eth_type() == Some(ethertype::IPV6) => Some(Field::Icmpv6Code),
             "nw_src" if arp => Some(Field::ArpSpa),
             "nw_dst" if arp => Some(Field::ArpTpa),
             "nw_proto" if arp => Some(Field::ArpOp),
@@ -343,8 +344,8 @@ impl Match {
     fn print_name(&self, field: Field) -> super::field::NameBuf {
         let proto = self.ip_proto();
         let l4 = match field {
-            Field::TcpSrc | Field::TcpDst => proto.is_none() || proto == Some(6),
-            Field::UdpSrc | Field::UdpDst => proto == Some(17),
+            Field::TcpSrc | Field::TcpDst => proto.is_none() || proto == Some(ip_proto::TCP),
+            Field::UdpSrc | Field::UdpDst => proto == Some(ip_proto::UDP),
             Field::SctpSrc | Field::SctpDst => proto == Some(132),
             _ => false,
         };

@@ -76,10 +76,11 @@ impl PortTable {
         self.ports.iter().find(|p| p.name == name)
     }
 
-    /// Resolves a port reference to a number (names through the table; `LOCAL` = 0xfffe).
+    /// Resolves a port reference to a number (names through the table; a named port without
+    /// a number is the bridge's `LOCAL`).
     pub fn number_of(&self, p: &PortRef) -> Option<u32> {
         match p {
-            PortRef::Name(n) => self.by_name(n).map(|p| p.ofport.unwrap_or(0xfffe)),
+            PortRef::Name(n) => self.by_name(n).map(|p| p.ofport.unwrap_or(crate::ovs::value::reserved_port::LOCAL)),
             other => other.number(),
         }
     }

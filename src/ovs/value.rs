@@ -69,17 +69,37 @@ impl PortRef {
     pub fn number(&self) -> Option<u32> {
         Some(match self {
             PortRef::Number(n) => *n,
-            PortRef::InPort => 0xfff8,
-            PortRef::Table => 0xfff9,
-            PortRef::Normal => 0xfffa,
-            PortRef::Flood => 0xfffb,
-            PortRef::All => 0xfffc,
-            PortRef::Controller => 0xfffd,
-            PortRef::Local => 0xfffe,
-            PortRef::None => 0xffff,
+            PortRef::InPort => reserved_port::IN_PORT,
+            PortRef::Table => reserved_port::TABLE,
+            PortRef::Normal => reserved_port::NORMAL,
+            PortRef::Flood => reserved_port::FLOOD,
+            PortRef::All => reserved_port::ALL,
+            PortRef::Controller => reserved_port::CONTROLLER,
+            PortRef::Local => reserved_port::LOCAL,
+            PortRef::None => reserved_port::NONE,
             PortRef::Name(_) => return None,
         })
     }
+}
+
+/// OpenFlow's reserved port numbers (OpenFlow 1.0's 16-bit space, as `ovs-ofctl` prints them).
+pub mod reserved_port {
+    /// The packet's input port.
+    pub const IN_PORT: u32 = 0xfff8;
+    /// Submit to the flow tables (packet-out only).
+    pub const TABLE: u32 = 0xfff9;
+    /// L2/L3 switching.
+    pub const NORMAL: u32 = 0xfffa;
+    /// All ports but the input port and those with flooding disabled.
+    pub const FLOOD: u32 = 0xfffb;
+    /// All ports but the input port.
+    pub const ALL: u32 = 0xfffc;
+    /// The controller.
+    pub const CONTROLLER: u32 = 0xfffd;
+    /// The bridge's local port.
+    pub const LOCAL: u32 = 0xfffe;
+    /// No port.
+    pub const NONE: u32 = 0xffff;
 }
 
 fn unescape(s: &str) -> String {

@@ -7,18 +7,7 @@ use serde::{Deserialize, Serialize};
 use std::net::IpAddr;
 
 /// IANA protocol numbers used by probes.
-pub mod ip_proto {
-    /// ICMP for IPv4.
-    pub const ICMP: u8 = 1;
-    /// TCP.
-    pub const TCP: u8 = 6;
-    /// UDP.
-    pub const UDP: u8 = 17;
-    /// ICMPv6.
-    pub const ICMPV6: u8 = 58;
-    /// SCTP.
-    pub const SCTP: u8 = 132;
-}
+pub use crate::ether::ip_proto;
 
 /// TCP flag bits as in the header (and in antctl's `tcp_flags=`).
 pub mod tcp_flags {

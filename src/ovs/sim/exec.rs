@@ -8,10 +8,11 @@ use super::ct::{self, Conn, Conntrack, Tuple};
 use super::packet::Packet;
 use super::trace::{ActionRecord, Event, Outcome, Step, Trace};
 use super::{Pipeline, SimOptions};
+use crate::ether::ethertype;
 use crate::ovs::action::{Controller, CtZone, SubField};
 use crate::ovs::field::Field;
 use crate::ovs::group::GroupType;
-use crate::ovs::value::{PortRef, Value};
+use crate::ovs::value::{reserved_port, PortRef, Value};
 use crate::ovs::{Action, Ct, TableRef};
 use std::collections::VecDeque;
 
@@ -21,6 +22,19 @@ const MAX_DEPTH: u32 = 64;
 const MAX_STEPS: usize = 4096;
 /// Recirculations allowed in one trace.
 const MAX_PASSES: u32 = 32;
+/// Actions executed in one trace (bounds the fan-out of `type=all` groups chained into each
+/// other, which doubles at every level).
+pub const MAX_ACTIONS: usize = 100_000;
+
+/// How an action ended.
+enum Done {
+    /// It ran; record these effects.
+    Effects(Vec<String>),
+    /// It recorded itself (it runs nested actions); go on or stop.
+    Recorded(Flow),
+    /// `exit`.
+    Exit,
+}
 
 /// Every table an action list can lead to (for numbering named tables).
 pub fn table_refs(actions: &[Action]) -> Vec<&TableRef> {
@@ -63,6 +77,10 @@ struct Exec<'a> {
     incomplete: bool,
     /// The `push`/`pop` register stack.
     stack: Vec<u128>,
+    /// Actions executed so far ([`MAX_ACTIONS`]).
+    executed: usize,
+    /// The groups being executed, outermost first (a group met again is a loop).
+    groups: Vec<u32>,
     /// Precomputed text of the action about to be recorded.
     text: Option<super::trace::Text>,
     /// The field the action about to be recorded wrote, and its new value.
@@ -83,6 +101,8 @@ pub(crate) fn run(pl: &Pipeline, packet: Packet, table: u8, opts: &SimOptions) -
         passes: 0,
         incomplete: false,
         stack: Vec::new(),
+        executed: 0,
+        groups: Vec::new(),
         text: None,
         set: None,
     };
@@ -226,158 +246,194 @@ impl Exec<'_> {
     ) -> (Option<u8>, Flow) {
         let mut next = None;
         for (i, a) in actions.iter().enumerate() {
+            if self.executed >= MAX_ACTIONS {
+                self.incomplete = true;
+                self.note(format!("stopped after {MAX_ACTIONS} actions (group fan-out or nested lists)"));
+                return (None, Flow::Stop);
+            }
+            self.executed += 1;
             self.text = flow.and_then(|f| self.pl.action_text.get(f)?.get(i).cloned());
-            let mut fx: Vec<String> = Vec::new();
-            let mut stop = false;
-            match a {
-                Action::GotoTable { table: t } => match self.pl.resolve_table(t) {
-                    Some(id) => next = Some(id),
-                    None => {
-                        fx.push(format!("table {t} unknown: drop"));
-                        self.incomplete = true;
-                    }
-                },
+            let done = match a {
+                Action::GotoTable { table: t } => {
+                    let fx = match self.pl.resolve_table(t) {
+                        Some(id) => {
+                            next = Some(id);
+                            vec![]
+                        }
+                        None => {
+                            self.incomplete = true;
+                            vec![format!("table {t} unknown: drop")]
+                        }
+                    };
+                    Done::Effects(fx)
+                }
                 Action::Resubmit { port, table: t, ct } => {
-                    let target = match t {
-                        Some(t) => self.pl.resolve_table(t),
-                        None => Some(table),
-                    };
-                    if *ct {
-                        self.note("resubmit(...,ct) looks up with the packet's fields, not the conntrack tuple".into());
-                    }
-                    self.record(step, a, fx);
-                    let Some(target) = target else {
-                        self.record(step, a, vec!["table unknown: skipped".into()]);
-                        continue;
-                    };
-                    if depth + 1 > MAX_DEPTH {
-                        self.incomplete = true;
-                        self.note(format!("resubmit depth over {MAX_DEPTH}"));
-                        return (None, Flow::Stop);
-                    }
-                    let lookup_port = match port {
-                        Some(PortRef::InPort) | None => None,
-                        Some(pr) => self.port_number(pr),
-                    };
-                    let from = self.steps.len();
-                    let r = self.table(p, target, depth + 1, lookup_port);
-                    let to = self.steps.len();
-                    if let Some(rec) = self.steps.get_mut(step).and_then(|s| s.actions.last_mut()) {
-                        rec.nested = Some((from, to));
-                    }
-                    if r == Flow::Stop {
-                        return (None, Flow::Stop);
-                    }
-                    continue;
+                    self.resubmit(p, a, port.as_ref(), t.as_ref(), *ct, table, depth, step)
                 }
-                Action::SetField { field, value } => match value {
-                    Value::Bits { value, mask } => {
-                        p.set(*field, value.get(), mask.get());
-                        self.set = Some((*field, p.get(*field)));
-                    }
-                    Value::Port(pr) => {
-                        if let Some(n) = self.port_number(pr) {
-                            p.set(*field, u128::from(n), u128::MAX);
-                        }
-                    }
-                    Value::Text(_) => fx.push("not modelled".into()),
-                },
-                Action::Load { value, dst } => {
-                    p.set(dst.field, value.get() << dst.start, dst.mask());
-                    self.set = Some((dst.field, p.get(dst.field)));
+                Action::Group { id } => {
+                    self.record(step, a, vec![]);
+                    Done::Recorded(self.group(p, *id, table, depth, step))
                 }
-                Action::Move { src, dst } => {
-                    let v = read_sub(p, src);
-                    p.set(dst.field, v << dst.start, dst.mask());
-                    fx.push(format!("{dst} is now {:#x}", v));
-                }
-                Action::Mod { field, value } => {
-                    p.set(*field, value.get(), u128::MAX);
-                    self.set = Some((*field, p.get(*field)));
-                }
-                Action::PopVlan => p.set(Field::VlanTci, 0, u128::MAX),
-                Action::PushVlan { .. } => {
-                    let tci = p.get(Field::VlanTci);
-                    p.set(Field::VlanTci, tci | 0x1000, u128::MAX);
-                }
-                Action::PushMpls { ethertype } | Action::PopMpls { ethertype } => {
-                    p.set(Field::EthType, u128::from(*ethertype), u128::MAX);
-                    self.note("MPLS push/pop: only the Ethertype is modelled".into());
-                }
-                Action::DecTtl { ids } => {
-                    if matches!(p.eth_type(), 0x0800 | 0x86dd) {
-                        let ttl = p.get(Field::NwTtl);
-                        if ttl > 1 {
-                            p.set(Field::NwTtl, ttl - 1, u128::MAX);
-                            fx.push(format!("nw_ttl={}", ttl - 1));
-                        } else {
-                            fx.push(format!(
-                                "TTL {ttl} expired: packet-in reason invalid_ttl, rest of the actions skipped"
-                            ));
-                            if !ids.is_empty() || ttl <= 1 {
-                                self.events.push(Event::Controller {
-                                    table,
-                                    table_name: self.pl.table_text.get(&table).cloned(),
-                                    reason: Some("invalid_ttl".into()),
-                                    userdata: None,
-                                    packet: p.clone(),
-                                });
-                            }
-                            self.record(step, a, fx);
-                            return (None, Flow::Continue);
-                        }
-                    }
+                Action::Clone { actions } => {
+                    self.record(step, a, vec![]);
+                    let mut q = p.clone();
+                    Done::Recorded(self.actions(&mut q, actions, table, depth, step).1)
                 }
                 Action::Ct(c) => {
                     // The exec actions record themselves: keep this action's text for after.
                     let text = self.text.take();
-                    fx = self.ct(p, c, table, depth, step);
+                    let fx = self.ct(p, c, table, depth, step);
                     self.text = text;
+                    Done::Effects(fx)
                 }
-                Action::CtClear => p.clear_conntrack(),
-                Action::Group { id } => {
-                    self.record(step, a, fx);
-                    if self.group(p, *id, table, depth, step) == Flow::Stop {
-                        return (None, Flow::Stop);
+                Action::DecTtl { .. } => match self.dec_ttl(p, table) {
+                    Some(Err(fx)) => {
+                        self.record(step, a, fx);
+                        return (None, Flow::Continue);
                     }
-                    continue;
+                    Some(Ok(fx)) => Done::Effects(fx),
+                    None => Done::Effects(vec![]),
+                },
+                Action::Exit => Done::Exit,
+                other => Done::Effects(self.simple(p, other, table)),
+            };
+            match done {
+                Done::Effects(fx) => self.record(step, a, fx),
+                Done::Recorded(Flow::Continue) => {}
+                Done::Recorded(Flow::Stop) => return (None, Flow::Stop),
+                Done::Exit => {
+                    self.record(step, a, vec![]);
+                    return (None, Flow::Stop);
                 }
-                Action::Output { port, .. } => fx = self.output_ref(p, port, table),
-                Action::OutputField { src, .. } => {
-                    let n = read_sub(p, src) as u32;
-                    fx = self.output_number(p, n, false, table);
-                }
-                Action::Controller(c) => fx = self.controller(p, c, table),
-                Action::Drop | Action::Conjunction { .. } | Action::Note { .. } | Action::Sample { .. } => {}
-                Action::Meter { id } => self.note(format!("meter {id} ignored (rate limits not simulated)")),
-                Action::Learn { .. } => {
-                    fx.push("learn not simulated (no flow is added)".into());
-                    self.note("learn actions are not simulated".into());
-                }
-                Action::Clone { actions } => {
-                    self.record(step, a, fx);
-                    let mut q = p.clone();
-                    if self.actions(&mut q, actions, table, depth, step).1 == Flow::Stop {
-                        return (None, Flow::Stop);
-                    }
-                    continue;
-                }
-                Action::Exit => stop = true,
-                Action::Other { text } => {
-                    if let Some(e) = self.stack_op(p, text) {
-                        fx.push(e);
-                    } else {
-                        fx.push("not modelled: ignored".into());
-                        self.note(format!("action {text:?} not modelled"));
-                    }
-                }
-            }
-            self.record(step, a, fx);
-            if stop {
-                return (None, Flow::Stop);
             }
         }
         (next, Flow::Continue)
+    }
+
+    /// `resubmit([port],[table][,ct])`: looks up the table and returns to the next action.
+    #[allow(clippy::too_many_arguments)]
+    fn resubmit(
+        &mut self,
+        p: &mut Packet,
+        a: &Action,
+        port: Option<&PortRef>,
+        t: Option<&TableRef>,
+        ct: bool,
+        table: u8,
+        depth: u32,
+        step: usize,
+    ) -> Done {
+        let target = match t {
+            Some(t) => self.pl.resolve_table(t),
+            None => Some(table),
+        };
+        if ct {
+            self.note("resubmit(...,ct) looks up with the packet's fields, not the conntrack tuple".into());
+        }
+        let Some(target) = target else { return Done::Effects(vec!["table unknown: skipped".into()]) };
+        self.record(step, a, vec![]);
+        if depth + 1 > MAX_DEPTH {
+            self.incomplete = true;
+            self.note(format!("resubmit depth over {MAX_DEPTH}"));
+            return Done::Recorded(Flow::Stop);
+        }
+        let lookup_port = match port {
+            Some(PortRef::InPort) | None => None,
+            Some(pr) => self.port_number(pr),
+        };
+        let from = self.steps.len();
+        let r = self.table(p, target, depth + 1, lookup_port);
+        let to = self.steps.len();
+        if let Some(rec) = self.steps.get_mut(step).and_then(|s| s.actions.last_mut()) {
+            rec.nested = Some((from, to));
+        }
+        Done::Recorded(r)
+    }
+
+    /// `dec_ttl`: decrements the TTL of an IP packet (`Ok` effects); when it expires, the
+    /// packet goes to the controller (reason `invalid_ttl`) and the rest of the actions are
+    /// skipped (`Err` effects). `None` for a packet that is not IP.
+    #[allow(clippy::type_complexity)]
+    fn dec_ttl(&mut self, p: &mut Packet, table: u8) -> Option<Result<Vec<String>, Vec<String>>> {
+        if !matches!(p.eth_type(), ethertype::IPV4 | ethertype::IPV6) {
+            return None;
+        }
+        let ttl = p.get(Field::NwTtl);
+        if ttl > 1 {
+            p.set(Field::NwTtl, ttl - 1, u128::MAX);
+            return Some(Ok(vec![format!("nw_ttl={}", ttl - 1)]));
+        }
+        self.events.push(Event::Controller {
+            table,
+            table_name: self.pl.table_text.get(&table).cloned(),
+            reason: Some("invalid_ttl".into()),
+            userdata: None,
+            packet: p.clone(),
+        });
+        Some(Err(vec![format!("TTL {ttl} expired: packet-in reason invalid_ttl, rest of the actions skipped")]))
+    }
+
+    /// The actions that only change the packet or emit it: their effects.
+    fn simple(&mut self, p: &mut Packet, a: &Action, table: u8) -> Vec<String> {
+        let mut fx: Vec<String> = Vec::new();
+        match a {
+            Action::SetField { field, value } => match value {
+                Value::Bits { value, mask } => {
+                    p.set(*field, value.get(), mask.get());
+                    self.set = Some((*field, p.get(*field)));
+                }
+                Value::Port(pr) => {
+                    if let Some(n) = self.port_number(pr) {
+                        p.set(*field, u128::from(n), u128::MAX);
+                    }
+                }
+                Value::Text(_) => fx.push("not modelled".into()),
+            },
+            Action::Load { value, dst } => {
+                p.set(dst.field, value.get() << dst.start, dst.mask());
+                self.set = Some((dst.field, p.get(dst.field)));
+            }
+            Action::Move { src, dst } => {
+                let v = read_sub(p, src);
+                p.set(dst.field, v << dst.start, dst.mask());
+                fx.push(format!("{dst} is now {:#x}", v));
+            }
+            Action::Mod { field, value } => {
+                p.set(*field, value.get(), u128::MAX);
+                self.set = Some((*field, p.get(*field)));
+            }
+            Action::PopVlan => p.set(Field::VlanTci, 0, u128::MAX),
+            Action::PushVlan { .. } => {
+                let tci = p.get(Field::VlanTci);
+                p.set(Field::VlanTci, tci | 0x1000, u128::MAX);
+            }
+            Action::PushMpls { ethertype } | Action::PopMpls { ethertype } => {
+                p.set(Field::EthType, u128::from(*ethertype), u128::MAX);
+                self.note("MPLS push/pop: only the Ethertype is modelled".into());
+            }
+            Action::CtClear => p.clear_conntrack(),
+            Action::Output { port, .. } => fx = self.output_ref(p, port, table),
+            Action::OutputField { src, .. } => {
+                let n = read_sub(p, src) as u32;
+                fx = self.output_number(p, n, false, table);
+            }
+            Action::Controller(c) => fx = self.controller(p, c, table),
+            Action::Meter { id } => self.note(format!("meter {id} ignored (rate limits not simulated)")),
+            Action::Learn { .. } => {
+                fx.push("learn not simulated (no flow is added)".into());
+                self.note("learn actions are not simulated".into());
+            }
+            Action::Other { text } => {
+                if let Some(e) = self.stack_op(p, text) {
+                    fx.push(e);
+                } else {
+                    fx.push("not modelled: ignored".into());
+                    self.note(format!("action {text:?} not modelled"));
+                }
+            }
+            _ => {}
+        }
+        fx
     }
 
     /// `push:SRC[range]` / `pop:DST[range]` on the register stack; `None` if `text` is neither.
@@ -426,13 +482,13 @@ impl Exec<'_> {
     }
 
     fn output_number(&mut self, p: &Packet, n: u32, in_port_ok: bool, table: u8) -> Vec<String> {
-        if n == 0xfffd {
+        if n == reserved_port::CONTROLLER {
             return self.controller(p, &Controller::default(), table);
         }
         if n == p.get(Field::InPort) as u32 && !in_port_ok {
             return vec![format!("skipping output to input port {n}")];
         }
-        if !self.pl.ports.ports.is_empty() && n != 0xfffe && self.pl.ports.by_number(n).is_none() {
+        if !self.pl.ports.ports.is_empty() && n != reserved_port::LOCAL && self.pl.ports.by_number(n).is_none() {
             return vec![format!("port {n} does not exist: nothing sent")];
         }
         let name = self.pl.ports.by_number(n).map(|x| x.name.clone());
@@ -465,53 +521,75 @@ impl Exec<'_> {
         vec!["packet-in to the controller (terminal observation point)".into()]
     }
 
+    /// A group: its chosen buckets run on copies of the packet. A group met again inside
+    /// itself is a loop (OVS refuses such groups); group nesting counts towards the resubmit
+    /// depth.
     fn group(&mut self, p: &mut Packet, id: u32, table: u8, depth: u32, step: usize) -> Flow {
-        let Some(g) = self.pl.groups.get(&id) else {
+        let pl = self.pl;
+        let Some(g) = pl.groups.get(&id) else {
             self.record_effect(step, format!("group {id} does not exist: drop"));
             self.note(format!("group {id} is not in the groups file"));
             return Flow::Continue;
         };
-        let chosen: Vec<usize> = match g.kind {
-            GroupType::All => (0..g.buckets.len()).collect(),
-            GroupType::Indirect | GroupType::FastFailover => {
-                if g.buckets.is_empty() {
-                    vec![]
-                } else {
-                    vec![0]
-                }
-            }
-            GroupType::Select => {
-                if g.buckets.is_empty() {
-                    vec![]
-                } else if let Some(&h) = self.opts.bucket_hints.get(&id) {
-                    let b = h.min(g.buckets.len() - 1);
-                    self.note(format!("group {id}: bucket {b} of {} taken (hint)", g.buckets.len()));
-                    vec![b]
-                } else {
-                    let b = dp_hash_bucket(g, p.get(Field::DpHash) as u32);
-                    self.note(format!(
-                        "group {id}: select bucket {b} of {} by dp_hash={} (candidates: {}; give --bucket {id}=N to choose)",
-                        g.buckets.len(),
-                        p.get(Field::DpHash),
-                        (0..g.buckets.len()).map(|i| i.to_string()).collect::<Vec<_>>().join(", ")
-                    ));
-                    vec![b]
-                }
-            }
-        };
+        if self.groups.contains(&id) {
+            let chain: Vec<String> = self.groups.iter().chain([&id]).map(|g| g.to_string()).collect();
+            self.incomplete = true;
+            self.record_effect(step, format!("group {id} loops back into itself: stopped"));
+            self.note(format!("group loop {} (OVS rejects looping groups): stopped", chain.join(" -> ")));
+            return Flow::Stop;
+        }
+        if depth + 1 > MAX_DEPTH {
+            self.incomplete = true;
+            self.note(format!("resubmit and group depth over {MAX_DEPTH}"));
+            return Flow::Stop;
+        }
+        let chosen = self.buckets(g, id, p);
         if chosen.is_empty() {
             self.record_effect(step, format!("group {id} has no bucket: drop"));
             return Flow::Continue;
         }
-        let g = g.clone();
+        self.groups.push(id);
+        let mut flow = Flow::Continue;
         for b in chosen {
             self.record_effect(step, format!("group {id} bucket {b}"));
             let mut q = p.clone();
-            if self.actions(&mut q, &g.buckets[b].actions, table, depth, step).1 == Flow::Stop {
-                return Flow::Stop;
+            if self.actions(&mut q, &g.buckets[b].actions, table, depth + 1, step).1 == Flow::Stop {
+                flow = Flow::Stop;
+                break;
             }
         }
-        Flow::Continue
+        self.groups.pop();
+        flow
+    }
+
+    /// The buckets of group `g` (id `id`) the packet takes.
+    fn buckets(&mut self, g: &crate::ovs::Group, id: u32, p: &Packet) -> Vec<usize> {
+        if g.buckets.is_empty() {
+            return vec![];
+        }
+        match g.kind {
+            GroupType::All => (0..g.buckets.len()).collect(),
+            GroupType::Indirect | GroupType::FastFailover => vec![0],
+            GroupType::Select => {
+                if let Some(&h) = self.opts.bucket_hints.get(&id) {
+                    let b = h.min(g.buckets.len() - 1);
+                    self.note(format!("group {id}: bucket {b} of {} taken (hint)", g.buckets.len()));
+                    return vec![b];
+                }
+                let b = dp_hash_bucket(g, p.get(Field::DpHash) as u32);
+                let n = g.buckets.len();
+                let candidates = if n <= 16 {
+                    (0..n).map(|i| i.to_string()).collect::<Vec<_>>().join(", ")
+                } else {
+                    format!("0..{}", n - 1)
+                };
+                self.note(format!(
+                    "group {id}: select bucket {b} of {n} by dp_hash={} (candidates: {candidates}; give --bucket {id}=N to choose)",
+                    p.get(Field::DpHash),
+                ));
+                vec![b]
+            }
+        }
     }
 
     fn record_effect(&mut self, step: usize, e: String) {
@@ -537,7 +615,7 @@ impl Exec<'_> {
         if !c.exec.is_empty() {
             // Run the exec actions on the copy; their records become effects of the ct action.
             let before = self.steps.get(step).map_or(0, |s| s.actions.len());
-            let _ = self.actions(&mut q, &c.exec, 0, 0, step);
+            let _ = self.actions(&mut q, &c.exec, 0, _depth, step);
             if let Some(s) = self.steps.get_mut(step) {
                 for r in s.actions.drain(before.min(s.actions.len())..) {
                     fx.push(format!("exec {}", r.action));
@@ -616,26 +694,81 @@ pub fn dp_hash_bucket(g: &crate::ovs::Group, hash: u32) -> usize {
     let min_slots = total.div_ceil(min);
     let n_hash = min_slots.next_power_of_two().clamp(16, 1 << 16);
     let target = u64::from(hash) & (n_hash - 1);
-    let mut divisor: Vec<u64> = vec![1; live.len()];
+    // Webster's method: each slot goes to the bucket with the highest weight / divisor (the
+    // first bucket on ties), whose divisor then grows by 2. A heap keeps this O(slots log n)
+    // for groups with many buckets.
+    let mut heap: std::collections::BinaryHeap<Quota> =
+        live.iter().enumerate().map(|(k, (_, w))| Quota { weight: *w, divisor: 1, index: k }).collect();
     let mut chosen = live[0].0;
     for _ in 0..=target {
-        // Highest weight / divisor wins; the first bucket wins ties (strict comparison in OVS).
-        let mut best = 0usize;
-        for k in 1..live.len() {
-            // w_k / d_k > w_best / d_best  <=>  w_k * d_best > w_best * d_k
-            if live[k].1 * divisor[best] > live[best].1 * divisor[k] {
-                best = k;
-            }
-        }
-        divisor[best] += 2;
-        chosen = live[best].0;
+        let Some(mut best) = heap.pop() else { break };
+        chosen = live[best.index].0;
+        best.divisor += 2;
+        heap.push(best);
     }
     chosen
+}
+
+/// A bucket's claim on the next dp_hash slot: `weight / divisor`, the lower index first on ties.
+#[derive(PartialEq, Eq)]
+struct Quota {
+    weight: u64,
+    divisor: u64,
+    index: usize,
+}
+
+impl Ord for Quota {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        let a = u128::from(self.weight) * u128::from(other.divisor);
+        let b = u128::from(other.weight) * u128::from(self.divisor);
+        a.cmp(&b).then(other.index.cmp(&self.index))
+    }
+}
+
+impl PartialOrd for Quota {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The straightforward Webster allocation, to check the heap against.
+    fn webster_scan(weights: &[u64], target: u64) -> usize {
+        let mut divisor = vec![1u64; weights.len()];
+        let mut chosen = 0;
+        for _ in 0..=target {
+            let mut best = 0;
+            for k in 1..weights.len() {
+                if weights[k] * divisor[best] > weights[best] * divisor[k] {
+                    best = k;
+                }
+            }
+            divisor[best] += 2;
+            chosen = best;
+        }
+        chosen
+    }
+
+    #[test]
+    fn dp_hash_heap_agrees_with_the_scan() {
+        for weights in [vec![100, 100], vec![300, 100], vec![7, 5, 5, 3, 1], vec![1; 37], vec![50, 20, 20, 10, 90]] {
+            let text: Vec<String> = weights.iter().map(|w| format!("bucket=weight:{w},actions=drop")).collect();
+            let g = crate::ovs::Group::parse(&format!("group_id=1,type=select,{}", text.join(","))).unwrap();
+            for h in 0..300 {
+                let total: u64 = weights.iter().sum();
+                let min = *weights.iter().min().unwrap();
+                let n_hash = total.div_ceil(min).next_power_of_two().clamp(16, 1 << 16);
+                assert_eq!(
+                    dp_hash_bucket(&g, h),
+                    webster_scan(&weights, u64::from(h) & (n_hash - 1)),
+                    "{weights:?} {h}"
+                );
+            }
+        }
+    }
 
     #[test]
     fn dp_hash_buckets_follow_webster() {
