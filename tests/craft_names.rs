@@ -20,7 +20,7 @@ fn kubectl_json_pod_to_pod_and_service() {
     let p = craft_ok(&["-S", "default/client", "-D", "default/web-7d4b9c-x2k8p", "--cluster", c]);
     assert_eq!((p.ip.src.to_string(), p.ip.dst.to_string()), ("10.10.0.5".into(), "10.10.1.7".into()));
     assert_eq!(p.source.as_ref().unwrap().node.as_deref(), Some("k8s-node-1"));
-    assert_eq!(p.destination.as_ref().unwrap().kind, "pod");
+    assert_eq!(p.destination.as_ref().unwrap().kind, hoptrace::probe::EndpointKind::Pod);
     assert!(matches!(p.transport, Transport::Icmp { .. }));
 
     // A Service: its ClusterIP, and its first port's protocol and port (TCP => SYN).
@@ -30,7 +30,7 @@ fn kubectl_json_pod_to_pod_and_service() {
         Transport::Tcp { dst_port, flags, .. } => assert_eq!((dst_port, flags), (80, 2)),
         t => panic!("{t:?}"),
     }
-    assert_eq!(p.destination.unwrap().kind, "service");
+    assert_eq!(p.destination.unwrap().kind, hoptrace::probe::EndpointKind::Service);
     let p = craft_ok(&["-S", "default/client", "-D", "kube-system/kube-dns", "--cluster", c]);
     assert!(matches!(p.transport, Transport::Udp { dst_port: 53, .. }), "{:?}", p.transport);
     let p = craft_ok(&["-S", "default/client", "-D", "prod/db", "--cluster", c]);
@@ -43,7 +43,7 @@ fn kubectl_json_pod_to_pod_and_service() {
     assert_eq!((p.ip.src.to_string(), p.ip.dst.to_string()), ("fd00:10:10::5".into(), "fd00:10:96::a".into()));
     // A destination IP.
     let p = craft_ok(&["-S", "default/client", "-D", "8.8.8.8", "--cluster", c]);
-    assert_eq!(p.destination.unwrap().kind, "ip");
+    assert_eq!(p.destination.unwrap().kind, hoptrace::probe::EndpointKind::Ip);
 }
 
 #[test]

@@ -186,8 +186,22 @@ impl NodeView {
                 });
             }
         }
+        v.port_roles_and_addresses(flows, tables);
+        v.output_ports(flows, tables);
+        v.pod_ips_from_routes(flows, tables);
+        v.roles_by_name();
+        if let Some(gw) = v.ports.iter().find(|p| p.role == PortRole::Gateway) {
+            v.gateway_ips = gw.ips.clone();
+        }
+        v.routes(flows, tables);
+        v.services(flows, groups, tables);
+        v
+    }
+
+    /// Classifier: `in_port` → the port's role (reg0's source field); SpoofGuard and
+    /// ARPSpoofGuard: `in_port` → the Pod's MAC and IP.
+    fn port_roles_and_addresses(&mut self, flows: &FlowDump, tables: &TableMap) {
         let legacy = tables.source == TableMapSource::Legacy;
-        let vmac: MacAddr = GLOBAL_VIRTUAL_MAC.parse().unwrap_or_default();
         for f in &flows.flows {
             if in_table(tables, f, Table::Classifier) {
                 let Some(Value::Port(p)) = f.matches.get(Field::InPort) else { continue };
@@ -204,7 +218,7 @@ impl NodeView {
                     (false, 6 | 7) => PortRole::TrafficControl,
                     _ => PortRole::Unknown,
                 };
-                let port = v.port_mut(p);
+                let port = self.port_mut(p);
                 if port.role == PortRole::Unknown {
                     port.role = role;
                 }
@@ -215,7 +229,7 @@ impl NodeView {
                     .or_else(|| exact(f, Field::ArpSpa))
                     .map(ip4)
                     .or_else(|| exact(f, Field::Ipv6Src).map(ip6));
-                let port = v.port_mut(p);
+                let port = self.port_mut(p);
                 if port.mac.is_none() {
                     port.mac = mac;
                 }
@@ -226,7 +240,11 @@ impl NodeView {
                 }
             }
         }
-        // L2ForwardingCalc: dl_dst=MAC → reg1 = ofport.
+    }
+
+    /// L2ForwardingCalc: `dl_dst=MAC` → reg1 = the port's number.
+    fn output_ports(&mut self, flows: &FlowDump, tables: &TableMap) {
+        let vmac: MacAddr = GLOBAL_VIRTUAL_MAC.parse().unwrap_or_default();
         for f in flows.flows.iter().filter(|f| in_table(tables, f, Table::L2ForwardingCalc)) {
             let (Some(mac), Some((reg1, m))) = (exact(f, Field::EthDst), written(&f.actions, TARGET_OFPORT.field))
             else {
@@ -238,16 +256,16 @@ impl NodeView {
             let mac = mac_of(mac);
             let ofport = reg1 as u32;
             let idx = if mac == vmac {
-                v.ports.iter().position(|p| p.role == PortRole::Tunnel)
+                self.ports.iter().position(|p| p.role == PortRole::Tunnel)
             } else {
-                v.ports
+                self.ports
                     .iter()
                     .position(|p| p.mac == Some(mac))
-                    .or_else(|| v.ports.iter().position(|p| p.mac.is_none() && p.ofport == Some(ofport)))
+                    .or_else(|| self.ports.iter().position(|p| p.mac.is_none() && p.ofport == Some(ofport)))
             };
             match idx {
                 Some(i) => {
-                    let p = &mut v.ports[i];
+                    let p = &mut self.ports[i];
                     if p.ofport.is_none() {
                         p.ofport = Some(ofport);
                     }
@@ -255,7 +273,7 @@ impl NodeView {
                         p.mac = Some(mac);
                     }
                 }
-                None => v.ports.push(PortInfo {
+                None => self.ports.push(PortInfo {
                     name: None,
                     ofport: Some(ofport),
                     role: if mac == vmac { PortRole::Tunnel } else { PortRole::Unknown },
@@ -264,20 +282,27 @@ impl NodeView {
                 }),
             }
         }
-        // L3Forwarding: nw_dst=<local Pod IP> → eth_dst=<Pod MAC> (Pods whose SpoofGuard flows
-        // are missing still get their IP).
+    }
+
+    /// L3Forwarding: `nw_dst=<local Pod IP>` → `eth_dst=<Pod MAC>` (Pods whose SpoofGuard
+    /// flows are missing still get their IP).
+    fn pod_ips_from_routes(&mut self, flows: &FlowDump, tables: &TableMap) {
         for f in flows.flows.iter().filter(|f| in_table(tables, f, Table::L3Forwarding)) {
             let ip = exact(f, Field::IpDst).map(ip4).or_else(|| exact(f, Field::Ipv6Dst).map(ip6));
             let mac = written(&f.actions, Field::EthDst).filter(|(_, m)| *m == Field::EthDst.full_mask());
             let (Some(ip), Some((mac, _))) = (ip, mac) else { continue };
             let mac = mac_of(mac);
-            if let Some(p) = v.ports.iter_mut().find(|p| p.mac == Some(mac) && p.role != PortRole::Gateway) {
+            if let Some(p) = self.ports.iter_mut().find(|p| p.mac == Some(mac) && p.role != PortRole::Gateway) {
                 if !p.ips.contains(&ip) {
                     p.ips.push(ip);
                 }
             }
         }
-        for p in &mut v.ports {
+    }
+
+    /// Ports no flow gave a role: by Antrea's interface names.
+    fn roles_by_name(&mut self) {
+        for p in &mut self.ports {
             if p.role == PortRole::Unknown {
                 p.role = match p.name.as_deref() {
                     Some(n) if n == TUNNEL_INTERFACES[0] => PortRole::Tunnel,
@@ -287,12 +312,6 @@ impl NodeView {
                 };
             }
         }
-        if let Some(gw) = v.ports.iter().find(|p| p.role == PortRole::Gateway) {
-            v.gateway_ips = gw.ips.clone();
-        }
-        v.routes(flows, tables);
-        v.services(flows, groups, tables);
-        v
     }
 
     fn routes(&mut self, flows: &FlowDump, tables: &TableMap) {

@@ -591,23 +591,7 @@ fn parse_action_at<'a>(item: &'a str, depth: usize) -> Result<Action, ParseError
     };
     match lower {
         "drop" if arg.is_none() => Ok(Action::Drop),
-        "output" => {
-            let a = need(arg)?;
-            if paren && a.contains('=') {
-                let mut port = None;
-                let mut max_len = None;
-                for kv in split_top(a, Sep::CommaBlank)? {
-                    match kv.split_once('=') {
-                        Some(("port", p)) => port = Some(p),
-                        Some(("max_len", m)) => max_len = Some(int::<u16>(m, "max_len")?),
-                        _ => return Err(ParseError::unknown(format!("{item}: unknown output argument {kv:?}"))),
-                    }
-                }
-                parse_output(port.ok_or_else(|| ParseError::missing(format!("{item}: output needs port=")))?, max_len)
-            } else {
-                parse_output(a, None)
-            }
-        }
+        "output" => parse_output_action(item, need(arg)?, paren),
         "in_port" | "normal" | "flood" | "all" | "local" if arg.is_none() => {
             Ok(Action::Output { port: PortRef::parse(name)?, max_len: None })
         }
@@ -649,21 +633,7 @@ fn parse_action_at<'a>(item: &'a str, depth: usize) -> Result<Action, ParseError
         },
         "exit" if arg.is_none() => Ok(Action::Exit),
         "note" => parse_note(arg.unwrap_or("")),
-        "conjunction" => {
-            let a = need(arg)?;
-            let bad = || ParseError::syntax(format!("{item}: expected conjunction(id,k/n)"));
-            let (id, kn) = a.split_once(',').ok_or_else(bad)?;
-            let (k, n) = kn.trim_ascii().split_once('/').ok_or_else(bad)?;
-            let id: u32 = int(id.trim_ascii(), "conjunction id")?;
-            let clause: u8 = int(k, "conjunction clause")?;
-            let n_clauses: u8 = int(n, "conjunction clause count")?;
-            if !(2..=64).contains(&n_clauses) || clause == 0 || clause > n_clauses {
-                return Err(ParseError::range(format!(
-                    "{item}: conjunction clause {clause}/{n_clauses} out of range (k in 1..n, n in 2..64)"
-                )));
-            }
-            Ok(Action::Conjunction { id, clause, n_clauses })
-        }
+        "conjunction" => parse_conjunction(item, need(arg)?),
         "clone" => {
             let mut actions = Vec::new();
             parse_nested(need(arg)?, &mut actions, depth + 1)?;
@@ -691,6 +661,39 @@ fn parse_action_at<'a>(item: &'a str, depth: usize) -> Result<Action, ParseError
         _ if well_formed_word(name) => Ok(Action::Other { text: item.to_string() }),
         _ => Err(ParseError::syntax(format!("{item}: malformed action"))),
     }
+}
+
+/// `output:PORT`, `output:SUBFIELD`, or `output(port=P,max_len=N)`.
+fn parse_output_action(item: &str, a: &str, paren: bool) -> Result<Action, ParseError> {
+    if !(paren && a.contains('=')) {
+        return parse_output(a, None);
+    }
+    let mut port = None;
+    let mut max_len = None;
+    for kv in split_top(a, Sep::CommaBlank)? {
+        match kv.split_once('=') {
+            Some(("port", p)) => port = Some(p),
+            Some(("max_len", m)) => max_len = Some(int::<u16>(m, "max_len")?),
+            _ => return Err(ParseError::unknown(format!("{item}: unknown output argument {kv:?}"))),
+        }
+    }
+    parse_output(port.ok_or_else(|| ParseError::missing(format!("{item}: output needs port=")))?, max_len)
+}
+
+/// `conjunction(id,k/n)`.
+fn parse_conjunction(item: &str, a: &str) -> Result<Action, ParseError> {
+    let bad = || ParseError::syntax(format!("{item}: expected conjunction(id,k/n)"));
+    let (id, kn) = a.split_once(',').ok_or_else(bad)?;
+    let (k, n) = kn.trim_ascii().split_once('/').ok_or_else(bad)?;
+    let id: u32 = int(id.trim_ascii(), "conjunction id")?;
+    let clause: u8 = int(k, "conjunction clause")?;
+    let n_clauses: u8 = int(n, "conjunction clause count")?;
+    if !(2..=64).contains(&n_clauses) || clause == 0 || clause > n_clauses {
+        return Err(ParseError::range(format!(
+            "{item}: conjunction clause {clause}/{n_clauses} out of range (k in 1..n, n in 2..64)"
+        )));
+    }
+    Ok(Action::Conjunction { id, clause, n_clauses })
 }
 
 fn well_formed_word(name: &str) -> bool {
@@ -843,41 +846,7 @@ impl fmt::Display for Action {
             Action::Output { port, max_len: Some(m) } => write!(f, "output(port={port},max_len={m})"),
             Action::OutputField { src, max_len: None } => write!(f, "output:{src}"),
             Action::OutputField { src, max_len: Some(m) } => write!(f, "output(port={src},max_len={m})"),
-            Action::Controller(c) => {
-                if !c.paren
-                    && c.reason.is_none()
-                    && c.id.is_none()
-                    && c.userdata.is_none()
-                    && !c.pause
-                    && c.meter_id.is_none()
-                {
-                    return match c.max_len {
-                        Some(m) => write!(f, "CONTROLLER:{m}"),
-                        None => f.write_str("CONTROLLER"),
-                    };
-                }
-                f.write_str("controller(")?;
-                let mut parts: Vec<String> = Vec::new();
-                if let Some(r) = &c.reason {
-                    parts.push(format!("reason={r}"));
-                }
-                if let Some(m) = c.max_len {
-                    parts.push(format!("max_len={m}"));
-                }
-                if let Some(i) = c.id {
-                    parts.push(format!("id={i}"));
-                }
-                if let Some(u) = &c.userdata {
-                    parts.push(format!("userdata={u}"));
-                }
-                if c.pause {
-                    parts.push("pause".into());
-                }
-                if let Some(m) = c.meter_id {
-                    parts.push(format!("meter_id={m}"));
-                }
-                write!(f, "{})", parts.join(","))
-            }
+            Action::Controller(c) => write!(f, "{c}"),
             Action::Drop => f.write_str("drop"),
             Action::GotoTable { table } => write!(f, "goto_table:{table}"),
             Action::Resubmit { port, table, ct } => match (port, table, ct) {
@@ -920,58 +889,7 @@ impl fmt::Display for Action {
                 write!(f, "dec_ttl({})", s.join(","))
             }
             Action::Conjunction { id, clause, n_clauses } => write!(f, "conjunction({id},{clause}/{n_clauses})"),
-            Action::Ct(ct) => {
-                f.write_str("ct(")?;
-                let mut first = true;
-                let mut sep = |f: &mut fmt::Formatter<'_>| -> fmt::Result {
-                    if !std::mem::take(&mut first) {
-                        f.write_str(",")?;
-                    }
-                    Ok(())
-                };
-                if ct.commit {
-                    sep(f)?;
-                    f.write_str("commit")?;
-                }
-                if ct.force {
-                    sep(f)?;
-                    f.write_str("force")?;
-                }
-                if let Some(t) = &ct.table {
-                    sep(f)?;
-                    write!(f, "table={t}")?;
-                }
-                match &ct.zone {
-                    Some(CtZone::Imm(z)) => {
-                        sep(f)?;
-                        write!(f, "zone={z}")?;
-                    }
-                    Some(CtZone::Field(s)) => {
-                        sep(f)?;
-                        write!(f, "zone={s}")?;
-                    }
-                    None => {}
-                }
-                if let Some(n) = &ct.nat {
-                    sep(f)?;
-                    write!(f, "{n}")?;
-                }
-                if !ct.exec.is_empty() {
-                    sep(f)?;
-                    f.write_str("exec(")?;
-                    write_list(f, &ct.exec)?;
-                    f.write_str(")")?;
-                }
-                if let Some(a) = &ct.alg {
-                    sep(f)?;
-                    write!(f, "alg={a}")?;
-                }
-                for o in &ct.other {
-                    sep(f)?;
-                    f.write_str(o)?;
-                }
-                f.write_str(")")
-            }
+            Action::Ct(ct) => write!(f, "{ct}"),
             Action::CtClear => f.write_str("ct_clear"),
             Action::Group { id } => write!(f, "group:{id}"),
             Action::Meter { id } => write!(f, "meter:{id}"),
@@ -987,6 +905,96 @@ impl fmt::Display for Action {
             Action::Exit => f.write_str("exit"),
             Action::Other { text } => f.write_str(text),
         }
+    }
+}
+
+impl fmt::Display for Controller {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let c = self;
+        if !c.paren && c.reason.is_none() && c.id.is_none() && c.userdata.is_none() && !c.pause && c.meter_id.is_none()
+        {
+            return match c.max_len {
+                Some(m) => write!(f, "CONTROLLER:{m}"),
+                None => f.write_str("CONTROLLER"),
+            };
+        }
+        f.write_str("controller(")?;
+        let mut parts: Vec<String> = Vec::new();
+        if let Some(r) = &c.reason {
+            parts.push(format!("reason={r}"));
+        }
+        if let Some(m) = c.max_len {
+            parts.push(format!("max_len={m}"));
+        }
+        if let Some(i) = c.id {
+            parts.push(format!("id={i}"));
+        }
+        if let Some(u) = &c.userdata {
+            parts.push(format!("userdata={u}"));
+        }
+        if c.pause {
+            parts.push("pause".into());
+        }
+        if let Some(m) = c.meter_id {
+            parts.push(format!("meter_id={m}"));
+        }
+        write!(f, "{})", parts.join(","))
+    }
+}
+
+impl fmt::Display for Ct {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let ct = self;
+        f.write_str("ct(")?;
+        let mut first = true;
+        let mut sep = |f: &mut fmt::Formatter<'_>| -> fmt::Result {
+            if !std::mem::take(&mut first) {
+                f.write_str(",")?;
+            }
+            Ok(())
+        };
+        if ct.commit {
+            sep(f)?;
+            f.write_str("commit")?;
+        }
+        if ct.force {
+            sep(f)?;
+            f.write_str("force")?;
+        }
+        if let Some(t) = &ct.table {
+            sep(f)?;
+            write!(f, "table={t}")?;
+        }
+        match &ct.zone {
+            Some(CtZone::Imm(z)) => {
+                sep(f)?;
+                write!(f, "zone={z}")?;
+            }
+            Some(CtZone::Field(s)) => {
+                sep(f)?;
+                write!(f, "zone={s}")?;
+            }
+            None => {}
+        }
+        if let Some(n) = &ct.nat {
+            sep(f)?;
+            write!(f, "{n}")?;
+        }
+        if !ct.exec.is_empty() {
+            sep(f)?;
+            f.write_str("exec(")?;
+            write_list(f, &ct.exec)?;
+            f.write_str(")")?;
+        }
+        if let Some(a) = &ct.alg {
+            sep(f)?;
+            write!(f, "alg={a}")?;
+        }
+        for o in &ct.other {
+            sep(f)?;
+            f.write_str(o)?;
+        }
+        f.write_str(")")
     }
 }
 

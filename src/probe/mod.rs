@@ -16,6 +16,6 @@ pub mod tag;
 
 pub use craft::{craft_frame, CraftError};
 pub use fingerprint::Fingerprint;
-pub use schema::{Probe, SendRecord, PROBE_SCHEMA};
+pub use schema::{Endpoint, EndpointKind, Probe, SendRecord, PROBE_SCHEMA};
 pub use spec::{ProbeSpec, Transport};
 pub use tag::Tag;

@@ -3,7 +3,7 @@
 
 use super::flow::FlowFields;
 use super::rng::ProbeRng;
-use super::schema::Endpoint;
+use super::schema::{Endpoint, EndpointKind};
 use super::spec::{tcp_flags, ProbeSpec, Transport};
 use super::tag::{Tag, TagError};
 use crate::addr::MacAddr;
@@ -234,102 +234,106 @@ pub const PLACEHOLDER_SRC_MAC: MacAddr = MacAddr([0x02, 0x00, 0x00, 0x00, 0x00, 
 /// The placeholder destination MAC: Antrea's global virtual MAC.
 pub const PLACEHOLDER_DST_MAC: MacAddr = MacAddr([0xaa, 0xbb, 0xcc, 0xdd, 0xee, 0xff]);
 
-/// Resolves a request; `cluster` (with its file name) resolves names.
-pub fn resolve(
+/// The probe's source: its address, the endpoint as named, and the Pod (for its node).
+type Source = (IpAddr, Option<Endpoint>, Option<NamedPod>);
+
+/// The probe's destination: its address, the endpoint as named, the Pod (for its node), and a
+/// Service's first port (protocol and number, which decide the probe's transport).
+type Destination = (IpAddr, Option<Endpoint>, Option<NamedPod>, Option<(Proto, u16)>);
+
+fn ip_endpoint(ip: IpAddr) -> Option<Endpoint> {
+    Some(Endpoint { kind: EndpointKind::Ip, name: None, ip, node: None })
+}
+
+/// `-S` / `--src-ip`: an address, or a Pod resolved through the cluster inventory.
+fn resolve_source(
     req: &ProbeRequest,
     cluster: Option<(&dyn Names, &str)>,
-    rng: &mut ProbeRng,
-) -> Result<Resolved, ResolveError> {
-    let mut warnings = Vec::new();
-    let want_v6 = req.ipv6
-        || req.flow.ipv6
-        || req.src_ip.is_some_and(|ip| ip.is_ipv6())
-        || req.dst_ip.is_some_and(|ip| ip.is_ipv6());
-
-    // Source.
-    let (src_ip, source, src_pod) = match (&req.source, req.src_ip) {
+    want_v6: bool,
+) -> Result<Source, ResolveError> {
+    let s = match (&req.source, req.src_ip) {
         (Some(_), Some(_)) => return Err(ResolveError::Conflict("-S/--source", "--src-ip")),
-        (None, Some(ip)) => (ip, None, None),
+        (None, Some(ip)) => return Ok((ip, None, None)),
         (None, None) => return Err(ResolveError::NoSource),
-        (Some(s), None) => match s.parse::<IpAddr>() {
-            Ok(ip) => (ip, Some(Endpoint { kind: "ip".into(), name: None, ip, node: None }), None),
-            Err(_) => {
-                let (cl, file) = cluster.ok_or_else(|| ResolveError::NeedCluster(s.clone()))?;
-                let (ns, name) = split_name(s);
-                let pod = cl.pod(&ns, &name).ok_or_else(|| ResolveError::UnknownName {
-                    what: "source Pod",
-                    name: format!("{ns}/{name}"),
-                    cluster: file.to_string(),
-                    nearby: cl.nearby(&ns, &name),
-                })?;
-                if pod.host_network {
-                    return Err(ResolveError::HostNetworkSource(format!("{ns}/{name}")));
-                }
-                let ip = pod_ip(&pod, want_v6)?;
-                (
-                    ip,
-                    Some(Endpoint {
-                        kind: "pod".into(),
-                        name: Some(format!("{ns}/{name}")),
-                        ip,
-                        node: pod.node.clone(),
-                    }),
-                    Some(pod),
-                )
-            }
-        },
+        (Some(s), None) => s,
     };
-    let want_v6 = want_v6 || src_ip.is_ipv6();
-
-    // Destination.
-    let mut service_port: Option<(Proto, u16)> = None;
-    let mut dst_pod: Option<NamedPod> = None;
-    let (dst_ip, destination) = match (&req.destination, req.dst_ip) {
-        (Some(_), Some(_)) => return Err(ResolveError::Conflict("-D/--destination", "--dst-ip")),
-        (None, Some(ip)) => (ip, None),
-        (None, None) => return Err(ResolveError::NoDestination),
-        (Some(d), None) => match d.parse::<IpAddr>() {
-            Ok(ip) => (ip, Some(Endpoint { kind: "ip".into(), name: None, ip, node: None })),
-            Err(_) => {
-                let (cl, file) = cluster.ok_or_else(|| ResolveError::NeedCluster(d.clone()))?;
-                let (ns, name) = split_name(d);
-                let full = format!("{ns}/{name}");
-                if let Some(pod) = cl.pod(&ns, &name) {
-                    let ip = pod_ip(&pod, want_v6)?;
-                    let node = pod.node.clone();
-                    dst_pod = Some(pod);
-                    (ip, Some(Endpoint { kind: "pod".into(), name: Some(full), ip, node }))
-                } else if let Some(svc) = cl.service(&ns, &name) {
-                    let ip = svc.cluster_ips.iter().copied().find(|ip| ip.is_ipv6() == want_v6).ok_or(
-                        ResolveError::ServiceUnusable(full.clone(), "does not have a ClusterIP of the probe's family"),
-                    )?;
-                    let (protocol, port) =
-                        svc.first_port.ok_or(ResolveError::ServiceUnusable(full.clone(), "does not have any ports"))?;
-                    let proto = Proto::parse(&protocol).unwrap_or(Proto::Tcp);
-                    service_port = Some((proto, port));
-                    (ip, Some(Endpoint { kind: "service".into(), name: Some(full), ip, node: None }))
-                } else {
-                    return Err(ResolveError::UnknownName {
-                        what: "destination Pod or Service",
-                        name: full,
-                        cluster: file.to_string(),
-                        nearby: cl.nearby(&ns, &name),
-                    });
-                }
-            }
-        },
-    };
-    if src_ip.is_ipv6() != dst_ip.is_ipv6() {
-        return Err(ResolveError::FamilyMismatch { src: src_ip, dst: dst_ip });
+    if let Ok(ip) = s.parse::<IpAddr>() {
+        return Ok((ip, ip_endpoint(ip), None));
     }
-    let v6 = src_ip.is_ipv6();
+    let (cl, file) = cluster.ok_or_else(|| ResolveError::NeedCluster(s.clone()))?;
+    let (ns, name) = split_name(s);
+    let pod = cl.pod(&ns, &name).ok_or_else(|| ResolveError::UnknownName {
+        what: "source Pod",
+        name: format!("{ns}/{name}"),
+        cluster: file.to_string(),
+        nearby: cl.nearby(&ns, &name),
+    })?;
+    if pod.host_network {
+        return Err(ResolveError::HostNetworkSource(format!("{ns}/{name}")));
+    }
+    let ip = pod_ip(&pod, want_v6)?;
+    let endpoint = Endpoint { kind: EndpointKind::Pod, name: Some(format!("{ns}/{name}")), ip, node: pod.node.clone() };
+    Ok((ip, Some(endpoint), Some(pod)))
+}
 
-    // Protocol, Antrea's precedence: explicit transport > Service port's protocol > ICMP.
+/// `-D` / `--dst-ip`: an address, or a Pod or Service resolved through the cluster inventory.
+fn resolve_destination(
+    req: &ProbeRequest,
+    cluster: Option<(&dyn Names, &str)>,
+    want_v6: bool,
+) -> Result<Destination, ResolveError> {
+    let d = match (&req.destination, req.dst_ip) {
+        (Some(_), Some(_)) => return Err(ResolveError::Conflict("-D/--destination", "--dst-ip")),
+        (None, Some(ip)) => return Ok((ip, None, None, None)),
+        (None, None) => return Err(ResolveError::NoDestination),
+        (Some(d), None) => d,
+    };
+    if let Ok(ip) = d.parse::<IpAddr>() {
+        return Ok((ip, ip_endpoint(ip), None, None));
+    }
+    let (cl, file) = cluster.ok_or_else(|| ResolveError::NeedCluster(d.clone()))?;
+    let (ns, name) = split_name(d);
+    let full = format!("{ns}/{name}");
+    if let Some(pod) = cl.pod(&ns, &name) {
+        let ip = pod_ip(&pod, want_v6)?;
+        let endpoint = Endpoint { kind: EndpointKind::Pod, name: Some(full), ip, node: pod.node.clone() };
+        return Ok((ip, Some(endpoint), Some(pod), None));
+    }
+    let Some(svc) = cl.service(&ns, &name) else {
+        return Err(ResolveError::UnknownName {
+            what: "destination Pod or Service",
+            name: full,
+            cluster: file.to_string(),
+            nearby: cl.nearby(&ns, &name),
+        });
+    };
+    let ip = svc
+        .cluster_ips
+        .iter()
+        .copied()
+        .find(|ip| ip.is_ipv6() == want_v6)
+        .ok_or(ResolveError::ServiceUnusable(full.clone(), "does not have a ClusterIP of the probe's family"))?;
+    let (protocol, port) =
+        svc.first_port.ok_or(ResolveError::ServiceUnusable(full.clone(), "does not have any ports"))?;
+    let proto = Proto::parse(&protocol).unwrap_or(Proto::Tcp);
+    let endpoint = Endpoint { kind: EndpointKind::Service, name: Some(full), ip, node: None };
+    Ok((ip, Some(endpoint), None, Some((proto, port))))
+}
+
+/// The transport, Antrea's precedence: explicit transport > Service port's protocol > ICMP;
+/// ports, sequence numbers and tags drawn from `rng` where not given.
+fn choose_transport(
+    req: &ProbeRequest,
+    service_port: Option<(Proto, u16)>,
+    rng: &mut ProbeRng,
+    warnings: &mut Vec<String>,
+) -> Result<Transport, ResolveError> {
     let explicit_ports = req.src_port.or(req.flow.src_port).is_some() || req.dst_port.or(req.flow.dst_port).is_some();
+    let tcp_fields = req.tcp_flags.or(req.flow.tcp_flags).is_some() || req.tcp_seq.is_some();
     let proto = req
         .proto
         .or(req.flow.proto)
-        .or_else(|| (req.tcp_flags.or(req.flow.tcp_flags).is_some() || req.tcp_seq.is_some()).then_some(Proto::Tcp))
+        .or_else(|| tcp_fields.then_some(Proto::Tcp))
         .or(service_port.map(|(p, _)| p))
         .unwrap_or(Proto::Icmp);
     let src_port = req.src_port.or(req.flow.src_port);
@@ -338,7 +342,7 @@ pub fn resolve(
     if proto == Proto::Icmp && explicit_ports {
         return Err(ResolveError::PortsWithoutTransport("icmp"));
     }
-    if proto != Proto::Tcp && (req.tcp_flags.or(req.flow.tcp_flags).is_some() || req.tcp_seq.is_some()) {
+    if proto != Proto::Tcp && tcp_fields {
         return Err(ResolveError::TcpFieldsWithoutTcp(proto.name()));
     }
     if proto != Proto::Icmp
@@ -350,7 +354,7 @@ pub fn resolve(
         return Err(ResolveError::ZeroPort(proto.name()));
     }
     let random_port = |rng: &mut ProbeRng| rng.range_u32(10000, 65535) as u16;
-    let transport = match proto {
+    Ok(match proto {
         Proto::Icmp => Transport::Icmp {
             id: req.icmp_id.or(req.flow.icmp_id).unwrap_or(0),
             sequence: req.icmp_seq.or(req.flow.icmp_seq).unwrap_or(0),
@@ -361,7 +365,7 @@ pub fn resolve(
             let ack = rng.next_u64() as u32;
             Transport::Tcp {
                 src_port,
-                dst_port: dst_port.unwrap_or_else(|| missing_dst_port(&mut warnings, "tcp")),
+                dst_port: dst_port.unwrap_or_else(|| missing_dst_port(warnings, "tcp")),
                 flags: req.tcp_flags.or(req.flow.tcp_flags).unwrap_or(tcp_flags::SYN),
                 seq,
                 ack,
@@ -369,7 +373,7 @@ pub fn resolve(
         }
         Proto::Udp => Transport::Udp {
             src_port: src_port.unwrap_or_else(|| random_port(rng)),
-            dst_port: dst_port.unwrap_or_else(|| missing_dst_port(&mut warnings, "udp")),
+            dst_port: dst_port.unwrap_or_else(|| missing_dst_port(warnings, "udp")),
         },
         Proto::Sctp => {
             let src_port = src_port.unwrap_or_else(|| random_port(rng));
@@ -377,15 +381,17 @@ pub fn resolve(
             let initial_tsn = rng.next_u64() as u32;
             Transport::Sctp {
                 src_port,
-                dst_port: dst_port.unwrap_or_else(|| missing_dst_port(&mut warnings, "sctp")),
+                dst_port: dst_port.unwrap_or_else(|| missing_dst_port(warnings, "sctp")),
                 initiate_tag,
                 initial_tsn,
             }
         }
-    };
+    })
+}
 
-    // Tag.
-    let tag = match req.tag.clone().unwrap_or(TagChoice::Auto { in_use: Vec::new() }) {
+/// The DSCP tag: Antrea's pool (avoiding tags in use), or the one asked for.
+fn choose_tag(req: &ProbeRequest, warnings: &mut Vec<String>) -> Result<Tag, ResolveError> {
+    Ok(match req.tag.clone().unwrap_or(TagChoice::Auto { in_use: Vec::new() }) {
         TagChoice::Auto { in_use } => Tag::auto(&in_use)?,
         TagChoice::Fixed(n) => {
             let t = Tag::new(n)?;
@@ -396,7 +402,53 @@ pub fn resolve(
             }
             t
         }
-    };
+    })
+}
+
+/// The MACs: Antrea uses the Pod MACs / gateway MAC, which cluster inventories do not hold.
+fn choose_macs(
+    req: &ProbeRequest,
+    src_pod: Option<&NamedPod>,
+    dst_pod: Option<&NamedPod>,
+    warnings: &mut Vec<String>,
+) -> (MacAddr, MacAddr) {
+    let src_mac = req.src_mac.unwrap_or_else(|| {
+        warnings.push(format!(
+            "source MAC unknown: using {PLACEHOLDER_SRC_MAC}; SpoofGuard drops a frame whose MAC is not the source Pod's, so pass --src-mac (the Pod's eth0 address) or let `hoptrace inject --src-mac-from-iface` fill it in"
+        ));
+        PLACEHOLDER_SRC_MAC
+    });
+    let dst_mac = req.dst_mac.unwrap_or_else(|| {
+        let same_node = matches!((src_pod, dst_pod), (Some(s), Some(d)) if s.node.is_some() && s.node == d.node);
+        warnings.push(format!(
+            "destination MAC unknown: using {PLACEHOLDER_DST_MAC}; Antrea uses {}, so pass --dst-mac",
+            if same_node { "the destination Pod's MAC (same Node)" } else { "the source Node's antrea-gw0 MAC" }
+        ));
+        PLACEHOLDER_DST_MAC
+    });
+    (src_mac, dst_mac)
+}
+
+/// Resolves a request; `cluster` (with its file name) resolves names.
+pub fn resolve(
+    req: &ProbeRequest,
+    cluster: Option<(&dyn Names, &str)>,
+    rng: &mut ProbeRng,
+) -> Result<Resolved, ResolveError> {
+    let mut warnings = Vec::new();
+    let want_v6 = req.ipv6
+        || req.flow.ipv6
+        || req.src_ip.is_some_and(|ip| ip.is_ipv6())
+        || req.dst_ip.is_some_and(|ip| ip.is_ipv6());
+    let (src_ip, source, src_pod) = resolve_source(req, cluster, want_v6)?;
+    let want_v6 = want_v6 || src_ip.is_ipv6();
+    let (dst_ip, destination, dst_pod, service_port) = resolve_destination(req, cluster, want_v6)?;
+    if src_ip.is_ipv6() != dst_ip.is_ipv6() {
+        return Err(ResolveError::FamilyMismatch { src: src_ip, dst: dst_ip });
+    }
+    let v6 = src_ip.is_ipv6();
+    let transport = choose_transport(req, service_port, rng, &mut warnings)?;
+    let tag = choose_tag(req, &mut warnings)?;
 
     // IPv4 ID and flags, IPv6 flow label.
     let ipv4_flags = req.ipv4_flags.unwrap_or(0);
@@ -409,23 +461,7 @@ pub fn resolve(
         Some(l) => l,
         None => rng.range_u32(1, 0xf_ffff),
     };
-
-    // MACs: Antrea uses the Pod MACs / gateway MAC, which cluster inventories do not hold.
-    let src_mac = req.src_mac.unwrap_or_else(|| {
-        warnings.push(format!(
-            "source MAC unknown: using {PLACEHOLDER_SRC_MAC}; SpoofGuard drops a frame whose MAC is not the source Pod's, so pass --src-mac (the Pod's eth0 address) or let `hoptrace inject --src-mac-from-iface` fill it in"
-        ));
-        PLACEHOLDER_SRC_MAC
-    });
-    let dst_mac = req.dst_mac.unwrap_or_else(|| {
-        let same_node = matches!((&src_pod, &dst_pod), (Some(s), Some(d)) if s.node.is_some() && s.node == d.node);
-        warnings.push(format!(
-            "destination MAC unknown: using {PLACEHOLDER_DST_MAC}; Antrea uses {}, so pass --dst-mac",
-            if same_node { "the destination Pod's MAC (same Node)" } else { "the source Node's antrea-gw0 MAC" }
-        ));
-        PLACEHOLDER_DST_MAC
-    });
-
+    let (src_mac, dst_mac) = choose_macs(req, src_pod.as_ref(), dst_pod.as_ref(), &mut warnings);
     let spec = ProbeSpec {
         src_mac,
         dst_mac,

@@ -103,8 +103,8 @@ pub struct Frame {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Endpoint {
-    /// `pod`, `service` or `ip`.
-    pub kind: String,
+    /// What the user named.
+    pub kind: EndpointKind,
     /// `ns/name` for Pods and Services.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
@@ -113,6 +113,18 @@ pub struct Endpoint {
     /// The Node the Pod runs on, when known.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub node: Option<String>,
+}
+
+/// What a probe endpoint is (serialised `pod`, `service`, `ip`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum EndpointKind {
+    /// A Pod, by `ns/name`.
+    Pod,
+    /// A Service, by `ns/name` (the probe goes to its ClusterIP).
+    Service,
+    /// An address.
+    Ip,
 }
 
 /// One frame sent by `hoptrace inject`.

@@ -225,7 +225,7 @@ pub fn reconstruct(
     assign_roles(&mut w.results);
     unreached(nodes, &w, &mut findings);
     let clocks = apply_clocks(&mut w.results, &w.crossings, opts);
-    let has_source_pod = probe.source.as_ref().is_some_and(|s| s.kind == "pod")
+    let has_source_pod = probe.source.as_ref().is_some_and(|s| s.kind == crate::probe::EndpointKind::Pod)
         || nodes[sender].view().is_some_and(|v| v.pod_by_ip(probe.ip.src).is_some());
     let phase = phase(&w.results, has_source_pod);
     let reason = (phase != Phase::Succeeded).then(|| {
