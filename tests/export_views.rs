@@ -20,6 +20,16 @@ fn timed(mut o: Observation, raw: i64, iface: &str, file: &str, packet: u64) -> 
     o
 }
 
+fn counted(mut o: Observation, line: u64) -> Observation {
+    o.evidence.push(Evidence {
+        kind: hoptrace::trace::EvidenceKind::Counter,
+        file: Some("k8s-node-1/flows".into()),
+        line: Some(line),
+        ..Default::default()
+    });
+    o
+}
+
 fn sample() -> TraceResult {
     let t0 = 1_764_182_000_000_000_000i64;
     let skew = 5_000_000_000; // node2's clock runs 5 s ahead
@@ -56,8 +66,8 @@ fn sample() -> TraceResult {
                 timestamp: Some(t0 / 1_000_000_000),
                 observations: vec![
                     timed(sg, t0, "client-3f2a1b", "k8s-node-1.pcapng", 1),
-                    lb,
-                    er,
+                    counted(lb, 12),
+                    counted(er, 31),
                     timed(out1, t0 + 210_000, "eth0", "k8s-node-1.pcapng", 2),
                 ],
                 hops: vec![],

@@ -76,6 +76,8 @@ pub enum EvidenceKind {
     Counter,
     /// A flow the offline simulation of the dumped pipeline went through.
     Simulation,
+    /// Nothing shows it directly: it follows from other facts, which `text` names.
+    Inferred,
 }
 
 impl EvidenceKind {
@@ -86,6 +88,7 @@ impl EvidenceKind {
             EvidenceKind::Flow => "flow",
             EvidenceKind::Counter => "counter",
             EvidenceKind::Simulation => "simulation",
+            EvidenceKind::Inferred => "inferred",
         }
     }
 }

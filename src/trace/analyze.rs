@@ -7,6 +7,7 @@ use super::model::NodeModel;
 use super::reconstruct::{reconstruct, Options};
 use super::result::{Finding, FindingKind, TraceResult};
 use crate::bundle::inputs::{AnalysisInputs, NodeInput};
+use crate::decode::evidence::CaptureReport;
 use crate::decode::scan::{scan_files, ScanTarget};
 use crate::decode::sighting::Sighting;
 use crate::ovs::delta::deltas;
@@ -31,18 +32,19 @@ pub enum AnalyzeError {
 }
 
 /// The sightings of the probe on one node: its captures scanned, its evidence file merged
-/// (when it was extracted for this probe), in time order. Damaged captures and foreign
-/// evidence are findings.
+/// (when it was extracted for this probe), in time order; and the reports of every capture.
+/// Damaged captures and foreign evidence are findings.
 fn sightings(
     probe: &Probe,
     n: &NodeInput,
     pool: &rayon::ThreadPool,
     progress: Option<&ProgressBar>,
     findings: &mut Vec<Finding>,
-) -> Vec<Sighting> {
+) -> (Vec<Sighting>, Vec<CaptureReport>) {
     let target = ScanTarget { node: &n.name, fingerprint: &probe.fingerprint };
     let scans = pool.install(|| scan_files(&target, &n.captures, progress));
     let mut out = Vec::new();
+    let mut reports = Vec::new();
     for s in scans {
         if let Some(e) = &s.report.error {
             findings.push(Finding::new(
@@ -52,6 +54,7 @@ fn sightings(
             ));
         }
         out.extend(s.sightings);
+        reports.push(s.report);
     }
     if let Some(ev) = &n.evidence {
         if ev.probe.fingerprint != probe.fingerprint {
@@ -62,15 +65,20 @@ fn sightings(
             ));
         } else {
             out.extend(ev.sightings.iter().cloned());
+            reports.extend(ev.captures.iter().cloned());
         }
     }
     out.sort_by_key(|s| (s.timestamp_ns.unwrap_or(i64::MAX), s.file.clone(), s.packet));
-    out
+    (out, reports)
 }
 
 /// One node's model: its pipeline assembled once, the flows whose counters moved since the
 /// earlier dump, its sightings.
-fn model<'a>(n: &'a NodeInput, sightings: Vec<Sighting>, findings: &mut Vec<Finding>) -> NodeModel<'a> {
+fn model<'a>(
+    n: &'a NodeInput,
+    (sightings, reports): (Vec<Sighting>, Vec<CaptureReport>),
+    findings: &mut Vec<Finding>,
+) -> NodeModel<'a> {
     let artifacts = n.artifacts.as_ref();
     let mut m = NodeModel::new(&n.name, artifacts);
     if let (Some(before), Some(flows)) = (&n.before, artifacts.and_then(|a| a.flows.as_ref())) {
@@ -85,6 +93,7 @@ fn model<'a>(n: &'a NodeInput, sightings: Vec<Sighting>, findings: &mut Vec<Find
         findings.push(Finding::new(FindingKind::BadInput, Some(&n.name), w.clone()));
     }
     m.sightings = sightings;
+    m.reports = reports;
     m.has_captures = !n.captures.is_empty() || n.evidence.is_some();
     m
 }

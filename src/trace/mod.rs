@@ -11,6 +11,7 @@ pub mod phase;
 pub mod place;
 pub mod reconstruct;
 pub mod result;
+pub mod sender;
 pub mod simulate;
 
 pub use crate::antrea::observation::{Action, Component, Evidence, NodeResult, Observation, Phase, Role};

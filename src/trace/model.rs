@@ -3,10 +3,13 @@
 //! flows whose counters moved, and the sightings of the probe in its captures.
 
 use super::result::{Evidence, EvidenceKind};
+use crate::antrea::node::TUNNEL_INTERFACES;
 use crate::antrea::policy::PolicyAttribution;
 use crate::antrea::simulated::SimNode;
 use crate::antrea::{NodeView, TableMap};
 use crate::bundle::agent::NodeArtifacts;
+use crate::capture::LinkType;
+use crate::decode::evidence::CaptureReport;
 use crate::decode::sighting::Sighting;
 use crate::ovs::Flow;
 use std::net::IpAddr;
@@ -41,6 +44,8 @@ pub struct NodeModel<'a> {
     pub sightings: Vec<Sighting>,
     /// Whether any capture was scanned for this node.
     pub has_captures: bool,
+    /// What scanning each of its captures gave (interfaces, link types, damage).
+    pub reports: Vec<CaptureReport>,
 }
 
 impl<'a> NodeModel<'a> {
@@ -89,6 +94,31 @@ impl<'a> NodeModel<'a> {
             text: self.flows().get(i).map(|f| f.flow_mod().to_string()),
             ..Evidence::default()
         }
+    }
+
+    /// Whether a capture of this node saw every interface (`tcpdump -i any`: Linux cooked
+    /// link types, or an interface named `any`).
+    pub fn captures_every_interface(&self) -> bool {
+        let cooked = [LinkType::LINUX_SLL.name(), LinkType::LINUX_SLL2.name()];
+        self.reports
+            .iter()
+            .any(|r| r.interfaces.iter().any(|i| i == "any") || r.link_types.iter().any(|l| cooked.contains(l)))
+    }
+
+    /// Whether this node's captures would have shown the probe entering OVS here: on the
+    /// source Pod's port (the sender), or on the uplink or a tunnel device (a node the probe
+    /// was tunnelled to). `false` means absence of sightings proves nothing.
+    pub fn covers_entry(&self, is_sender: bool, src: IpAddr) -> bool {
+        if self.captures_every_interface() {
+            return true;
+        }
+        let names: Vec<&str> = self.reports.iter().flat_map(|r| r.interfaces.iter().map(String::as_str)).collect();
+        if is_sender {
+            let port = self.view().and_then(|v| v.pod_by_ip(src)).and_then(|p| p.name.as_deref());
+            return port.is_some_and(|p| names.contains(&p));
+        }
+        let uplink = self.transport_interface();
+        names.iter().any(|n| Some(*n) == uplink || TUNNEL_INTERFACES.contains(n))
     }
 
     /// Conj id → rule attribution from the node's policies and flows.

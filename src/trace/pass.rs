@@ -75,6 +75,37 @@ impl<'s> Seen<'s> {
     }
 }
 
+/// What a node's flow facts rest on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Basis {
+    /// The flows whose counters moved between the two dumps, read as the probe's.
+    Counters,
+    /// The simulation of the dumped pipeline.
+    Simulation,
+    /// No flow facts: the captures alone.
+    Captures,
+}
+
+impl Basis {
+    /// The evidence kind of the flow lines the facts cite.
+    fn evidence(self) -> EvidenceKind {
+        match self {
+            Basis::Counters => EvidenceKind::Counter,
+            Basis::Simulation => EvidenceKind::Simulation,
+            Basis::Captures => EvidenceKind::Flow,
+        }
+    }
+
+    /// What an observation nothing else supports was inferred from.
+    fn inferred_from(self) -> &'static str {
+        match self {
+            Basis::Counters => "the flows whose counters moved",
+            Basis::Simulation => "the simulation of the dumped pipeline",
+            Basis::Captures => "the captures of this node",
+        }
+    }
+}
+
 /// One node's pass.
 struct Pass<'c, 'n, 'a> {
     ctx: &'c PassContext<'c>,
@@ -103,10 +134,10 @@ pub fn node_pass(
         orig: arriving.unwrap_or((ctx.probe.ip.src, ctx.probe.ip.dst)),
         arrived: arriving.is_some(),
     };
-    let (facts, from_sim) = pass.facts(sim, findings);
+    let (facts, basis) = pass.facts(sim, findings);
+    let from_sim = basis == Basis::Simulation;
     let seen = pass.seen();
     let (mut state, table) = pass.terminal_state(facts.as_ref(), from_sim, &seen);
-    let decided = table.is_some();
     let obs = match table {
         Some(t) => {
             state.table = t;
@@ -114,10 +145,11 @@ pub fn node_pass(
         }
         None => pass.unknown_end(&seen, findings),
     };
-    let obs = pass.attach(obs, facts.as_ref(), &state, &seen);
-    pass.disagreements(&obs, facts.as_ref(), decided, &seen, findings);
+    let mut obs = pass.attach(obs, facts.as_ref(), basis, &state, &seen);
+    pass.ensure_basis(&mut obs, basis);
+    pass.disagreements(&obs, facts.as_ref(), &seen, findings);
     let next = next_hop(&obs, &seen, &state, pass.orig);
-    let hops = if ctx.detail_hops { pass.hop_observations(facts.as_ref(), &obs) } else { Vec::new() };
+    let hops = if ctx.detail_hops { pass.hop_observations(facts.as_ref(), basis, &obs) } else { Vec::new() };
     PassResult {
         result: NodeResult { node: node.name.clone(), role: None, timestamp: None, observations: obs, hops },
         next,
@@ -150,11 +182,24 @@ impl Pass<'_, '_, '_> {
     }
 
     /// What the flows say: the probe's moved counters, else the simulation (said as an
-    /// assumption); a disagreement between the two is a finding. The flag says the facts are
-    /// simulated.
-    fn facts(&self, sim: Option<&SimulatedNode>, findings: &mut Vec<Finding>) -> (Option<PathFacts>, bool) {
+    /// assumption); a disagreement between the two is a finding. Counters that moved on a
+    /// node whose captures would have shown the probe, and do not, are other traffic's.
+    fn facts(&self, sim: Option<&SimulatedNode>, findings: &mut Vec<Finding>) -> (Option<PathFacts>, Basis) {
         let node = self.node;
-        let counted = match (node.hit.as_ref(), node.tables()) {
+        let covered = node.covers_entry(self.is_sender, self.orig.0);
+        if node.has_captures && node.sightings.is_empty() && !covered {
+            let names: Vec<&str> = node.reports.iter().flat_map(|r| r.interfaces.iter().map(String::as_str)).collect();
+            findings.push(Finding::new(
+                FindingKind::Assumption,
+                Some(&node.name),
+                format!(
+                    "no capture of this node covers where the probe enters (captured interfaces: {}); its observations rest on its flows",
+                    if names.is_empty() { "unknown".to_string() } else { names.join(", ") }
+                ),
+            ));
+        }
+        let counters_usable = !(covered && node.sightings.is_empty());
+        let counted = match (node.hit.as_ref().filter(|_| counters_usable), node.tables()) {
             (Some(hit), Some(tables)) => {
                 let ports = node.artifacts.and_then(|a| a.ports.as_ref());
                 let path = probe_hits(node.flows(), tables, ports, hit, self.headers());
@@ -179,9 +224,9 @@ impl Pass<'_, '_, '_> {
             }
         }
         if counted.is_some() {
-            return (counted, false);
+            return (counted, Basis::Counters);
         }
-        let Some(sim) = sim else { return (None, false) };
+        let Some(sim) = sim else { return (None, Basis::Captures) };
         let notes = sim.notes.join("; ");
         findings.push(Finding::new(
             FindingKind::Assumption,
@@ -192,7 +237,7 @@ impl Pass<'_, '_, '_> {
             ),
         ));
         let facts = node.tables().map(|t| simulated_facts(node.flows(), t, &sim.state, &sim.path));
-        (facts.or_else(|| Some(PathFacts { state: sim.state.clone(), ..PathFacts::default() })), true)
+        (facts.or_else(|| Some(PathFacts { state: sim.state.clone(), ..PathFacts::default() })), Basis::Simulation)
     }
 
     /// The sightings that show where the probe entered and left.
@@ -346,10 +391,11 @@ impl Pass<'_, '_, '_> {
         &self,
         mut obs: Vec<Observation>,
         facts: Option<&PathFacts>,
+        basis: Basis,
         state: &TerminalState,
         seen: &Seen<'_>,
     ) -> Vec<Observation> {
-        let flow_evidence = |i: usize| self.node.flow_evidence(i, EvidenceKind::Counter);
+        let flow_evidence = |i: usize| self.node.flow_evidence(i, basis.evidence());
         let pod_out = seen.pod_out.as_ref().map(|(_, s)| *s);
         for o in obs.iter_mut() {
             let info = o.component_info.as_deref().and_then(Table::from_name);
@@ -401,12 +447,35 @@ impl Pass<'_, '_, '_> {
         obs
     }
 
+    /// Gives every observation that no sighting or flow line supports an explicit inferred
+    /// basis: what it follows from.
+    fn ensure_basis(&self, obs: &mut [Observation], basis: Basis) {
+        for o in obs.iter_mut().filter(|o| o.evidence.is_empty()) {
+            let text = match (o.component, o.action) {
+                (Component::SpoofGuard, _) => match self.source_port() {
+                    Some(port) => format!("the source Pod's port {port} is on this node (its flows)"),
+                    None => format!("the probe left the source Pod on this node ({})", basis.inferred_from()),
+                },
+                (Component::Forwarding, Action::Received) => {
+                    "the previous node tunnelled the probe to this node (no capture shows it arriving)".to_string()
+                }
+                (Component::LB, _) => format!("the destination was translated ({})", basis.inferred_from()),
+                _ => format!("Antrea's rules for the terminal state read from {}", basis.inferred_from()),
+            };
+            o.evidence.push(Evidence { kind: EvidenceKind::Inferred, text: Some(text), ..Evidence::default() });
+        }
+    }
+
+    /// The name of the source Pod's port on this node, from its flows.
+    fn source_port(&self) -> Option<String> {
+        self.node.view()?.pod_by_ip(self.orig.0)?.name.clone()
+    }
+
     /// Findings where the counters and the captures disagree.
     fn disagreements(
         &self,
         obs: &[Observation],
         facts: Option<&PathFacts>,
-        decided: bool,
         seen: &Seen<'_>,
         findings: &mut Vec<Finding>,
     ) {
@@ -432,17 +501,10 @@ impl Pass<'_, '_, '_> {
                 ));
             }
         }
-        if facts.is_some() && node.sightings.is_empty() && node.has_captures && decided {
-            findings.push(Finding::new(
-                FindingKind::Disagreement,
-                Some(&node.name),
-                "flow counters moved, but no capture of this node shows the probe",
-            ));
-        }
     }
 
     /// `--detail hops`: one observation per table the probe's flows went through.
-    fn hop_observations(&self, facts: Option<&PathFacts>, antrea: &[Observation]) -> Vec<Observation> {
+    fn hop_observations(&self, facts: Option<&PathFacts>, basis: Basis, antrea: &[Observation]) -> Vec<Observation> {
         let (Some(facts), Some(tables)) = (facts, self.node.tables()) else { return Vec::new() };
         let terminal = antrea.last().map(|o| o.action);
         facts
@@ -462,7 +524,7 @@ impl Pass<'_, '_, '_> {
                 };
                 let mut o = Observation::new(table.map_or(Component::Forwarding, Table::hop_component), action);
                 o.table = Some(label);
-                o.evidence.push(self.node.flow_evidence(i, EvidenceKind::Counter));
+                o.evidence.push(self.node.flow_evidence(i, basis.evidence()));
                 Some(o)
             })
             .collect()

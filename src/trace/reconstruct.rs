@@ -12,8 +12,8 @@ use super::clock::{estimate, ClockEstimate, Crossing};
 use super::model::NodeModel;
 use super::pass::{node_pass, PassContext};
 use super::phase::phase;
-use super::place::{place, Place};
 use super::result::{Finding, FindingKind, TraceResult, RESULT_SCHEMA};
+use super::sender::{self, Start};
 use super::simulate::{simulate, SimulatedNode};
 use crate::antrea::observation::{Action, Component, NodeResult, Phase, Role};
 use crate::bundle::cluster::ClusterInfo;
@@ -35,40 +35,6 @@ pub struct Options {
     pub wire_latency_ns: i64,
 }
 
-/// The sender: the node whose flows own the source IP, else the one that saw the probe leave a
-/// Pod port with its original TTL, else the one that saw it first.
-fn sender(probe: &Probe, nodes: &[NodeModel<'_>]) -> Option<usize> {
-    let src = probe.ip.src;
-    nodes
-        .iter()
-        .position(|n| n.view().is_some_and(|v| v.pod_by_ip(src).is_some()))
-        .or_else(|| {
-            nodes.iter().position(|n| {
-                n.sightings
-                    .iter()
-                    .any(|s| s.ip.src == src && s.ip.ttl == probe.ip.ttl && matches!(place(n, s), Place::Pod(..)))
-            })
-        })
-        .or_else(|| {
-            nodes
-                .iter()
-                .enumerate()
-                .filter_map(|(i, n)| n.sightings.iter().filter_map(|s| s.timestamp_ns).min().map(|t| (t, i)))
-                .min()
-                .map(|(_, i)| i)
-        })
-}
-
-/// The node the probe was tunnelled to: the one with that transport IP; without agent info,
-/// the one whose underlay capture shows the probe arriving for it.
-fn tunnel_peer(nodes: &[NodeModel<'_>], visited: &[bool], tun_dst: IpAddr) -> Option<usize> {
-    nodes.iter().position(|n| n.transport_ips().contains(&tun_dst)).or_else(|| {
-        nodes.iter().enumerate().position(|(j, n)| {
-            !visited[j] && n.sightings.iter().any(|s| s.tunnels.first().is_some_and(|t| t.dst == tun_dst))
-        })
-    })
-}
-
 /// The path walked across nodes.
 struct Walk {
     results: Vec<NodeResult>,
@@ -76,17 +42,21 @@ struct Walk {
     visited: Vec<bool>,
 }
 
-/// Walks from the sender node by node across tunnels.
+/// Where a walk starts: the node, whether it is the sender, and (when it is not) the
+/// addresses the probe carried when it arrived there.
+type WalkStart = (usize, Option<usize>, Option<(IpAddr, IpAddr)>);
+
+/// Walks from the first node by node across tunnels.
 fn walk(
     ctx: &PassContext<'_>,
     nodes: &[NodeModel<'_>],
-    sender: usize,
+    (first, sender, arrived): WalkStart,
     simulated: &HashMap<String, SimulatedNode>,
     findings: &mut Vec<Finding>,
 ) -> Walk {
     let mut w = Walk { results: Vec::new(), crossings: Vec::new(), visited: vec![false; nodes.len()] };
-    let mut current = Some((sender, None::<i64>));
-    let mut arriving: Option<(IpAddr, IpAddr)> = None; // addresses as they arrive on the next node
+    let mut current = Some((first, None::<i64>));
+    let mut arriving: Option<(IpAddr, IpAddr)> = arrived; // addresses as they arrive on the next node
     while let Some((idx, sent_at)) = current.take() {
         let node = &nodes[idx];
         if w.visited[idx] {
@@ -98,7 +68,20 @@ fn walk(
             break;
         }
         w.visited[idx] = true;
-        let is_sender = idx == sender;
+        let is_sender = Some(idx) == sender;
+        if idx != first && node.has_captures && node.sightings.is_empty() && node.covers_entry(false, ctx.probe.ip.src)
+        {
+            let from = w.results.last().map(|r| r.node.clone()).unwrap_or_default();
+            findings.push(Finding::new(
+                FindingKind::Lost,
+                Some(&node.name),
+                format!(
+                    "{from} tunnelled the probe to {}, but its captures, which cover where the probe would arrive, show no sighting: it was lost on the way, or the captures did not run at that time",
+                    node.name
+                ),
+            ));
+            break;
+        }
         let mut pass = node_pass(ctx, node, is_sender, arriving, simulated.get(&node.name), findings);
         if let (Some(sent), Some(first)) = (sent_at, pass.result.observations.first().and_then(|o| o.raw_time_ns)) {
             w.crossings.push(Crossing {
@@ -112,13 +95,14 @@ fn walk(
         w.results.push(pass.result);
         let Some((tun_dst, addrs)) = pass.next else { continue };
         arriving = Some(addrs);
-        match tunnel_peer(nodes, &w.visited, tun_dst) {
-            Some(j) => current = Some((j, pass.exit_time)),
-            None => findings.push(Finding::new(
+        match sender::tunnel_peer(nodes, ctx.cluster, &w.visited, tun_dst) {
+            Ok(j) => current = Some((j, pass.exit_time)),
+            Err(name) => findings.push(Finding::new(
                 FindingKind::MissingInput,
-                None,
+                name.as_deref(),
                 format!(
-                    "the probe was forwarded to the node with transport IP {tun_dst}, but no input names that node (add its directory, bundle or evidence)"
+                    "the probe was forwarded to the node with transport IP {tun_dst}{}, but no input names that node (add its directory, bundle or evidence)",
+                    name.as_deref().map(|n| format!(" ({n})")).unwrap_or_default()
                 ),
             )),
         }
@@ -203,34 +187,72 @@ pub fn reconstruct(
 ) -> TraceResult {
     let mut findings: Vec<Finding> = Vec::new();
     let (source, destination) = endpoint_names(probe);
-    let Some(sender) = sender(probe, nodes) else {
-        return TraceResult {
-            schema: RESULT_SCHEMA.into(),
-            phase: Phase::Failed,
-            reason: Some(format!(
-                "no node owns the source {} and no capture shows the probe (tag {})",
-                probe.ip.src, probe.dataplane_tag
-            )),
-            dataplane_tag: probe.dataplane_tag,
-            source,
-            destination,
-            results: vec![],
-            clocks: vec![],
-            findings: nodes.iter().map(no_input_finding).collect(),
-        };
+    let failed = |reason: String, findings: Vec<Finding>| TraceResult {
+        schema: RESULT_SCHEMA.into(),
+        phase: Phase::Failed,
+        reason: Some(reason),
+        dataplane_tag: probe.dataplane_tag,
+        source: source.clone(),
+        destination: destination.clone(),
+        results: vec![],
+        clocks: vec![],
+        findings,
     };
-    let simulated = if opts.simulate { simulate(probe, nodes, sender) } else { HashMap::new() };
+    let start: WalkStart = match sender::choose(probe, nodes, cluster) {
+        Start::Sender(i, _) => (i, Some(i), None),
+        Start::Missing { name, why, first } => {
+            findings.push(Finding::new(
+                FindingKind::MissingInput,
+                Some(&name),
+                format!("{why}, but no input is from {name}: its flows and captures (directory, bundle or evidence) are needed for the sender's observations"),
+            ));
+            match first {
+                Some((i, addrs)) => (i, None, Some(addrs)),
+                None => return failed(format!("the sender {name} has no inputs"), findings),
+            }
+        }
+        Start::Unknown => {
+            return failed(
+                format!(
+                    "no node owns the source {} and no capture shows the probe (tag {})",
+                    probe.ip.src, probe.dataplane_tag
+                ),
+                nodes.iter().map(no_input_finding).collect(),
+            )
+        }
+    };
+    let sender = start.1;
+    if let Some(i) = sender {
+        if nodes.iter().all(|n| n.sightings.is_empty())
+            && nodes[i].has_captures
+            && nodes[i].covers_entry(true, probe.ip.src)
+        {
+            findings.push(not_found(probe, nodes));
+            return failed(format!("the probe ({}) is not in the captures", describe(probe)), findings);
+        }
+    }
+    let simulated = match sender.filter(|_| opts.simulate) {
+        Some(i) => simulate(probe, nodes, i),
+        None => HashMap::new(),
+    };
     let ctx = PassContext { probe, cluster, detail_hops: opts.hops };
-    let mut w = walk(&ctx, nodes, sender, &simulated, &mut findings);
+    let mut w = walk(&ctx, nodes, start, &simulated, &mut findings);
     assign_roles(&mut w.results);
     unreached(nodes, &w, &mut findings);
     let clocks = apply_clocks(&mut w.results, &w.crossings, opts);
     let has_source_pod = probe.source.as_ref().is_some_and(|s| s.kind == crate::probe::EndpointKind::Pod)
-        || nodes[sender].view().is_some_and(|v| v.pod_by_ip(probe.ip.src).is_some());
+        || sender.is_some_and(|i| nodes[i].view().is_some_and(|v| v.pod_by_ip(probe.ip.src).is_some()));
     let phase = phase(&w.results, has_source_pod);
     let reason = (phase != Phase::Succeeded).then(|| {
         let last = w.results.last().map(|r| r.node.clone()).unwrap_or_default();
-        format!("incomplete: no terminal observation (last node reached: {last})")
+        let terminal = w.results.iter().flat_map(|r| &r.observations).any(|o| o.action.is_terminal());
+        if terminal && sender.is_none() {
+            format!(
+                "incomplete: no observation from the sender (the node of the source Pod); last node reached: {last}"
+            )
+        } else {
+            format!("incomplete: no terminal observation (last node reached: {last})")
+        }
     });
     TraceResult {
         schema: RESULT_SCHEMA.into(),
@@ -243,6 +265,59 @@ pub fn reconstruct(
         clocks,
         findings,
     }
+}
+
+/// The probe as a user would recognise it: tag, protocol, addresses and ports, IP identity.
+pub fn describe(probe: &Probe) -> String {
+    let ports = probe.transport.ports();
+    let ep = |ip: IpAddr, port: Option<u16>| match (ip, port) {
+        (IpAddr::V6(a), Some(p)) => format!("[{a}]:{p}"),
+        (a, Some(p)) => format!("{a}:{p}"),
+        (a, None) => a.to_string(),
+    };
+    let ident = match (probe.ip.identification, probe.ip.flow_label) {
+        (Some(id), _) => format!(", IPv4 ID {id}"),
+        (None, Some(l)) => format!(", flow label {l:#x}"),
+        _ => String::new(),
+    };
+    format!(
+        "tag {}, {} {} > {}{ident}",
+        probe.dataplane_tag,
+        probe.transport.name().to_uppercase(),
+        ep(probe.ip.src, ports.map(|p| p.0)),
+        ep(probe.ip.dst, ports.map(|p| p.1)),
+    )
+}
+
+/// The probe is in none of the captures although the sender's would have shown it: what was
+/// searched.
+fn not_found(probe: &Probe, nodes: &[NodeModel<'_>]) -> Finding {
+    let searched: Vec<String> = nodes
+        .iter()
+        .filter(|n| n.has_captures)
+        .map(|n| {
+            let packets: u64 = n.reports.iter().map(|r| r.packets).sum();
+            let mut ifaces: Vec<&str> =
+                n.reports.iter().flat_map(|r| r.interfaces.iter().map(String::as_str)).collect();
+            ifaces.sort_unstable();
+            ifaces.dedup();
+            format!(
+                "{} ({} capture(s), {packets} packets{})",
+                n.name,
+                n.reports.len(),
+                if ifaces.is_empty() { String::new() } else { format!(", interfaces {}", ifaces.join(" ")) }
+            )
+        })
+        .collect();
+    Finding::new(
+        FindingKind::MissingInput,
+        None,
+        format!(
+            "no capture holds a sighting of the probe ({}); searched {}. Check that probe.json is the one that was injected and that the captures ran while it was sent; no path is built from other traffic",
+            describe(probe),
+            searched.join("; ")
+        ),
+    )
 }
 
 fn no_input_finding(n: &NodeModel<'_>) -> Finding {

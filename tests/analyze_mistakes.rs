@@ -1,0 +1,192 @@
+//! What ordinary users bring that is not quite right, built from the samples: each case states
+//! the outcome it must have — the right observations, or an honest incomplete or failed result
+//! that names what is missing — and none may yield a confident wrong path.
+
+mod common;
+
+use common::{hoptrace, sample};
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+
+/// Copies sample `name` into `to`, keeping the files `keep` accepts (paths relative to the sample).
+fn copy_sample(name: &str, to: &Path, keep: &dyn Fn(&Path) -> bool) -> PathBuf {
+    fn walk(root: &Path, from: &Path, to: &Path, keep: &dyn Fn(&Path) -> bool) {
+        std::fs::create_dir_all(to).unwrap();
+        for e in std::fs::read_dir(from).unwrap() {
+            let p = e.unwrap().path();
+            let dst = to.join(p.file_name().unwrap());
+            if p.is_dir() {
+                walk(root, &p, &dst, keep);
+            } else if keep(p.strip_prefix(root).unwrap()) {
+                std::fs::copy(&p, &dst).unwrap();
+            }
+        }
+    }
+    let dst = to.join(name);
+    let src = sample(name);
+    walk(&src, &src, &dst, keep);
+    dst
+}
+
+/// `analyze ARGS --format json`: the result and the exit code.
+fn analyze(args: &[&str]) -> (Value, i32) {
+    let out = hoptrace().args(["analyze", "--format", "json", "-q"]).args(args).output().unwrap();
+    let v: Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{args:?}: {e}: {}", String::from_utf8_lossy(&out.stderr)));
+    (v, out.status.code().unwrap())
+}
+
+/// `component/componentInfo/action` per node.
+fn shape(v: &Value) -> Vec<(String, Vec<String>)> {
+    v["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            let obs = r["observations"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|o| {
+                    format!(
+                        "{}/{}/{}",
+                        o["component"].as_str().unwrap(),
+                        o["componentInfo"].as_str().unwrap_or("-"),
+                        o["action"].as_str().unwrap()
+                    )
+                })
+                .collect();
+            (r["node"].as_str().unwrap().to_string(), obs)
+        })
+        .collect()
+}
+
+fn findings(v: &Value, kind: &str) -> Vec<String> {
+    v["findings"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|f| f["kind"] == kind)
+        .map(|f| format!("{}: {}", f["node"].as_str().unwrap_or("-"), f["message"].as_str().unwrap()))
+        .collect()
+}
+
+/// Every observation says what it rests on.
+fn assert_every_observation_has_a_basis(v: &Value) {
+    for r in v["results"].as_array().unwrap() {
+        for o in r["observations"].as_array().unwrap().iter().chain(r["hops"].as_array().into_iter().flatten()) {
+            let ev = o["evidence"].as_array().unwrap_or_else(|| panic!("no evidence: {o}"));
+            assert!(!ev.is_empty(), "{o}");
+            for e in ev {
+                let kind = e["kind"].as_str().unwrap();
+                assert!(["capture", "flow", "counter", "simulation", "inferred"].contains(&kind), "{e}");
+                if kind == "inferred" {
+                    assert!(e["text"].as_str().is_some_and(|t| !t.is_empty()), "an inferred basis says from what: {e}");
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn a_probe_from_another_scenario_is_not_found() {
+    // The inter-node Pod-to-Pod captures, with the probe of the Service scenario: same source
+    // Pod and tag, another destination, port and IP ID. No capture holds it.
+    let (v, code) = analyze(&[
+        sample("pod-to-pod-inter-node").to_str().unwrap(),
+        "--probe",
+        sample("pod-to-service-remote").join("probe.json").to_str().unwrap(),
+    ]);
+    assert_eq!(code, 3, "{v}");
+    assert_eq!(v["phase"], "Failed");
+    assert!(v["results"].as_array().unwrap().is_empty(), "no path built from other traffic: {v}");
+    assert!(v["reason"].as_str().unwrap().contains("not in the captures"), "{v}");
+    let missing = findings(&v, "missing-input").join("\n");
+    assert!(missing.contains("searched k8s-node1") && missing.contains("k8s-node2"), "{missing}");
+}
+
+#[test]
+fn only_the_receiver_node_names_the_missing_sender() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = copy_sample("pod-to-service-remote", tmp.path(), &|p| !p.starts_with("k8s-node1"));
+    let (v, code) = analyze(&[dir.to_str().unwrap()]);
+    assert_eq!(code, 3, "{v}");
+    assert_eq!(v["phase"], "Failed");
+    // The receiver reports what it saw, and is never the sender.
+    assert_eq!(
+        shape(&v),
+        [("k8s-node2".to_string(), vec!["Forwarding/-/Received".to_string(), "Forwarding/Output/Delivered".into()])]
+    );
+    assert_eq!(v["results"][0]["role"], "receiver");
+    let missing = findings(&v, "missing-input").join("\n");
+    assert!(
+        missing.contains("k8s-node1: the cluster inventory puts the source Pod 10.10.1.5 on k8s-node1"),
+        "{missing}"
+    );
+    assert_every_observation_has_a_basis(&v);
+}
+
+#[test]
+fn only_the_receiver_node_without_inventory_names_the_sender_by_its_tunnel() {
+    // No cluster inventory, and a probe.json without the source's node: the receiver's
+    // underlay capture shows the probe arriving encapsulated (inner TTL 63) from 192.168.77.101.
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = copy_sample("pod-to-service-remote", tmp.path(), &|p| {
+        !p.starts_with("k8s-node1") && !p.ends_with("clusterinfo") && !p.ends_with("cluster.json")
+    });
+    let mut probe: Value = serde_json::from_str(&std::fs::read_to_string(dir.join("probe.json")).unwrap()).unwrap();
+    probe["source"].as_object_mut().unwrap().remove("node");
+    std::fs::write(dir.join("probe.json"), serde_json::to_string(&probe).unwrap()).unwrap();
+    let (v, code) = analyze(&[dir.to_str().unwrap()]);
+    assert_eq!(code, 3, "{v}");
+    assert!(shape(&v)[0].1[0] == "Forwarding/-/Received", "{v}");
+    let missing = findings(&v, "missing-input").join("\n");
+    assert!(missing.contains("transport IP 192.168.77.101"), "{missing}");
+}
+
+#[test]
+fn only_the_sender_node_names_the_next_one() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = copy_sample("pod-to-service-remote", tmp.path(), &|p| !p.starts_with("k8s-node2"));
+    let (v, code) = analyze(&[dir.to_str().unwrap()]);
+    assert_eq!(code, 3, "{v}");
+    assert_eq!(v["phase"], "Failed");
+    assert_eq!(shape(&v)[0].0, "k8s-node1");
+    assert_eq!(shape(&v)[0].1.last().unwrap(), "Forwarding/Output/Forwarded");
+    let missing = findings(&v, "missing-input").join("\n");
+    assert!(missing.contains("192.168.77.102") && missing.contains("no input names that node"), "{missing}");
+    assert_every_observation_has_a_basis(&v);
+}
+
+#[test]
+fn flows_alone_say_they_are_a_simulation() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = copy_sample("pod-to-service-remote", tmp.path(), &|p| {
+        let n = p.file_name().unwrap().to_string_lossy();
+        !(n.ends_with(".pcap") || n.ends_with(".pcapng")) && !p.to_string_lossy().contains("before")
+    });
+    let (v, code) = analyze(&[dir.to_str().unwrap()]);
+    assert_eq!(code, 0, "{v}");
+    assert_every_observation_has_a_basis(&v);
+    for r in v["results"].as_array().unwrap() {
+        for o in r["observations"].as_array().unwrap() {
+            let kinds: Vec<&str> =
+                o["evidence"].as_array().unwrap().iter().map(|e| e["kind"].as_str().unwrap()).collect();
+            assert!(kinds.iter().all(|k| ["simulation", "inferred", "flow"].contains(k)), "{o}");
+            assert!(!kinds.contains(&"counter"), "no counter moved: {o}");
+        }
+    }
+    assert!(!findings(&v, "assumption").is_empty());
+}
+
+#[test]
+fn every_sample_gives_every_observation_a_basis() {
+    for e in std::fs::read_dir(sample("")).unwrap() {
+        let dir = e.unwrap().path();
+        if !dir.join("probe.json").is_file() {
+            continue;
+        }
+        let (v, _) = analyze(&[dir.to_str().unwrap(), "--detail", "hops"]);
+        assert_every_observation_has_a_basis(&v);
+    }
+}
