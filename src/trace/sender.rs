@@ -98,9 +98,8 @@ pub fn node_with_transport_ip(nodes: &[NodeModel<'_>], cluster: Option<&ClusterI
     // Another node tunnels a remote Pod CIDR to `ip`: the node whose local Pod CIDR that is.
     for a in nodes.iter().filter_map(|n| n.view()) {
         for r in a.remote_pod_cidrs.iter().filter(|r| r.peer == ip) {
-            let owner = nodes
-                .iter()
-                .find(|b| b.view().is_some_and(|v| v.local_pod_cidrs.iter().any(|c| *c == (r.network, r.prefix))));
+            let owner =
+                nodes.iter().find(|b| b.view().is_some_and(|v| v.local_pod_cidrs.contains(&(r.network, r.prefix))));
             if let Some(b) = owner {
                 return Some(b.name.clone());
             }
