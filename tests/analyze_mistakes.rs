@@ -190,3 +190,108 @@ fn every_sample_gives_every_observation_a_basis() {
         assert_every_observation_has_a_basis(&v);
     }
 }
+
+/// `analyze ARGS` as a user runs it (no `-q`): stdout, stderr, exit code.
+fn run(args: &[&str]) -> (String, String, i32) {
+    let out = hoptrace().arg("analyze").args(args).output().unwrap();
+    (
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+        out.status.code().unwrap(),
+    )
+}
+
+#[test]
+fn the_terminal_gets_a_summary_also_when_the_result_goes_to_a_file() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("result.json");
+    let (stdout, stderr, code) = run(&[sample("pod-to-service-remote").to_str().unwrap(), "-o", out.to_str().unwrap()]);
+    assert_eq!(code, 0);
+    assert!(stdout.is_empty());
+    assert_eq!(stderr.trim(), "hoptrace: Succeeded: Delivered on k8s-node2 at web-b-5dacae", "{stderr}");
+    // -q silences it; -v lists every input with its node and role.
+    let (_, quiet, _) = run(&[sample("pod-to-service-remote").to_str().unwrap(), "-o", out.to_str().unwrap(), "-q"]);
+    assert!(quiet.is_empty(), "{quiet}");
+    let (_, verbose, _) = run(&[sample("pod-to-service-remote").to_str().unwrap(), "-o", out.to_str().unwrap(), "-v"]);
+    assert!(
+        verbose.contains("k8s-node2_web-b-5dacae.pcap -> k8s-node2: capture: web-b-5dacae; 4 packets, 1 sightings"),
+        "{verbose}"
+    );
+    assert!(verbose.contains("before/flows -> k8s-node1: earlier flow dump"), "{verbose}");
+    // A failed analysis says why in the same line.
+    let (_, stderr, code) = run(&[
+        sample("pod-to-pod-inter-node").to_str().unwrap(),
+        "--probe",
+        sample("pod-to-service-remote").join("probe.json").to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 3);
+    assert!(
+        stderr.contains("hoptrace: Failed: the probe (tag 7,") && stderr.contains("findings: 1 missing-input"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_kubectl_style_output_flag_is_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    for f in ["json", "yaml"] {
+        let out = hoptrace()
+            .current_dir(tmp.path())
+            .args(["analyze", sample("pod-to-service-remote").to_str().unwrap(), "-o", f])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2));
+        assert!(String::from_utf8_lossy(&out.stderr).contains("--format"));
+        assert!(!tmp.path().join(f).exists(), "no file called {f}");
+    }
+}
+
+#[test]
+fn a_node_name_typo_is_pointed_out() {
+    // The bundle says k8s-node1; the user typed k8s-node-1 for an extra capture.
+    let dir = sample("pod-to-service-remote");
+    let capture = dir.join("k8s-node1").join("k8s-node1_any.pcapng");
+    let (v, _) = analyze(&[dir.to_str().unwrap(), &format!("k8s-node-1={}", capture.display())]);
+    let bad = findings(&v, "bad-input").join("\n");
+    assert!(bad.contains("did you mean k8s-node1?"), "{bad}");
+    // A file name that names another node than the one given.
+    let (v, _) = analyze(&[dir.to_str().unwrap(), &format!("k8s-node2={}", capture.display())]);
+    let bad = findings(&v, "bad-input").join("\n");
+    assert!(bad.contains("given as a capture of k8s-node2, but its name says node k8s-node1"), "{bad}");
+}
+
+#[test]
+fn advice_names_only_flags_analyze_accepts() {
+    // Every flag a finding suggests is accepted by analyze.
+    let mut suggested = std::collections::BTreeSet::new();
+    for e in std::fs::read_dir(sample("")).unwrap() {
+        let dir = e.unwrap().path();
+        if !dir.join("probe.json").is_file() {
+            continue;
+        }
+        let (v, _) = analyze(&[dir.to_str().unwrap()]);
+        for f in v["findings"].as_array().into_iter().flatten() {
+            let m = f["message"].as_str().unwrap();
+            for w in m.split_whitespace().filter(|w| w.starts_with("--")) {
+                suggested.insert(
+                    w.trim_matches(|c: char| !c.is_ascii_alphanumeric() && c != '-')
+                        .split('=')
+                        .next()
+                        .unwrap()
+                        .to_string(),
+                );
+            }
+        }
+    }
+    let help = String::from_utf8(hoptrace().args(["analyze", "--help"]).output().unwrap().stdout).unwrap();
+    for flag in &suggested {
+        assert!(help.contains(flag.as_str()), "a finding suggests {flag}, which analyze does not accept");
+    }
+    // And the simulator choices work there: the endpoint the captures show, given by hand.
+    let (v, code) = analyze(&[sample("pod-to-service-remote").to_str().unwrap(), "--endpoint", "10.10.2.6"]);
+    assert_eq!(code, 0, "{v}");
+    let (v, _) = analyze(&[sample("pod-to-service-remote").to_str().unwrap(), "--endpoint", "10.99.99.99"]);
+    assert!(findings(&v, "bad-input").join("").contains("--endpoint 10.99.99.99: no Service group bucket"), "{v}");
+}

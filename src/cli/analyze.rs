@@ -2,14 +2,15 @@
 //! node, as Antrea-compatible observations (table, JSON or CSV).
 
 use super::exit::{is_broken_pipe, CliError, DROPPED, INCOMPLETE, SUCCESS};
+use super::sim_args::SimArgs;
 use super::Outcome;
 use crate::bundle::inputs::{discover, AnalysisInputs};
-use crate::export::result::{write_csv, write_json, write_table};
+use crate::export::result::{summary_line, write_csv, write_json, write_table};
 use crate::export::write_output;
 use crate::probe::Probe;
 use crate::trace::phase::{outcome, PathOutcome};
 use crate::trace::reconstruct::Options;
-use crate::trace::{self, AnalyzeOptions, TraceResult};
+use crate::trace::{self, Analysis, AnalyzeOptions};
 use clap::{Args, ValueEnum};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::io::IsTerminal;
@@ -84,13 +85,17 @@ pub struct AnalyzeArgs {
     /// flow dump or captures says nothing about where the probe went).
     #[arg(long)]
     pub no_simulate: bool,
+    /// Conntrack, bucket and endpoint choices for the simulation.
+    #[command(flatten)]
+    pub sim: SimArgs,
     /// Worker threads for the capture scan (default: one per core).
     #[arg(short = 'j', long, value_name = "N")]
     pub threads: Option<usize>,
 }
 
 /// Runs `hoptrace analyze`.
-pub fn run(args: &AnalyzeArgs, quiet: bool) -> Outcome {
+pub fn run(args: &AnalyzeArgs, quiet: bool, verbose: bool) -> Outcome {
+    super::check_output_name(&args.output)?;
     let mut inputs = discover(&args.inputs);
     if !args.before.is_empty() {
         let earlier = discover(&args.before);
@@ -119,7 +124,17 @@ pub fn run(args: &AnalyzeArgs, quiet: bool) -> Outcome {
             CliError::usage("no probe: give --probe probe.json (the document `hoptrace craft` wrote)")
         })?;
     let probe = Probe::load(&probe_path)?;
-    let result = analyze(&probe, &inputs, args, quiet)?;
+    let analysis = analyze(&probe, &inputs, args, quiet)?;
+    if verbose {
+        eprintln!("hoptrace: probe {}", probe_path.display());
+        for u in &analysis.inputs {
+            eprintln!("hoptrace: {} -> {}: {}", u.file, u.node, u.role);
+        }
+        for (file, why) in &inputs.problems {
+            eprintln!("hoptrace: ignored {file}: {why}");
+        }
+    }
+    let result = analysis.result;
     let format = args.format.unwrap_or(if std::io::stdout().is_terminal() && args.output.as_os_str() == "-" {
         Format::Table
     } else {
@@ -135,6 +150,9 @@ pub fn run(args: &AnalyzeArgs, quiet: bool) -> Outcome {
         Err(e) if is_broken_pipe(&e) => {}
         Err(e) => return Err(CliError::usage(format!("{}: cannot write: {e}", args.output.display()))),
     }
+    if !quiet {
+        eprintln!("hoptrace: {}", summary_line(&result));
+    }
     Ok(match outcome(&result.results, result.phase) {
         PathOutcome::Delivered => SUCCESS,
         PathOutcome::Dropped => DROPPED,
@@ -144,12 +162,7 @@ pub fn run(args: &AnalyzeArgs, quiet: bool) -> Outcome {
 
 /// Scans the captures, builds the node models and reconstructs (with a progress bar on a
 /// terminal).
-pub fn analyze(
-    probe: &Probe,
-    inputs: &AnalysisInputs,
-    args: &AnalyzeArgs,
-    quiet: bool,
-) -> Result<TraceResult, CliError> {
+pub fn analyze(probe: &Probe, inputs: &AnalysisInputs, args: &AnalyzeArgs, quiet: bool) -> Result<Analysis, CliError> {
     let total: u64 = inputs
         .nodes
         .iter()
@@ -172,6 +185,8 @@ pub fn analyze(
             hops: args.detail == Detail::Hops,
             simulate: !args.no_simulate,
             wire_latency_ns: args.wire_latency_us.map_or(0, |us| (us as i64).saturating_mul(1000)),
+            sim: args.sim.options()?,
+            endpoints: args.sim.endpoint.clone(),
         },
         threads: args.threads.unwrap_or(0),
     };

@@ -263,6 +263,7 @@ fn tcp_flag_names(flags: u8) -> String {
 
 /// Runs `hoptrace craft`.
 pub fn run(args: &CraftArgs, quiet: bool) -> Outcome {
+    super::check_output_name(&args.output)?;
     let req = request(args)?;
     let cluster = match &args.cluster {
         Some(p) => Some((ClusterInfo::load(p)?, p.display().to_string())),

@@ -191,6 +191,7 @@ struct Row<'a> {
 
 /// Runs `hoptrace flows`.
 pub fn run(args: &FlowsArgs, quiet: bool) -> Outcome {
+    super::check_output_name(&args.output)?;
     if args.hit && args.files.len() < 2 {
         return Err(CliError::usage("--hit needs two dumps of the same bridge: FILE_BEFORE FILE_AFTER"));
     }

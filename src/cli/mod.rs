@@ -6,6 +6,7 @@ pub mod exit;
 pub mod extract;
 pub mod flows;
 pub mod inject;
+pub mod sim_args;
 pub mod trace;
 
 use clap::{Parser, Subcommand};
@@ -16,8 +17,12 @@ use exit::CliError;
 #[command(name = "hoptrace", version, about, long_about = None, after_help = EXAMPLES)]
 pub struct Cli {
     /// Print only errors and warnings (no summaries, no progress bars).
-    #[arg(short, long, global = true)]
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
     pub quiet: bool,
+    /// Say more on stderr: every input with the node and role it was given, and what was
+    /// ignored and why.
+    #[arg(short, long, global = true)]
+    pub verbose: bool,
     /// The subcommand.
     #[command(subcommand)]
     pub command: Command,
@@ -54,13 +59,26 @@ pub enum Command {
     Analyze(analyze::AnalyzeArgs),
 }
 
+/// Refuses `-o json` and the like: a kubectl user means the format, and would get a file of
+/// that name. `-o ./json` writes such a file on purpose.
+pub fn check_output_name(output: &std::path::Path) -> Result<(), CliError> {
+    let name = output.as_os_str().to_string_lossy();
+    const FORMATS: &[&str] = &["json", "yaml", "yml", "table", "csv", "tree", "html", "text", "wide"];
+    if FORMATS.contains(&name.as_ref()) {
+        return Err(CliError::usage(format!(
+            "-o {name} would write a file called {name:?}; the format is chosen with --format (write ./{name} to really use that file name)"
+        )));
+    }
+    Ok(())
+}
+
 /// What a command reports on success: the exit code to use.
 pub type Outcome = Result<u8, CliError>;
 
 /// Runs the parsed command line.
 pub fn run(cli: Cli) -> Outcome {
     match cli.command {
-        Command::Analyze(args) => analyze::run(&args, cli.quiet),
+        Command::Analyze(args) => analyze::run(&args, cli.quiet, cli.verbose),
         Command::Craft(args) => craft::run(&args, cli.quiet),
         Command::Inject(args) => inject::run(&args, cli.quiet),
         Command::Extract(args) => extract::run(&args, cli.quiet),

@@ -2,6 +2,7 @@
 //! to the peer node), printing the path like `ovs-appctl ofproto/trace` or as JSON.
 
 use super::exit::{is_broken_pipe, CliError, DROPPED, INCOMPLETE, SUCCESS};
+use super::sim_args::SimArgs;
 use super::Outcome;
 use crate::antrea::node::bucket_endpoint;
 use crate::antrea::observe::TerminalState;
@@ -11,7 +12,7 @@ use crate::export::write_output;
 use crate::ovs::group::load_groups;
 use crate::ovs::sim::multinode::{trace_across, ClusterTrace, Stop};
 use crate::ovs::sim::trace::Outcome as SimOutcome;
-use crate::ovs::sim::{Packet, SimOptions};
+use crate::ovs::sim::Packet;
 use crate::ovs::{FlowDump, PortTable};
 use crate::probe::Probe;
 use crate::trace::model::assemble;
@@ -70,16 +71,9 @@ pub struct TraceArgs {
     /// A probe document (`hoptrace craft -o probe.json`) instead of FLOW.
     #[arg(long, value_name = "FILE", conflicts_with = "packet")]
     pub probe: Option<PathBuf>,
-    /// Conntrack state after a recirculation: `STATE` or `ZONE:STATE` (default `+new+trk`).
-    #[arg(long = "ct-state", value_name = "[ZONE:]STATE")]
-    pub ct_state: Vec<String>,
-    /// Select-group bucket to take: `GROUP=INDEX` (repeatable).
-    #[arg(long = "bucket", value_name = "GROUP=N")]
-    pub bucket: Vec<String>,
-    /// Service endpoint the load balancer chose (e.g. the one the captures show): every select
-    /// group with a bucket for this endpoint IP takes that bucket (repeatable).
-    #[arg(long = "endpoint", value_name = "IP")]
-    pub endpoint: Vec<IpAddr>,
+    /// Conntrack, bucket and endpoint choices.
+    #[command(flatten)]
+    pub sim: SimArgs,
     /// Largest number of nodes to follow.
     #[arg(long, default_value_t = 8)]
     pub max_hops: usize,
@@ -229,24 +223,16 @@ fn packet(args: &TraceArgs, node: &SimNode) -> Result<Packet, CliError> {
 
 /// Runs `hoptrace trace`.
 pub fn run(args: &TraceArgs, quiet: bool) -> Outcome {
+    super::check_output_name(&args.output)?;
     let nodes = load_nodes(args)?;
-    let mut opts = SimOptions::default();
-    for s in &args.ct_state {
-        opts.ct.add_override(s).map_err(|e| CliError::usage(e.to_string()))?;
-    }
-    for b in &args.bucket {
-        let (g, i) = b.split_once('=').ok_or_else(|| CliError::usage(format!("--bucket {b}: use GROUP=N")))?;
-        let g: u32 = g.parse().map_err(|_| CliError::usage(format!("--bucket {b}: bad group id")))?;
-        let i: usize = i.parse().map_err(|_| CliError::usage(format!("--bucket {b}: bad bucket index")))?;
-        opts.bucket_hints.insert(g, i);
-    }
+    let mut opts = args.sim.options()?;
     let mut extra = Vec::new();
     for s in &args.node_ip {
         let (n, ip) = s.split_once('=').ok_or_else(|| CliError::usage(format!("--node-ip {s}: use NODE=IP")))?;
         let ip: IpAddr = ip.parse().map_err(|_| CliError::usage(format!("--node-ip {s}: bad IP")))?;
         extra.push((n.to_string(), ip));
     }
-    for ep in &args.endpoint {
+    for ep in &args.sim.endpoint {
         let mut found = false;
         for n in &nodes {
             for (gid, idx) in endpoint_buckets(&n.pipeline, *ep) {

@@ -248,3 +248,41 @@ pub fn write_table(out: &mut dyn Write, result: &TraceResult) -> io::Result<()> 
     }
     Ok(())
 }
+
+/// One line for stderr: the phase, where the path ended, and the findings by kind
+/// (`Succeeded: Delivered on k8s-node2 at web-b-5dacae; findings: 1 assumption`).
+pub fn summary_line(result: &TraceResult) -> String {
+    let terminal = result
+        .results
+        .iter()
+        .flat_map(|r| r.observations.iter().map(move |o| (r, o)))
+        .rev()
+        .find(|(_, o)| o.action.is_terminal());
+    let end = match terminal {
+        Some((r, o)) => format!(
+            ": {} on {}{}",
+            enum_name(&o.action),
+            r.node,
+            o.interface.as_ref().map(|i| format!(" at {i}")).unwrap_or_default()
+        ),
+        None => match &result.reason {
+            Some(reason) => format!(": {reason}"),
+            None => String::new(),
+        },
+    };
+    let mut kinds: Vec<(crate::trace::FindingKind, usize)> = Vec::new();
+    for f in &result.findings {
+        match kinds.iter_mut().find(|(k, _)| *k == f.kind) {
+            Some((_, n)) => *n += 1,
+            None => kinds.push((f.kind, 1)),
+        }
+    }
+    kinds.sort();
+    let findings = if kinds.is_empty() {
+        String::new()
+    } else {
+        let parts: Vec<String> = kinds.iter().map(|(k, n)| format!("{n} {k}")).collect();
+        format!("; findings: {}", parts.join(", "))
+    };
+    format!("{}{end}{findings}", enum_name(&result.phase))
+}

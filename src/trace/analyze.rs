@@ -98,18 +98,124 @@ fn model<'a>(
     m
 }
 
+/// One input as the analysis used it (for `-v`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct InputUse {
+    /// The node it was assigned to.
+    pub node: String,
+    /// The file (or directory, tarball).
+    pub file: String,
+    /// What it was read as and what it gave.
+    pub role: String,
+}
+
+/// What an analysis gives: the result, and how every input was used.
+#[derive(Clone, Debug)]
+pub struct Analysis {
+    /// The result document.
+    pub result: TraceResult,
+    /// Every input, with its node and role.
+    pub inputs: Vec<InputUse>,
+}
+
+/// The inputs of one node and what each gave.
+fn input_uses(n: &NodeInput, m: &NodeModel<'_>) -> Vec<InputUse> {
+    let mut out = Vec::new();
+    let mut add = |file: &str, role: String| out.push(InputUse { node: n.name.clone(), file: file.to_string(), role });
+    if let Some(a) = &n.artifacts {
+        let flows = a.flows.as_ref().map_or("no flows".to_string(), |f| format!("{} flows", f.flows.len()));
+        let version = a.agent_info.as_ref().and_then(|i| i.version.as_deref()).map(|v| format!(", agent {v}"));
+        add(
+            &a.origin,
+            format!(
+                "node inputs: {flows}, {} groups, {}{}, {} policies",
+                a.groups.len(),
+                if a.ports.is_some() { "ports" } else { "no ports" },
+                version.unwrap_or_default(),
+                a.network_policies.len()
+            ),
+        );
+    }
+    if let Some(b) = &n.before {
+        add(&b.origin, format!("earlier flow dump: {} flows (counter deltas)", b.flows.len()));
+    }
+    for r in &m.reports {
+        let ifaces = if r.interfaces.is_empty() { "interface unknown".to_string() } else { r.interfaces.join(" ") };
+        add(&r.file, format!("capture: {ifaces}; {} packets, {} sightings", r.packets, r.sightings));
+    }
+    out
+}
+
+/// Levenshtein distance, for "did you mean".
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut prev = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let cur = row[j + 1];
+            row[j + 1] = (prev + usize::from(ca != *cb)).min(row[j] + 1).min(cur + 1);
+            prev = cur;
+        }
+    }
+    row[b.len()]
+}
+
+/// Node names that look like typos of each other (a `NODE=` name beside the bundle's own
+/// name), and capture files whose `NODE_` prefix names another node than the one given.
+fn name_findings(inputs: &AnalysisInputs) -> Vec<Finding> {
+    let mut out = Vec::new();
+    let known: Vec<&str> = inputs.nodes.iter().filter(|n| n.artifacts.is_some()).map(|n| n.name.as_str()).collect();
+    for n in inputs.nodes.iter().filter(|n| n.artifacts.is_none()) {
+        let distance = |k: &str| edit_distance(k, &n.name);
+        let best = known.iter().map(|k| distance(k)).filter(|d| (1..=2).contains(d)).min();
+        let near: Vec<&str> = known.iter().copied().filter(|k| Some(distance(k)) == best).collect();
+        if !near.is_empty() {
+            out.push(Finding::new(
+                FindingKind::BadInput,
+                Some(&n.name),
+                format!(
+                    "node {} has captures but no flows or agent info; did you mean {}? (its files are analysed as a node of their own)",
+                    n.name,
+                    near.join(" or ")
+                ),
+            ));
+        }
+    }
+    for n in &inputs.nodes {
+        for c in &n.captures {
+            let file = c.file_name().map(|f| f.to_string_lossy().to_string()).unwrap_or_default();
+            let other = inputs
+                .nodes
+                .iter()
+                .filter(|o| o.name != n.name && file.starts_with(&format!("{}_", o.name)))
+                .max_by_key(|o| o.name.len());
+            if let Some(o) = other.filter(|_| !file.starts_with(&format!("{}_", n.name))) {
+                out.push(Finding::new(
+                    FindingKind::BadInput,
+                    Some(&n.name),
+                    format!("{} was given as a capture of {}, but its name says node {}", c.display(), n.name, o.name),
+                ));
+            }
+        }
+    }
+    out
+}
+
 /// Analyses `inputs` for `probe`: the reconstructed path with every finding.
 pub fn analyze(
     probe: &Probe,
     inputs: &AnalysisInputs,
     opts: &AnalyzeOptions,
     progress: Option<&ProgressBar>,
-) -> Result<TraceResult, AnalyzeError> {
+) -> Result<Analysis, AnalyzeError> {
     let mut findings: Vec<Finding> = inputs
         .problems
         .iter()
         .map(|(file, why)| Finding::new(FindingKind::BadInput, None, format!("{file}: {why}")))
         .collect();
+    findings.extend(name_findings(inputs));
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(opts.threads)
         .build()
@@ -125,5 +231,6 @@ pub fn analyze(
     let mut result = reconstruct(probe, &models, inputs.cluster.as_ref(), &opts.reconstruct);
     findings.append(&mut result.findings);
     result.findings = findings;
-    Ok(result)
+    let uses = inputs.nodes.iter().zip(&models).flat_map(|(n, m)| input_uses(n, m)).collect();
+    Ok(Analysis { result, inputs: uses })
 }

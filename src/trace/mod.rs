@@ -15,5 +15,5 @@ pub mod sender;
 pub mod simulate;
 
 pub use crate::antrea::observation::{Action, Component, Evidence, NodeResult, Observation, Phase, Role};
-pub use analyze::{analyze, AnalyzeOptions};
+pub use analyze::{analyze, Analysis, AnalyzeOptions, InputUse};
 pub use result::{EvidenceKind, Finding, FindingKind, TraceResult};

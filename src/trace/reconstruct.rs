@@ -17,6 +17,7 @@ use super::sender::{self, Start};
 use super::simulate::{simulate, SimulatedNode};
 use crate::antrea::observation::{Action, Component, NodeResult, Phase, Role};
 use crate::bundle::cluster::ClusterInfo;
+use crate::ovs::sim::SimOptions;
 use crate::probe::Probe;
 use crate::time::rfc3339_nanos;
 use std::collections::HashMap;
@@ -33,6 +34,10 @@ pub struct Options {
     /// Assumed one-way wire latency between nodes for clock estimation (ns); 0 = the smallest
     /// same-node hop latency the captures show.
     pub wire_latency_ns: i64,
+    /// The simulator's conntrack state and select-group buckets chosen by the user.
+    pub sim: SimOptions,
+    /// Service endpoints the user says the load balancer chose.
+    pub endpoints: Vec<IpAddr>,
 }
 
 /// The path walked across nodes.
@@ -232,7 +237,7 @@ pub fn reconstruct(
         }
     }
     let simulated = match sender.filter(|_| opts.simulate) {
-        Some(i) => simulate(probe, nodes, i),
+        Some(i) => simulate(probe, nodes, i, opts, &mut findings),
         None => HashMap::new(),
     };
     let ctx = PassContext { probe, cluster, detail_hops: opts.hops };

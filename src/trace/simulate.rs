@@ -2,6 +2,8 @@
 //! observations when its flow counters cannot (no earlier dump), and a cross-check when they can.
 
 use super::model::NodeModel;
+use super::reconstruct::Options;
+use super::result::{Finding, FindingKind};
 use crate::antrea::hits::ip_bits;
 use crate::antrea::node::bucket_for_endpoint;
 use crate::antrea::observe::TerminalState;
@@ -9,7 +11,7 @@ use crate::antrea::simulated::{cluster, terminal_state, SimNode};
 use crate::ether::ethertype;
 use crate::ovs::field::Field;
 use crate::ovs::sim::multinode::trace_across;
-use crate::ovs::sim::{Packet, SimOptions};
+use crate::ovs::sim::Packet;
 use crate::probe::{Probe, Transport};
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -72,28 +74,44 @@ pub fn probe_packet(probe: &Probe, in_port: u32) -> Packet {
 }
 
 /// Simulates the probe from the sender's source Pod port across the nodes that have flows. A
-/// Service's endpoint is the one the captures show the probe translated to, when they show it.
-pub fn simulate(probe: &Probe, nodes: &[NodeModel<'_>], sender: usize) -> HashMap<String, SimulatedNode> {
+/// Service's endpoint is the one the user chose (`--endpoint`, `--bucket`), else the one the
+/// captures show the probe translated to, when they show it.
+pub fn simulate(
+    probe: &Probe,
+    nodes: &[NodeModel<'_>],
+    sender: usize,
+    choices: &Options,
+    findings: &mut Vec<Finding>,
+) -> HashMap<String, SimulatedNode> {
     let mut out = HashMap::new();
     let sims: Vec<&SimNode> = nodes.iter().filter_map(|n| n.pipeline.as_ref()).collect();
     let Some(start_node) = nodes[sender].pipeline.as_ref() else { return out };
     let Some(start) = sims.iter().position(|s| std::ptr::eq(*s, start_node)) else { return out };
     let Some(in_port) = start_node.view.pod_by_ip(probe.ip.src).and_then(|p| p.ofport) else { return out };
     let packet = probe_packet(probe, in_port);
-    // Bucket hints: the endpoint the probe was seen translated to.
-    let mut opts = SimOptions::default();
+    // Bucket hints: the user's, then the endpoint the probe was seen translated to.
+    let mut opts = choices.sim.clone();
     let translated: Option<IpAddr> = nodes
         .iter()
         .flat_map(|n| n.sightings.iter())
         .find(|s| s.ip.src == probe.ip.src && s.ip.dst != probe.ip.dst)
         .map(|s| s.ip.dst);
-    if let Some(ep) = translated {
+    for (ep, asked) in choices.endpoints.iter().map(|e| (*e, true)).chain(translated.map(|e| (e, false))) {
+        let mut found = false;
         for s in &sims {
             for (id, g) in &s.pipeline.groups {
                 if let Some(b) = bucket_for_endpoint(g, ep) {
-                    opts.bucket_hints.insert(*id, b);
+                    opts.bucket_hints.entry(*id).or_insert(b);
+                    found = true;
                 }
             }
+        }
+        if asked && !found {
+            findings.push(Finding::new(
+                FindingKind::BadInput,
+                None,
+                format!("--endpoint {ep}: no Service group bucket of the dumped pipelines loads this endpoint"),
+            ));
         }
     }
     let extra: Vec<(String, IpAddr)> =
