@@ -25,9 +25,90 @@ fn civil_from_days(z: i64) -> (i64, u32, u32) {
     (if m <= 2 { y + 1 } else { y }, m, d)
 }
 
+/// Days since 1970-01-01 of a civil date (the inverse of `civil_from_days`).
+fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y.rem_euclid(400);
+    let mp = i64::from((m + 9) % 12);
+    let doy = (153 * mp + 2) / 5 + i64::from(d) - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+/// Parses a time as a user writes it on the command line: RFC 3339
+/// (`2026-11-26T20:33:22.790Z`, `2026-11-26T21:33:22+01:00`, fraction optional) or Unix seconds
+/// (`1764189202.79`). Nanoseconds since the epoch.
+pub fn parse_time(s: &str) -> Option<i64> {
+    let s = s.trim();
+    if let Some((secs, frac)) = s.split_once('.').filter(|(a, _)| a.bytes().all(|b| b.is_ascii_digit())) {
+        if frac.bytes().all(|b| b.is_ascii_digit()) && !frac.is_empty() && frac.len() <= 9 {
+            let ns: i64 = format!("{frac:0<9}").parse().ok()?;
+            return secs.parse::<i64>().ok()?.checked_mul(1_000_000_000)?.checked_add(ns);
+        }
+    }
+    if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) {
+        return s.parse::<i64>().ok()?.checked_mul(1_000_000_000);
+    }
+    let b = s.as_bytes();
+    if b.len() < 20
+        || b[4] != b'-'
+        || b[7] != b'-'
+        || !matches!(b[10], b'T' | b't' | b' ')
+        || b[13] != b':'
+        || b[16] != b':'
+    {
+        return None;
+    }
+    let num = |r: std::ops::Range<usize>| s.get(r)?.parse::<u32>().ok();
+    let (y, mo, d, h, mi, sec) = (num(0..4)?, num(5..7)?, num(8..10)?, num(11..13)?, num(14..16)?, num(17..19)?);
+    if !(1..=12).contains(&mo) || !(1..=31).contains(&d) || h > 23 || mi > 59 || sec > 60 {
+        return None;
+    }
+    let mut rest = &s[19..];
+    let mut nanos = 0i64;
+    if let Some(r) = rest.strip_prefix('.') {
+        let digits = r.bytes().take_while(u8::is_ascii_digit).count();
+        if digits == 0 || digits > 9 {
+            return None;
+        }
+        nanos = format!("{:0<9}", &r[..digits]).parse().ok()?;
+        rest = &r[digits..];
+    }
+    let offset_s: i64 = match rest {
+        "Z" | "z" => 0,
+        _ => {
+            let sign = match rest.as_bytes().first()? {
+                b'+' => 1,
+                b'-' => -1,
+                _ => return None,
+            };
+            let (oh, om) = rest[1..].split_once(':')?;
+            sign * (oh.parse::<i64>().ok()? * 3600 + om.parse::<i64>().ok()? * 60)
+        }
+    };
+    let days = days_from_civil(i64::from(y), mo, d);
+    let secs = days * 86_400 + i64::from(h) * 3600 + i64::from(mi) * 60 + i64::from(sec) - offset_s;
+    secs.checked_mul(1_000_000_000)?.checked_add(nanos)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn parses_what_it_prints_and_what_users_type() {
+        for ns in [0, 1_700_000_000_123_456_789, 951_782_400_000_000_000, 1_764_189_202_790_345_000] {
+            assert_eq!(parse_time(&rfc3339_nanos(ns)), Some(ns));
+        }
+        assert_eq!(parse_time("2023-11-14T23:13:20+01:00"), Some(1_700_000_000_000_000_000));
+        assert_eq!(parse_time("2023-11-14T22:13:20.5Z"), Some(1_700_000_000_500_000_000));
+        assert_eq!(parse_time("1700000000.25"), Some(1_700_000_000_250_000_000));
+        assert_eq!(parse_time("1700000000"), Some(1_700_000_000_000_000_000));
+        for bad in ["", "yesterday", "2023-13-01T00:00:00Z", "2023-11-14T22:13:20", "2023-11-14T22:13:20.Z"] {
+            assert_eq!(parse_time(bad), None, "{bad}");
+        }
+    }
 
     #[test]
     fn known_instants() {

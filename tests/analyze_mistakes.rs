@@ -295,3 +295,79 @@ fn advice_names_only_flags_analyze_accepts() {
     let (v, _) = analyze(&[sample("pod-to-service-remote").to_str().unwrap(), "--endpoint", "10.99.99.99"]);
     assert!(findings(&v, "bad-input").join("").contains("--endpoint 10.99.99.99: no Service group bucket"), "{v}");
 }
+
+/// Adds, beside every capture of `dir`'s nodes, a rotated file (`NAME.pcap1`) holding the same
+/// packets `seconds` earlier: an older run of the same probe.
+fn add_older_copy(dir: &Path, seconds: &str) {
+    for node in ["k8s-node1", "k8s-node2"] {
+        for e in std::fs::read_dir(dir.join(node)).unwrap() {
+            let p = e.unwrap().path();
+            let name = p.file_name().unwrap().to_string_lossy().to_string();
+            if !(name.ends_with(".pcap") || name.ends_with(".pcapng")) {
+                continue;
+            }
+            let old = p.with_file_name(format!("{name}1"));
+            let st = std::process::Command::new("editcap")
+                .args(["-t", &format!("-{seconds}")])
+                .arg(&p)
+                .arg(&old)
+                .status()
+                .expect("editcap (tshark's package) is needed");
+            assert!(st.success());
+        }
+    }
+}
+
+#[test]
+fn an_older_copy_of_the_probe_is_listed_not_mixed_in() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = copy_sample("pod-to-service-remote", tmp.path(), &|_| true);
+    let (want, _) = analyze(&[sample("pod-to-service-remote").to_str().unwrap()]);
+    add_older_copy(&dir, "86400");
+    let (v, code) = analyze(&[dir.to_str().unwrap()]);
+    assert_eq!(code, 0, "{v}");
+    assert_eq!(shape(&v), shape(&want));
+    // The latest copy, with the clocks of the real run (no day-long shift).
+    assert_eq!(v["results"][0]["observations"][0]["time"], want["results"][0]["observations"][0]["time"]);
+    for c in v["clocks"].as_array().unwrap() {
+        assert!(c["offsetNs"].as_i64().unwrap().abs() < 1_000_000_000, "{c}");
+    }
+    let listed = findings(&v, "assumption").join("\n");
+    assert!(listed.contains("2 copies of the probe") && listed.contains("copy 2 is analysed"), "{listed}");
+    // --copy 1 analyses the older one: the same path a day earlier.
+    let (old, code) = analyze(&[dir.to_str().unwrap(), "--copy", "1"]);
+    assert_eq!(code, 0, "{old}");
+    assert_eq!(shape(&old), shape(&want));
+    let t = |v: &Value| v["results"][0]["observations"][0]["rawTimeNs"].as_i64().unwrap();
+    assert_eq!(t(&want) - t(&old), 86_400_000_000_000);
+    // --at picks by time.
+    let at = want["results"][0]["observations"][0]["time"].as_str().unwrap();
+    let (by_time, _) = analyze(&[dir.to_str().unwrap(), "--at", at]);
+    assert_eq!(t(&by_time), t(&want));
+}
+
+#[test]
+fn an_implausible_clock_offset_is_a_finding_not_a_silent_shift() {
+    // Node 2's clock runs two minutes behind: within the copy window, beyond what is corrected.
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = copy_sample("pod-to-service-remote", tmp.path(), &|_| true);
+    for e in std::fs::read_dir(dir.join("k8s-node2")).unwrap() {
+        let p = e.unwrap().path();
+        let name = p.file_name().unwrap().to_string_lossy().to_string();
+        if name.ends_with(".pcap") || name.ends_with(".pcapng") {
+            let tmp = p.with_extension("shifted");
+            assert!(std::process::Command::new("editcap")
+                .args(["-t", "-120"])
+                .arg(&p)
+                .arg(&tmp)
+                .status()
+                .unwrap()
+                .success());
+            std::fs::rename(&tmp, &p).unwrap();
+        }
+    }
+    let (v, _) = analyze(&[dir.to_str().unwrap()]);
+    let dis = findings(&v, "disagreement").join("\n");
+    assert!(dis.contains("k8s-node2: the tunnel crossing puts this node's clock 120.0 s behind"), "{dis}");
+    assert_eq!(v["clocks"][1]["offsetNs"], 0, "not applied: {}", v["clocks"]);
+}

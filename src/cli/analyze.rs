@@ -8,6 +8,7 @@ use crate::bundle::inputs::{discover, AnalysisInputs};
 use crate::export::result::{summary_line, write_csv, write_json, write_table};
 use crate::export::write_output;
 use crate::probe::Probe;
+use crate::trace::copies::CopyChoice;
 use crate::trace::phase::{outcome, PathOutcome};
 use crate::trace::reconstruct::Options;
 use crate::trace::{self, Analysis, AnalyzeOptions};
@@ -85,12 +86,25 @@ pub struct AnalyzeArgs {
     /// flow dump or captures says nothing about where the probe went).
     #[arg(long)]
     pub no_simulate: bool,
+    /// When the captures hold several copies of the probe (`inject --count`, a re-used
+    /// probe.json): analyse copy N (1-based, in time order) instead of the latest complete one.
+    #[arg(long, value_name = "N", conflicts_with = "at")]
+    pub copy: Option<usize>,
+    /// Analyse the copy of the probe sent nearest to TIME (RFC 3339, e.g.
+    /// `2026-11-26T20:33:22Z`, or Unix seconds).
+    #[arg(long, value_name = "TIME", value_parser = parse_at)]
+    pub at: Option<i64>,
     /// Conntrack, bucket and endpoint choices for the simulation.
     #[command(flatten)]
     pub sim: SimArgs,
     /// Worker threads for the capture scan (default: one per core).
     #[arg(short = 'j', long, value_name = "N")]
     pub threads: Option<usize>,
+}
+
+fn parse_at(s: &str) -> Result<i64, String> {
+    crate::time::parse_time(s)
+        .ok_or_else(|| format!("{s:?} is not a time: use RFC 3339 (2026-11-26T20:33:22Z) or Unix seconds"))
 }
 
 /// Runs `hoptrace analyze`.
@@ -189,6 +203,11 @@ pub fn analyze(probe: &Probe, inputs: &AnalysisInputs, args: &AnalyzeArgs, quiet
             endpoints: args.sim.endpoint.clone(),
         },
         threads: args.threads.unwrap_or(0),
+        copy: match (args.copy, args.at) {
+            (Some(n), _) => CopyChoice::Index(n),
+            (None, Some(t)) => CopyChoice::At(t),
+            (None, None) => CopyChoice::LatestComplete,
+        },
     };
     trace::analyze(probe, inputs, &opts, progress.as_ref()).map_err(|e| CliError::usage(e.to_string()))
 }

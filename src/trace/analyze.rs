@@ -3,9 +3,11 @@
 //! path, and gather every finding (bad inputs first). `hoptrace analyze` only parses its
 //! arguments, calls [`analyze`] and prints.
 
+use super::copies::{self, CopyChoice};
 use super::model::NodeModel;
 use super::reconstruct::{reconstruct, Options};
 use super::result::{Finding, FindingKind, TraceResult};
+use super::sender::{self, Start};
 use crate::bundle::inputs::{AnalysisInputs, NodeInput};
 use crate::decode::evidence::CaptureReport;
 use crate::decode::scan::{scan_files, ScanTarget};
@@ -19,6 +21,8 @@ use indicatif::ProgressBar;
 pub struct AnalyzeOptions {
     /// The reconstruction's options.
     pub reconstruct: Options,
+    /// Which copy of the probe to analyse when the captures hold several.
+    pub copy: CopyChoice,
     /// Worker threads for the capture scan (0: one per core).
     pub threads: usize,
 }
@@ -203,6 +207,24 @@ fn name_findings(inputs: &AnalysisInputs) -> Vec<Finding> {
     out
 }
 
+/// The node whose sightings define the copies: the sender (or the first node to see the
+/// probe), when it has sightings; else the node that saw the probe first.
+fn copy_anchor(probe: &Probe, models: &[NodeModel<'_>], inputs: &AnalysisInputs) -> Option<usize> {
+    let first = match sender::choose(probe, models, inputs.cluster.as_ref()) {
+        Start::Sender(i, _) => Some(i),
+        Start::Missing { first, .. } => first.map(|(i, _)| i),
+        Start::Unknown => None,
+    };
+    first.filter(|&i| !models[i].sightings.is_empty()).or_else(|| {
+        models
+            .iter()
+            .enumerate()
+            .filter_map(|(i, m)| m.sightings.iter().filter_map(|s| s.timestamp_ns).min().map(|t| (t, i)))
+            .min()
+            .map(|(_, i)| i)
+    })
+}
+
 /// Analyses `inputs` for `probe`: the reconstructed path with every finding.
 pub fn analyze(
     probe: &Probe,
@@ -227,6 +249,9 @@ pub fn analyze(
     }
     if let Some(bar) = progress {
         bar.finish_and_clear();
+    }
+    if let Some(anchor) = copy_anchor(probe, &models, inputs) {
+        findings.extend(copies::select(&mut models, anchor, opts.copy));
     }
     let mut result = reconstruct(probe, &models, inputs.cluster.as_ref(), &opts.reconstruct);
     findings.append(&mut result.findings);

@@ -46,6 +46,11 @@ pub struct ClockEstimate {
 /// The largest apparent one-way delay still taken as "the clocks agree" (see the module docs).
 pub const PLAUSIBLE_DELAY_NS: i64 = 10_000_000;
 
+/// The largest clock offset hoptrace corrects (60 s): nodes of one cluster are
+/// NTP-synchronised, so a larger estimate means the crossing pairs sightings of different runs,
+/// or a clock that needs fixing — a finding, not a silent shift.
+pub const MAX_CORRECTED_OFFSET_NS: i64 = 60_000_000_000;
+
 /// Estimates every node's offset relative to `reference` (the sender, offset 0), assuming a
 /// one-way wire latency of `wire_latency_ns` where the clocks visibly disagree.
 pub fn estimate(reference: &str, nodes: &[String], crossings: &[Crossing], wire_latency_ns: i64) -> Vec<ClockEstimate> {

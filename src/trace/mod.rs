@@ -5,6 +5,7 @@
 
 pub mod analyze;
 pub mod clock;
+pub mod copies;
 pub mod model;
 pub mod pass;
 pub mod phase;

@@ -8,7 +8,7 @@
 //! transport IP the probe was sent to. Then the roles of the nodes on the path, the findings for
 //! nodes it does not reach, the clock offsets from the tunnel crossings, and the phase.
 
-use super::clock::{estimate, ClockEstimate, Crossing};
+use super::clock::{estimate, ClockEstimate, Crossing, MAX_CORRECTED_OFFSET_NS};
 use super::model::NodeModel;
 use super::pass::{node_pass, PassContext};
 use super::phase::phase;
@@ -162,10 +162,29 @@ fn unreached(nodes: &[NodeModel<'_>], w: &Walk, findings: &mut Vec<Finding>) {
 
 /// Estimates the clock offsets from the tunnel crossings and gives every observation its
 /// corrected time.
-fn apply_clocks(results: &mut [NodeResult], crossings: &[Crossing], opts: &Options) -> Vec<ClockEstimate> {
+fn apply_clocks(
+    results: &mut [NodeResult],
+    crossings: &[Crossing],
+    opts: &Options,
+    findings: &mut Vec<Finding>,
+) -> Vec<ClockEstimate> {
     let names: Vec<String> = results.iter().map(|r| r.node.clone()).collect();
     let latency = if opts.wire_latency_ns > 0 { opts.wire_latency_ns } else { smallest_hop(results).unwrap_or(0) };
-    let clocks = if crossings.is_empty() { Vec::new() } else { estimate(&names[0], &names, crossings, latency) };
+    let mut clocks = if crossings.is_empty() { Vec::new() } else { estimate(&names[0], &names, crossings, latency) };
+    for c in clocks.iter_mut().filter(|c| c.offset_ns.abs() > MAX_CORRECTED_OFFSET_NS) {
+        findings.push(Finding::new(
+            FindingKind::Disagreement,
+            Some(&c.node),
+            format!(
+                "the tunnel crossing puts this node's clock {:.1} s {} the sender's, more than the {} s hoptrace corrects: times are left as captured (check the node's NTP, or whether its captures are of another run)",
+                c.offset_ns.unsigned_abs() as f64 / 1e9,
+                if c.offset_ns > 0 { "behind" } else { "ahead of" },
+                MAX_CORRECTED_OFFSET_NS / 1_000_000_000
+            ),
+        ));
+        c.offset_ns = 0;
+        c.bound_ns = None;
+    }
     for r in results.iter_mut() {
         let off = clocks.iter().find(|c| c.node == r.node).map_or(0, |c| c.offset_ns);
         for o in &mut r.observations {
@@ -244,7 +263,7 @@ pub fn reconstruct(
     let mut w = walk(&ctx, nodes, start, &simulated, &mut findings);
     assign_roles(&mut w.results);
     unreached(nodes, &w, &mut findings);
-    let clocks = apply_clocks(&mut w.results, &w.crossings, opts);
+    let clocks = apply_clocks(&mut w.results, &w.crossings, opts, &mut findings);
     let has_source_pod = probe.source.as_ref().is_some_and(|s| s.kind == crate::probe::EndpointKind::Pod)
         || sender.is_some_and(|i| nodes[i].view().is_some_and(|v| v.pod_by_ip(probe.ip.src).is_some()));
     let phase = phase(&w.results, has_source_pod);
