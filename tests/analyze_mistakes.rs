@@ -371,3 +371,24 @@ fn an_implausible_clock_offset_is_a_finding_not_a_silent_shift() {
     assert!(dis.contains("k8s-node2: the tunnel crossing puts this node's clock 120.0 s behind"), "{dis}");
     assert_eq!(v["clocks"][1]["offsetNs"], 0, "not applied: {}", v["clocks"]);
 }
+
+#[test]
+fn only_any_captures_keep_times_and_claim_no_absence() {
+    // The `tcpdump -i any` captures craft recommends, without per-interface files or the
+    // nodes' `link` files: the interfaces are unknown, the times and the path are not.
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = copy_sample("pod-to-service-remote", tmp.path(), &|p| {
+        let n = p.file_name().unwrap().to_string_lossy();
+        !n.ends_with(".pcap") && n != "link"
+    });
+    let (want, _) = analyze(&[sample("pod-to-service-remote").to_str().unwrap()]);
+    let (v, code) = analyze(&[dir.to_str().unwrap()]);
+    assert_eq!(code, 0, "{v}");
+    assert_eq!(shape(&v), shape(&want));
+    let first = &v["results"][0]["observations"][0];
+    let last = v["results"][1]["observations"].as_array().unwrap().last().unwrap().clone();
+    assert!(first["time"].is_string() && last["time"].is_string(), "SpoofGuard and Delivered keep their times: {v}");
+    let dis = findings(&v, "disagreement").join("\n");
+    assert!(!dis.contains("no capture of this node shows it"), "an unknown interface is not absence: {dis}");
+    assert!(findings(&v, "assumption").join("").contains("whose interface is unknown"), "{v}");
+}

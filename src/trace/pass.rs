@@ -53,12 +53,15 @@ struct Seen<'s> {
     pod_out: Option<(Place, &'s Sighting)>,
     /// On the gateway.
     gw_out: Option<&'s Sighting>,
+    /// Bare, after the entry, on an interface nothing names (`-i any` without the node's
+    /// `link` file, a capture's placeholder name): maybe the delivery.
+    unknown_out: Option<&'s Sighting>,
 }
 
 impl<'s> Seen<'s> {
     /// The last place the probe was seen leaving.
     fn last(&self) -> Option<&'s Sighting> {
-        self.tunnel_out.or(self.pod_out.as_ref().map(|(_, s)| *s)).or(self.gw_out)
+        self.tunnel_out.or(self.pod_out.as_ref().map(|(_, s)| *s)).or(self.gw_out).or(self.unknown_out)
     }
 
     /// The role of the port the probe was seen leaving on, and its number if known.
@@ -247,8 +250,16 @@ impl Pass<'_, '_, '_> {
         // Sightings on a named interface first (an `-i any` capture says less about where it was).
         let mut places: Vec<(Place, &Sighting)> = node.sightings.iter().map(|s| (place(node, s), s)).collect();
         places.sort_by_key(|(_, s)| matches!(s.interface.as_deref(), None | Some("any")));
+        let bare_unknown = |p: &Place, s: &Sighting| *p == Place::Unknown && s.tunnels.is_empty();
         let entry = if self.is_sender {
-            places.iter().find(|(p, s)| matches!(p, Place::Pod(..)) && s.ip.src == src && s.ip.dst == dst)
+            places.iter().find(|(p, s)| matches!(p, Place::Pod(..)) && s.ip.src == src && s.ip.dst == dst).or_else(
+                || {
+                    // On an interface nothing names: the probe as it left the Pod (original TTL).
+                    places.iter().find(|(p, s)| {
+                        bare_unknown(p, s) && s.ip.src == src && s.ip.dst == dst && s.ip.ttl == self.ctx.probe.ip.ttl
+                    })
+                },
+            )
         } else {
             places
                 .iter()
@@ -290,7 +301,15 @@ impl Pass<'_, '_, '_> {
             .map(|(p, s)| (p.clone(), *s))
             .next();
         let gw_out = places.iter().find(|(p, _)| *p == Place::Gateway).map(|(_, s)| *s);
-        Seen { entry, tunnel_out, pod_out, gw_out }
+        let same_record = |a: &Sighting, b: &Sighting| a.file == b.file && a.packet == b.packet;
+        let unknown_out = places
+            .iter()
+            .filter(|(p, s)| bare_unknown(p, s))
+            .filter(|(_, s)| entry.is_none_or(|e| !same_record(e, s) && s.timestamp_ns >= e.timestamp_ns))
+            .map(|(_, s)| *s)
+            .next_back()
+            .filter(|_| tunnel_out.is_none() && pod_out.is_none() && gw_out.is_none());
+        Seen { entry, tunnel_out, pod_out, gw_out, unknown_out }
     }
 
     /// The terminal state: the flows' facts first, the captures to fill in; and the terminal
@@ -404,7 +423,9 @@ impl Pass<'_, '_, '_> {
                 (Component::Forwarding, Action::Forwarded, Some(Table::Output)) => {
                     attach(o, seen.tunnel_out.or(seen.gw_out))
                 }
-                (Component::Forwarding, Action::Delivered, Some(Table::Output)) => attach(o, pod_out.or(seen.gw_out)),
+                (Component::Forwarding, Action::Delivered, Some(Table::Output)) => {
+                    attach(o, pod_out.or(seen.gw_out).or(seen.unknown_out))
+                }
                 (Component::Forwarding, Action::ForwardedOutOfNetwork, _) => attach(o, seen.gw_out.or(seen.tunnel_out)),
                 (Component::LB, ..) => {
                     if let Some(ip) = &o.translated_dst_ip {
@@ -493,12 +514,23 @@ impl Pass<'_, '_, '_> {
                     ),
                 ));
             }
-            if last.action == Action::Delivered && node.has_captures && pod_out.is_none() && seen.gw_out.is_none() {
-                findings.push(Finding::new(
-                    FindingKind::Disagreement,
-                    Some(&node.name),
-                    "the flows deliver the probe, but no capture of this node shows it at the destination",
-                ));
+            let at_destination = pod_out.is_some() || seen.gw_out.is_some();
+            if last.action == Action::Delivered && node.has_captures && !at_destination {
+                match seen.unknown_out {
+                    Some(s) => findings.push(Finding::new(
+                        FindingKind::Assumption,
+                        Some(&node.name),
+                        format!(
+                            "the delivery is taken from {} packet {}, whose interface is unknown (the capture does not name it; give the node's `link` file or the interface of the file)",
+                            s.file, s.packet
+                        ),
+                    )),
+                    None => findings.push(Finding::new(
+                        FindingKind::Disagreement,
+                        Some(&node.name),
+                        "the flows deliver the probe, but no capture of this node shows it at the destination",
+                    )),
+                }
             }
         }
     }
