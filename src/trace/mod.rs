@@ -6,6 +6,7 @@
 pub mod analyze;
 pub mod clock;
 pub mod copies;
+pub mod live;
 pub mod model;
 pub mod pass;
 pub mod phase;

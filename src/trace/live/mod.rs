@@ -1,0 +1,6 @@
+//! Following real, untagged traffic (`analyze --match`): which packets to follow ([`spec`]),
+//! how the source Pod's packets group into connections, how each packet is recognised at every
+//! other capture point by the fields an Antrea path does not rewrite, and each packet's and
+//! connection's fate.
+
+pub mod spec;
