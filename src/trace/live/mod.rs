@@ -3,4 +3,5 @@
 //! other capture point by the fields an Antrea path does not rewrite, and each packet's and
 //! connection's fate.
 
+pub mod connection;
 pub mod spec;
