@@ -153,6 +153,10 @@ pub struct Decoded {
     pub ip: Option<IpInfo>,
     /// Transport header of the innermost IP packet (absent for later fragments).
     pub transport: Option<TransportInfo>,
+    /// Where the innermost IP packet's payload (its transport header) starts in the frame, and
+    /// how many of its bytes were captured (the IP length bounds it, so Ethernet padding is not
+    /// counted): what identifies a real packet at several capture points.
+    pub ip_payload: Option<(usize, usize)>,
     /// Some header was cut short (snapshot length).
     pub truncated: bool,
     /// Why decoding stopped early, if it did.
@@ -247,18 +251,22 @@ pub fn decode(link: LinkType, data: &[u8]) -> Decoded {
             return d;
         }
         d.transport = TransportInfo::parse(ip.protocol, payload);
+        let offset = (payload.as_ptr() as usize).wrapping_sub(data.as_ptr() as usize);
+        d.ip_payload = (offset <= data.len()).then_some((offset, payload.len()));
         let Some((tunnel, next)) = tunnel(&ip, d.transport.as_ref(), payload) else { return d };
         if d.depth == MAX_TUNNEL_DEPTH {
             // The innermost IP header is deeper than we look: report none rather than a middle one.
             d.stop = Some(Stop::TooDeep);
             d.ip = None;
             d.transport = None;
+            d.ip_payload = None;
             return d;
         }
         d.tunnels[d.depth] = Some(tunnel);
         d.depth += 1;
         d.ip = None;
         d.transport = None;
+        d.ip_payload = None;
         start = next;
     }
 }

@@ -4,4 +4,5 @@
 //! connection's fate.
 
 pub mod connection;
+pub mod identity;
 pub mod spec;
