@@ -77,8 +77,11 @@ pub fn run(args: &ExtractArgs, quiet: bool) -> Outcome {
         sightings.extend(scan.sightings);
     }
     for c in &captures {
-        if let Some(e) = &c.error {
+        for e in c.error.iter().chain(&c.more_damage) {
             eprintln!("hoptrace: warning: {}", e.message);
+        }
+        if c.omitted_damage > 0 {
+            eprintln!("hoptrace: warning: {}: {} more damaged places not listed", c.file, c.omitted_damage);
         }
     }
     let evidence = Evidence {

@@ -65,10 +65,17 @@ pub struct CaptureReport {
     /// Packets that could not be decoded to an IP header, by reason.
     #[serde(default, skip_serializing_if = "Undecoded::is_empty")]
     pub undecoded: Undecoded,
-    /// The first damage met, if any. In a classic pcap file it ends the reading (the packets
-    /// before it were scanned); in pcapng it costs the rest of its section.
+    /// The first damage met, if any (the packets before it were scanned). Its message says what
+    /// it cost: the rest of a classic pcap file, one pcapng block, the rest of a pcapng section,
+    /// or nothing (a gzip CRC mismatch, data after the last gzip member, a block not used).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<ErrorReport>,
+    /// Damage met after the first, in file order (at most 99).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub more_damage: Vec<ErrorReport>,
+    /// Damage met beyond the 100 reported (counted only).
+    #[serde(default, skip_serializing_if = "is_zero_u64")]
+    pub omitted_damage: u64,
     /// How many times reading resumed at a later pcapng section after damage.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub resumed_sections: u32,
@@ -103,7 +110,11 @@ fn is_zero(n: &u32) -> bool {
     *n == 0
 }
 
-/// Where and why reading a capture stopped.
+fn is_zero_u64(n: &u64) -> bool {
+    *n == 0
+}
+
+/// Where a capture is damaged, why, and what it cost.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ErrorReport {

@@ -45,8 +45,13 @@ pub fn scan_file(target: &ScanTarget<'_>, path: &Path, progress: Option<&Progres
     let source = match open_capture(path) {
         Ok(s) => s,
         Err(e) => {
-            let err =
-                CaptureError { file: path.to_path_buf(), packet: 1, offset: 0, kind: ErrorKind::Io(e.to_string()) };
+            let err = CaptureError {
+                file: path.to_path_buf(),
+                packet: 1,
+                offset: 0,
+                kind: ErrorKind::Io(e.to_string()),
+                cost: crate::capture::Cost::RestOfFile,
+            };
             report.error = Some(ErrorReport { packet: 1, offset: 0, message: err.to_string() });
             if let Some(p) = progress {
                 p.inc(disk_size);
@@ -111,7 +116,7 @@ pub fn scan_file(target: &ScanTarget<'_>, path: &Path, progress: Option<&Progres
         Format::PcapNg => "pcapng".to_string(),
     });
     // A file that is not a capture at all has no format.
-    if summary.packets == 0 && matches!(summary.error.as_ref().map(|e| &e.kind), Some(ErrorKind::NotACapture)) {
+    if summary.packets == 0 && matches!(summary.error.as_ref().map(|e| &e.kind), Some(ErrorKind::NotACapture(..))) {
         report.format = None;
     }
     report.compression = (summary.compression == Compression::Gzip).then(|| "gzip".to_string());
@@ -121,7 +126,10 @@ pub fn scan_file(target: &ScanTarget<'_>, path: &Path, progress: Option<&Progres
     report.interfaces = interfaces;
     report.sightings = sightings.len() as u64;
     report.undecoded = undecoded;
-    report.error = summary.error.map(|e| ErrorReport { packet: e.packet, offset: e.offset, message: e.to_string() });
+    let to_report = |e: &CaptureError| ErrorReport { packet: e.packet, offset: e.offset, message: e.to_string() };
+    report.error = summary.error.as_ref().map(to_report);
+    report.more_damage = summary.more_damage.iter().map(to_report).collect();
+    report.omitted_damage = summary.omitted_damage;
     report.resumed_sections = summary.resumed;
     FileScan { report, sightings }
 }
