@@ -12,8 +12,8 @@ use std::path::Path;
 /// How many leading bytes [`sniff_compression`] looks at.
 pub const SNIFF_LEN: usize = 8;
 
-/// Classic pcap magics as they appear on disk: µs and ns resolution, both byte orders, and the
-/// DG/UX / Kuznetzov variants libpcap also recognises are not read (see docs/capture.md).
+/// Classic pcap magics as they appear on disk: µs and ns resolution, both byte orders (the
+/// modified formats of Kuznetzov's and Navtel's patches are not read).
 pub const PCAP_MAGICS: [[u8; 4]; 4] = [
     [0xd4, 0xc3, 0xb2, 0xa1], // µs, little-endian
     [0xa1, 0xb2, 0xc3, 0xd4], // µs, big-endian
@@ -84,6 +84,23 @@ pub fn sniff_reader(inner: Box<dyn Read + Send>) -> io::Result<Sniffed> {
 /// it is a regular file when reading a FIFO or device would block or never end).
 pub fn sniff_file(path: &Path) -> io::Result<Sniffed> {
     sniff_reader(Box::new(std::fs::File::open(path)?))
+}
+
+/// Whether a file holds a capture, the one test behind `extract`'s directory search and
+/// `analyze`'s sorting of its inputs: its (decompressed) content starts like pcap or pcapng, or
+/// it is compressed, damaged before the first bytes of content, and named like a capture (so the
+/// damage is reported by the scan instead of the file being passed over). `Err` when the file
+/// cannot be read.
+pub fn is_capture_file(path: &Path) -> io::Result<bool> {
+    let s = sniff_file(path)?;
+    Ok(s.is_capture() || (s.damaged && has_capture_name(path)))
+}
+
+/// Whether the file name has a capture extension (`.pcap`, `.pcapng`, `.cap`, `.ntar`, with
+/// rotation suffixes and a compression extension after it).
+pub fn has_capture_name(path: &Path) -> bool {
+    let name = path.file_name().map(|n| n.to_string_lossy().to_ascii_lowercase()).unwrap_or_default();
+    [".pcap", ".cap", ".ntar"].iter().any(|e| name.contains(e))
 }
 
 #[cfg(test)]

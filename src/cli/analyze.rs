@@ -88,8 +88,9 @@ pub struct AnalyzeArgs {
     /// flow dump or captures says nothing about where the probe went).
     #[arg(long)]
     pub no_simulate: bool,
-    /// Worker threads for the capture scan (default: one per core).
-    #[arg(short = 'j', long, value_name = "N")]
+    /// Worker threads for the capture scan (default: one per core; at most 4 per core, larger
+    /// values are lowered to that).
+    #[arg(short = 'j', long, value_name = "N", value_parser = super::jobs::parse_jobs)]
     pub threads: Option<usize>,
 }
 

@@ -26,6 +26,20 @@ pub struct Evidence {
     pub captures: Vec<CaptureReport>,
     /// Every sighting, by file (in the order given) then packet number.
     pub sightings: Vec<Sighting>,
+    /// Files and directories under the inputs that were not read, and why (unreadable, symbolic
+    /// link loops or links leading outside an input directory, second names of a file, FIFOs,
+    /// walk limits). A capture among them is evidence that was not looked at.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unread: Vec<UnreadInput>,
+}
+
+/// A path under the inputs that was not read.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UnreadInput {
+    /// The path, as reached from the input given.
+    pub path: String,
+    /// Why it was not read.
+    pub why: String,
 }
 
 /// What identified the probe.
