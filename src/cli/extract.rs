@@ -109,7 +109,12 @@ pub fn run(args: &ExtractArgs, quiet: bool) -> Outcome {
             .map(|p| UnreadInput { path: p.path.display().to_string(), why: p.why.clone() })
             .collect(),
     };
-    let readable = evidence.captures.iter().filter(|c| c.format.is_some()).count();
+    // A capture whose header could not be read gave nothing.
+    let readable = evidence
+        .captures
+        .iter()
+        .filter(|c| c.format.is_some() && !(c.packets == 0 && c.error.as_ref().is_some_and(|e| e.offset == 0)))
+        .count();
     if readable == 0 {
         // A failed run leaves the output as it was.
         return Err(CliError::usage("none of the inputs is a readable capture"));
