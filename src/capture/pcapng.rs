@@ -246,7 +246,7 @@ pub fn parse_interface(b: &[u8], big_endian: bool) -> Result<(InterfaceBlock, Op
     match parsed {
         Ok((_, idb)) => Ok((
             InterfaceBlock {
-                name: idb.if_name().and_then(|n| n.ok()).map(|n| super::source::excerpt_text(n)),
+                name: idb.if_name().and_then(|n| n.ok()).map(super::source::excerpt_text),
                 tsresol: idb.if_tsresol,
                 tsoffset: idb.if_tsoffset,
                 ..fixed
