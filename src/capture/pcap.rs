@@ -44,6 +44,7 @@ pub struct FileHeader {
     pub lengths: LengthOrder,
 }
 
+#[inline]
 fn u32_at(b: &[u8], at: usize, big_endian: bool) -> u32 {
     let w = [b[at], b[at + 1], b[at + 2], b[at + 3]];
     if big_endian {
@@ -106,6 +107,7 @@ impl RecordHeader {
 }
 
 /// Parses a record header (`b` holds at least [`RECORD_HEADER_LEN`] bytes).
+#[inline]
 pub fn parse_record_header(b: &[u8], h: &FileHeader) -> RecordHeader {
     let f = |at| u32_at(b, at, h.big_endian);
     let (first, second) = (f(8), f(12));

@@ -144,6 +144,7 @@ pub fn read_capture(path: &Path, source: CaptureSource, visit: impl FnMut(&Packe
         win: Window::new(source.stream, BUFFER_SIZE),
         notes: source.notes,
         pending: VecDeque::new(),
+        notes_at_read: 0,
         summary: ReadSummary {
             format: None,
             compression: source.compression,
@@ -174,6 +175,8 @@ struct Reader<'p, V> {
     notes: StreamNotes,
     /// Compression-layer notes not yet placed at a packet, in stream order.
     pending: VecDeque<StreamDamage>,
+    /// The window's read count when the notes were last taken.
+    notes_at_read: u64,
     summary: ReadSummary,
     visit: V,
 }
@@ -316,6 +319,16 @@ impl<V: FnMut(&Packet)> Reader<'_, V> {
             if !self.pending.is_empty() || self.notes_maybe() {
                 self.place_notes(offset);
             }
+            // The common case: the whole record is in the window already.
+            let data = self.win.data();
+            if data.len() >= pcap::RECORD_HEADER_LEN {
+                let rec = pcap::parse_record_header(data, &header);
+                let total = pcap::RECORD_HEADER_LEN + rec.caplen as usize;
+                if rec.caplen <= limit && data.len() >= total {
+                    self.deliver_pcap(&header, &iface, rec, offset, total);
+                    continue;
+                }
+            }
             if self.at_end() {
                 return Stop::End;
             }
@@ -339,9 +352,15 @@ impl<V: FnMut(&Packet)> Reader<'_, V> {
         }
     }
 
-    /// Whether the compression layer may have written notes (cheap: checked per record).
-    fn notes_maybe(&self) -> bool {
-        self.summary.compression != Compression::None
+    /// Whether the compression layer may have written notes since they were last taken: only
+    /// a compressed stream writes them, and only while the window reads from it.
+    #[inline]
+    fn notes_maybe(&mut self) -> bool {
+        if self.summary.compression == Compression::None || self.win.reads() == self.notes_at_read {
+            return false;
+        }
+        self.notes_at_read = self.win.reads();
+        true
     }
 
     fn deliver_pcap(

@@ -14,12 +14,14 @@ pub struct Window {
     /// Stream offset of `buf[start]`.
     offset: u64,
     eof: bool,
+    /// Reads made from the source (lets callers notice that new data arrived).
+    reads: u64,
 }
 
 impl Window {
     /// A window of `capacity` bytes over `src`.
     pub fn new(src: Box<dyn Read + Send>, capacity: usize) -> Window {
-        Window { src, buf: vec![0; capacity].into_boxed_slice(), start: 0, end: 0, offset: 0, eof: false }
+        Window { src, buf: vec![0; capacity].into_boxed_slice(), start: 0, end: 0, offset: 0, eof: false, reads: 0 }
     }
 
     /// The largest `n` that [`Window::fill`] can provide.
@@ -27,12 +29,20 @@ impl Window {
         self.buf.len()
     }
 
+    /// How many reads were made from the source so far.
+    #[inline]
+    pub fn reads(&self) -> u64 {
+        self.reads
+    }
+
     /// Stream offset of the first byte of [`Window::data`].
+    #[inline]
     pub fn offset(&self) -> u64 {
         self.offset
     }
 
     /// The bytes available now.
+    #[inline]
     pub fn data(&self) -> &[u8] {
         &self.buf[self.start..self.end]
     }
@@ -55,7 +65,10 @@ impl Window {
                     self.eof = true;
                     break;
                 }
-                Ok(k) => self.end += k,
+                Ok(k) => {
+                    self.end += k;
+                    self.reads += 1;
+                }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) => return Err(e),
             }
@@ -69,6 +82,7 @@ impl Window {
     }
 
     /// Consumes `n` available bytes (at most what is available).
+    #[inline]
     pub fn consume(&mut self, n: usize) {
         let n = n.min(self.end - self.start);
         self.start += n;
