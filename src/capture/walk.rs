@@ -52,6 +52,8 @@ pub struct Walker {
     files: HashMap<(u64, u64), PathBuf>,
     /// Listings already made, by path (listing the same path again is not a revisit).
     listed: HashMap<PathBuf, Listing>,
+    /// (device, inode) of each directory entered as a root.
+    roots: std::collections::HashSet<(u64, u64)>,
     entries: usize,
     over_limit: bool,
     /// Everything not read, in the order met.
@@ -84,6 +86,10 @@ impl Walker {
         };
         match fs::metadata(&resolved) {
             Ok(m) => {
+                if !self.roots.insert(id(&m)) {
+                    self.problem(root, "this directory is given twice: searched once");
+                    return false;
+                }
                 if !self.claim_dir(root, &m, None) {
                     return false;
                 }
@@ -322,6 +328,16 @@ mod tests {
         assert!(why("a/one.pcap").contains("the same file as"), "{:?}", w.problems);
         assert!(why("broken").contains("cannot be followed"), "{:?}", w.problems);
         assert_eq!(w.problems.len(), 6, "{:?}", w.problems);
+    }
+
+    #[test]
+    fn a_directory_given_twice_is_searched_once() {
+        let top = tempfile::tempdir().unwrap();
+        fs::write(top.path().join("a.pcap"), b"x").unwrap();
+        let mut w = Walker::new();
+        assert_eq!(w.files_under(top.path(), |_| Ok(true)).len(), 1);
+        assert!(w.files_under(top.path(), |_| Ok(true)).is_empty());
+        assert!(w.problems[0].why.contains("given twice"), "{:?}", w.problems);
     }
 
     #[test]
