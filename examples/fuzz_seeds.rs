@@ -18,7 +18,7 @@ fn main() -> std::io::Result<()> {
     let out = PathBuf::from(&args[2]);
     std::fs::create_dir_all(&out)?;
     let mut n = 0;
-    for file in expand_inputs(&[PathBuf::from(&args[1])])? {
+    for file in expand_inputs(&[PathBuf::from(&args[1])]).files {
         let Ok(src) = open_capture(&file) else { continue };
         let mut seeds = Vec::new();
         read_capture(&file, src, |p| {

@@ -6,7 +6,7 @@ use super::node::{NodeView, PortRole};
 use super::observe::TerminalState;
 use super::registers::{RegField, AP_CONJ_ID, MARKS_REGISTER, TARGET_OFPORT, TF_EGRESS_CONJ_ID, TF_INGRESS_CONJ_ID};
 use super::tables::TableMap;
-use crate::ether::ethertype;
+use crate::ether::ether_type;
 use crate::ovs::field::Field;
 use crate::ovs::sim::multinode::Node;
 use crate::ovs::sim::trace::{Event, Trace};
@@ -110,11 +110,11 @@ pub fn cluster<'a>(nodes: &[&'a SimNode], extra_ips: &[(String, IpAddr)]) -> Vec
 
 fn ip_of(p: &Packet, v4: Field, v6: Field) -> Option<IpAddr> {
     match p.eth_type() {
-        ethertype::IPV4 => {
+        ether_type::IPV4 => {
             let v = p.get(v4) as u32;
             (v != 0).then(|| IpAddr::V4(Ipv4Addr::from(v)))
         }
-        ethertype::IPV6 => {
+        ether_type::IPV6 => {
             let v = p.get(v6);
             (v != 0).then(|| IpAddr::V6(Ipv6Addr::from(v)))
         }

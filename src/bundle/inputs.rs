@@ -6,9 +6,10 @@
 
 use super::agent::NodeArtifacts;
 use super::cluster::ClusterInfo;
+use crate::capture::sniff::is_capture_file;
+use crate::capture::walk::Walker;
 use crate::decode::evidence::Evidence;
 use crate::ovs::FlowDump;
-use std::io::Read;
 use std::path::{Path, PathBuf};
 
 /// Everything known about one node.
@@ -54,7 +55,7 @@ impl AnalysisInputs {
 }
 
 /// What a file is, from its first bytes and name.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 enum FileKind {
     Capture,
     AgentArchive,
@@ -62,6 +63,8 @@ enum FileKind {
     ClusterInfo,
     Probe,
     Other,
+    /// The file could not be read to tell (the reason).
+    Unreadable(String),
 }
 
 fn classify(path: &Path) -> FileKind {
@@ -82,81 +85,81 @@ fn classify(path: &Path) -> FileKind {
     if name.ends_with(".tar.gz") || name.ends_with(".tgz") || name.ends_with(".tar") {
         return FileKind::AgentArchive;
     }
-    let mut magic = [0u8; 4];
-    let n = std::fs::File::open(path).and_then(|mut f| f.read(&mut magic)).unwrap_or(0);
-    if n < 4 {
-        return FileKind::Other;
-    }
-    let m = u32::from_le_bytes(magic);
-    match m {
-        0xa1b2_c3d4 | 0xd4c3_b2a1 | 0xa1b2_3c4d | 0x4d3c_b2a1 | 0x0a0d_0d0a => FileKind::Capture,
-        _ if magic[0] == 0x1f && magic[1] == 0x8b => FileKind::Capture,
-        _ => FileKind::Other,
+    // The same content sniffer as extract's directory search.
+    match is_capture_file(path) {
+        Ok(true) => FileKind::Capture,
+        Ok(false) => FileKind::Other,
+        Err(e) => FileKind::Unreadable(format!("cannot read: {e}")),
     }
 }
 
 /// Whether a directory holds one node's files (flows, agentinfo or captures at its top level).
-fn is_node_dir(dir: &Path) -> bool {
-    ["flows", "agentinfo", "ovsports"].iter().any(|f| dir.join(f).is_file())
-        || files_of(dir).iter().any(|p| classify(p) == FileKind::Capture)
+fn is_node_dir(walk: &mut Walker, dir: &Path) -> bool {
+    let files = files_of(walk, dir);
+    let named = |p: &PathBuf| p.file_name().is_some_and(|n| ["flows", "agentinfo", "ovsports"].iter().any(|f| n == *f));
+    files.iter().any(named) || files.iter().any(|p| classify(p) == FileKind::Capture)
 }
 
-fn files_of(dir: &Path) -> Vec<PathBuf> {
-    let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
-        .map(|rd| rd.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| p.is_file()).collect())
-        .unwrap_or_default();
-    v.sort();
-    v
+/// The regular files directly in `dir` (name order), through the walker: links are followed
+/// only inside the input, each file once, and what is not read is a problem of the walk.
+fn files_of(walk: &mut Walker, dir: &Path) -> Vec<PathBuf> {
+    walk.list(dir).files
 }
 
-fn dirs_of(dir: &Path) -> Vec<PathBuf> {
-    let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
-        .map(|rd| rd.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| p.is_dir()).collect())
-        .unwrap_or_default();
-    v.sort();
-    v
+/// The directories directly in `dir` (name order), through the walker (no loops, no escapes).
+fn dirs_of(walk: &mut Walker, dir: &Path) -> Vec<PathBuf> {
+    walk.list(dir).dirs
 }
 
 /// Sorts the command-line inputs into nodes.
 pub fn discover(inputs: &[String]) -> AnalysisInputs {
     let mut out = AnalysisInputs::default();
+    let mut walk = Walker::new();
     for input in inputs {
         match input.split_once('=') {
             Some((node, path)) if !node.is_empty() && !node.contains('/') => {
-                add_path(&mut out, Path::new(path), Some(node));
+                add_path(&mut out, &mut walk, Path::new(path), Some(node));
             }
-            _ => add_path(&mut out, Path::new(input), None),
+            _ => add_path(&mut out, &mut walk, Path::new(input), None),
         }
+    }
+    for p in std::mem::take(&mut walk.problems) {
+        out.problem(&p.path, p.why);
     }
     out.nodes.sort_by(|a, b| a.name.cmp(&b.name));
     out
 }
 
-fn add_path(out: &mut AnalysisInputs, path: &Path, node: Option<&str>) {
+fn add_path(out: &mut AnalysisInputs, walk: &mut Walker, path: &Path, node: Option<&str>) {
     if !path.exists() {
         out.problem(path, "no such file or directory");
         return;
     }
     if path.is_dir() {
-        if node.is_some() || is_node_dir(path) {
-            add_node_dir(out, path, node);
+        if !walk.enter_root(path) {
+            return;
+        }
+        if node.is_some() || is_node_dir(walk, path) {
+            add_node_dir(out, walk, path, node);
         } else {
             // A support bundle or scenario directory: its files, then one node per sub-directory.
-            for f in files_of(path) {
+            for f in files_of(walk, path) {
                 add_file(out, &f, None);
             }
-            for d in dirs_of(path) {
-                if is_node_dir(&d) {
-                    add_node_dir(out, &d, None);
+            for d in dirs_of(walk, path) {
+                if is_node_dir(walk, &d) {
+                    add_node_dir(out, walk, &d, None);
                 }
             }
         }
         return;
     }
-    add_file(out, path, node);
+    if walk.claim_file(path) {
+        add_file(out, path, node);
+    }
 }
 
-fn add_node_dir(out: &mut AnalysisInputs, dir: &Path, node: Option<&str>) {
+fn add_node_dir(out: &mut AnalysisInputs, walk: &mut Walker, dir: &Path, node: Option<&str>) {
     let artifacts = match NodeArtifacts::open(dir) {
         Ok(a) => Some(a),
         Err(e) => {
@@ -181,7 +184,14 @@ fn add_node_dir(out: &mut AnalysisInputs, dir: &Path, node: Option<&str>) {
     } else {
         None
     };
-    let captures: Vec<PathBuf> = files_of(dir).into_iter().filter(|p| classify(p) == FileKind::Capture).collect();
+    let mut captures = Vec::new();
+    for p in files_of(walk, dir) {
+        match classify(&p) {
+            FileKind::Capture => captures.push(p),
+            FileKind::Unreadable(why) => out.problem(&p, why),
+            _ => {}
+        }
+    }
     let n = out.node_mut(&name);
     if let Some(mut a) = artifacts.filter(|a| a.flows.is_some() || a.agent_info.is_some() || a.ports.is_some()) {
         a.node = name.clone();
@@ -191,7 +201,7 @@ fn add_node_dir(out: &mut AnalysisInputs, dir: &Path, node: Option<&str>) {
         n.before = before;
     }
     n.captures.extend(captures);
-    for f in files_of(dir) {
+    for f in files_of(walk, dir) {
         if classify(&f) == FileKind::Evidence {
             add_file(out, &f, Some(&name));
         }
@@ -200,6 +210,7 @@ fn add_node_dir(out: &mut AnalysisInputs, dir: &Path, node: Option<&str>) {
 
 fn add_file(out: &mut AnalysisInputs, path: &Path, node: Option<&str>) {
     match classify(path) {
+        FileKind::Unreadable(why) => out.problem(path, why),
         FileKind::Capture => match node {
             Some(n) => out.node_mut(n).captures.push(path.to_path_buf()),
             None => out.problem(path, "a capture needs its node: give it as NODE=FILE or inside a node directory"),

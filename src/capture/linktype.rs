@@ -30,21 +30,33 @@ impl LinkType {
 
     /// Whether [`crate::decode`] can take packets of this link type apart.
     pub fn is_supported(self) -> bool {
-        matches!(self.0, 0 | 1 | 12 | 14 | 101 | 108 | 113 | 228 | 229 | 276)
+        matches!(
+            self,
+            LinkType::NULL
+                | LinkType::ETHERNET
+                | LinkType::RAW_BSD
+                | LinkType::RAW_OPENBSD
+                | LinkType::RAW
+                | LinkType::LOOP
+                | LinkType::LINUX_SLL
+                | LinkType::IPV4
+                | LinkType::IPV6
+                | LinkType::LINUX_SLL2
+        )
     }
 
     /// The name tcpdump uses (`EN10MB`, `LINUX_SLL2`, ...), or the number.
     pub fn name(self) -> String {
-        match self.0 {
-            0 => "NULL".into(),
-            1 => "EN10MB".into(),
-            12 | 14 | 101 => "RAW".into(),
-            108 => "LOOP".into(),
-            113 => "LINUX_SLL".into(),
-            228 => "IPV4".into(),
-            229 => "IPV6".into(),
-            276 => "LINUX_SLL2".into(),
-            n => format!("LINKTYPE_{n}"),
+        match self {
+            LinkType::NULL => "NULL".into(),
+            LinkType::ETHERNET => "EN10MB".into(),
+            LinkType::RAW_BSD | LinkType::RAW_OPENBSD | LinkType::RAW => "RAW".into(),
+            LinkType::LOOP => "LOOP".into(),
+            LinkType::LINUX_SLL => "LINUX_SLL".into(),
+            LinkType::IPV4 => "IPV4".into(),
+            LinkType::IPV6 => "IPV6".into(),
+            LinkType::LINUX_SLL2 => "LINUX_SLL2".into(),
+            LinkType(n) => format!("LINKTYPE_{n}"),
         }
     }
 }

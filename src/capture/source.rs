@@ -1,9 +1,13 @@
-//! Opening a capture: plain or gzip-compressed (detected by its magic bytes, never by its name),
-//! streamed so memory does not grow with the file.
+//! Opening a capture: plain or gzip-compressed (detected by content, see [`super::sniff`], never
+//! by the name), streamed so memory does not grow with the file. Damage found below the capture
+//! format (in the compression layer) is collected in [`StreamNotes`], each note placed at its
+//! offset in the decompressed stream so the reader can name the packet it touches.
 
-use flate2::read::MultiGzDecoder;
+use super::gzip::GzipReader;
+use super::sniff::{sniff_compression, SNIFF_LEN};
+use std::fmt;
 use std::fs::File;
-use std::io::{self, BufRead, BufReader, Read};
+use std::io::{self, BufReader, Read};
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
@@ -12,73 +16,187 @@ use std::sync::{Arc, Mutex};
 pub enum Compression {
     /// Stored as is.
     None,
-    /// gzip (one or more members, as `cat a.gz b.gz` produces).
+    /// gzip (one or more members, as `cat a.gz b.gz` and pigz produce).
     Gzip,
 }
 
 /// Size of the read-ahead buffer between the file and the decompressor.
 const FILE_BUFFER: usize = 256 * 1024;
 
+/// What was wrong in the compression layer.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum StreamDamageKind {
+    /// The file ends inside the member that starts at compressed byte `member_start`.
+    Truncated {
+        /// Compressed offset of the member's header.
+        member_start: u64,
+    },
+    /// The member's deflate data is invalid at the noted compressed offset.
+    Corrupt {
+        /// Compressed offset of the member's header.
+        member_start: u64,
+        /// The decompressor's words.
+        detail: String,
+    },
+    /// The member's trailer does not match the data (its data was delivered).
+    BadTrailer {
+        /// Compressed offset of the member's header.
+        member_start: u64,
+        /// Whether the CRC-32 matched.
+        crc_ok: bool,
+        /// Whether the size (mod 2^32) matched.
+        size_ok: bool,
+    },
+    /// A member header with an unknown compression method or reserved flags.
+    BadHeader {
+        /// Compressed offset of the member's header.
+        member_start: u64,
+        /// The method byte (8 is deflate).
+        method: u8,
+        /// The flag byte.
+        flags: u8,
+    },
+    /// Bytes after the last member that do not start another one (ignored).
+    TrailingData {
+        /// Whether they are all zero bytes (padding), as far as seen.
+        zeros: bool,
+    },
+}
+
+/// One damage in the compression layer, placed in both streams.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StreamDamage {
+    /// Offset in the decompressed stream at which the damage lies (everything before it was
+    /// delivered).
+    pub decompressed_offset: u64,
+    /// Offset in the compressed file.
+    pub compressed_offset: u64,
+    /// 1-based gzip member number.
+    pub member: u32,
+    /// What is wrong.
+    pub kind: StreamDamageKind,
+}
+
+impl StreamDamage {
+    /// Whether the decompressed data stops here (as opposed to a note about data already read).
+    pub fn ends_stream(&self) -> bool {
+        !matches!(self.kind, StreamDamageKind::BadTrailer { .. })
+    }
+}
+
+impl fmt::Display for StreamDamage {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let m = self.member;
+        match &self.kind {
+            StreamDamageKind::Truncated { member_start } => write!(
+                f,
+                "gzip member {m} (starting at compressed byte {member_start}) is cut short: the file ends at compressed byte {}; the data before the cut is kept",
+                self.compressed_offset
+            ),
+            StreamDamageKind::Corrupt { member_start, detail } => write!(
+                f,
+                "gzip member {m} (starting at compressed byte {member_start}) has invalid compressed data at compressed byte {} ({}); the data before it is kept",
+                self.compressed_offset,
+                excerpt_text(detail)
+            ),
+            StreamDamageKind::BadTrailer { member_start, crc_ok, size_ok } => {
+                let what = match (crc_ok, size_ok) {
+                    (false, false) => "CRC-32 and size do",
+                    (false, true) => "CRC-32 does",
+                    _ => "size does",
+                };
+                write!(
+                    f,
+                    "gzip member {m} (starting at compressed byte {member_start}): its trailer's {what} not match the data (the data may be damaged; its packets are kept)"
+                )
+            }
+            StreamDamageKind::BadHeader { member_start, method, flags } => write!(
+                f,
+                "gzip member {m} at compressed byte {member_start}: expected compression method 8 (deflate) and no reserved flags, found method {method} and flags {flags:#04x}"
+            ),
+            StreamDamageKind::TrailingData { zeros } => write!(
+                f,
+                "{} after the last gzip member, from compressed byte {} on (ignored)",
+                if *zeros { "zero padding" } else { "data that is not a gzip member" },
+                self.compressed_offset
+            ),
+        }
+    }
+}
+
+/// At most this many characters of text from the input or from a library go into a message.
+pub const MAX_EXCERPT: usize = 80;
+
+/// `text` cut to [`MAX_EXCERPT`] characters (with `...` when cut) and with control characters
+/// escaped, for quoting in one line of an error message.
+pub fn excerpt_text(text: &str) -> String {
+    let mut out: String = text.chars().take(MAX_EXCERPT).flat_map(char::escape_debug).collect();
+    if text.chars().nth(MAX_EXCERPT).is_some() {
+        out.push_str("...");
+    }
+    out
+}
+
+/// The damage notes of one stream, shared between the decompressor that writes them and the
+/// capture reader that places them.
+#[derive(Clone, Debug, Default)]
+pub struct StreamNotes(Arc<Mutex<Vec<StreamDamage>>>);
+
+impl StreamNotes {
+    /// Adds a note.
+    pub fn push(&self, d: StreamDamage) {
+        if let Ok(mut v) = self.0.lock() {
+            // A stream has a few members with damage at most; bound it anyway.
+            if v.len() < MAX_STREAM_NOTES {
+                v.push(d);
+            }
+        }
+    }
+
+    /// Takes the notes written so far.
+    pub fn take(&self) -> Vec<StreamDamage> {
+        self.0.lock().map(|mut v| std::mem::take(&mut *v)).unwrap_or_default()
+    }
+}
+
+/// The most compression-layer notes kept for one stream.
+pub const MAX_STREAM_NOTES: usize = 64;
+
 /// An open capture stream: the bytes of the pcap/pcapng file, decompressed if needed.
 pub struct CaptureSource {
-    /// The decompressed byte stream; reads fill the caller's buffer as far as the data allows.
+    /// The decompressed byte stream.
     pub stream: Box<dyn Read + Send>,
     /// How the file was stored.
     pub compression: Compression,
-    /// The last I/O error the stream met (the pcap parser only reports "read error").
-    pub last_error: Arc<Mutex<Option<String>>>,
+    /// Damage met in the compression layer.
+    pub notes: StreamNotes,
 }
 
-/// Opens `path`, detecting gzip by its magic bytes.
+/// Opens `path`, detecting compression by its magic bytes.
 pub fn open_capture(path: &Path) -> io::Result<CaptureSource> {
     let file = File::open(path)?;
     from_reader(Box::new(file))
 }
 
 /// Wraps any byte stream (a file, a slice, a tar entry) the way [`open_capture`] wraps a file.
-pub fn from_reader(inner: Box<dyn Read + Send>) -> io::Result<CaptureSource> {
-    let mut buffered = BufReader::with_capacity(FILE_BUFFER, inner);
-    let head = buffered.fill_buf()?;
-    let gzip = head.len() >= 2 && head[0] == 0x1f && head[1] == 0x8b;
-    let last_error = Arc::new(Mutex::new(None));
-    let (stream, compression): (Box<dyn Read + Send>, _) = if gzip {
-        (Box::new(MultiGzDecoder::new(buffered)), Compression::Gzip)
-    } else {
-        (Box::new(buffered), Compression::None)
-    };
-    let stream = Box::new(FillingReader { inner: stream, last_error: last_error.clone() });
-    Ok(CaptureSource { stream, compression, last_error })
-}
-
-/// A reader whose `read` keeps reading until the buffer is full or the stream ends. The pcap
-/// parser treats a short read as the end of what is available, and a decompressor returns short
-/// reads all the time. It also keeps the I/O error text for the error report.
-struct FillingReader {
-    inner: Box<dyn Read + Send>,
-    last_error: Arc<Mutex<Option<String>>>,
-}
-
-impl Read for FillingReader {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let mut filled = 0;
-        while filled < buf.len() {
-            match self.inner.read(&mut buf[filled..]) {
-                Ok(0) => break,
-                Ok(n) => filled += n,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => {
-                    if let Ok(mut slot) = self.last_error.lock() {
-                        *slot = Some(e.to_string());
-                    }
-                    if filled > 0 {
-                        return Ok(filled);
-                    }
-                    return Err(e);
-                }
-            }
+pub fn from_reader(mut inner: Box<dyn Read + Send>) -> io::Result<CaptureSource> {
+    // The first bytes decide the compression; a pipe may deliver them in pieces.
+    let mut head = Vec::with_capacity(SNIFF_LEN);
+    loop {
+        match (&mut inner).take((SNIFF_LEN - head.len()) as u64).read_to_end(&mut head) {
+            Ok(_) => break,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
         }
-        Ok(filled)
     }
+    let compression = sniff_compression(&head);
+    let buffered = BufReader::with_capacity(FILE_BUFFER, io::Cursor::new(head).chain(inner));
+    let notes = StreamNotes::default();
+    let stream: Box<dyn Read + Send> = match compression {
+        Compression::Gzip => Box::new(GzipReader::new(buffered, notes.clone())),
+        Compression::None => Box::new(buffered),
+    };
+    Ok(CaptureSource { stream, compression, notes })
 }
 
 #[cfg(test)]
@@ -100,6 +218,7 @@ mod tests {
         let mut out = String::new();
         src.stream.read_to_string(&mut out).unwrap();
         assert_eq!(out, "hello world");
+        assert!(src.notes.take().is_empty());
 
         let mut plain = from_reader(Box::new(io::Cursor::new(b"\xd4\xc3\xb2\xa1".to_vec()))).unwrap();
         assert_eq!(plain.compression, Compression::None);
@@ -108,10 +227,20 @@ mod tests {
     }
 
     #[test]
-    fn corrupt_gzip_is_an_error_with_text() {
+    fn corrupt_gzip_is_a_note_with_text() {
         let mut src = from_reader(Box::new(io::Cursor::new(b"\x1f\x8b\x08\x00garbage-garbage".to_vec()))).unwrap();
         let mut out = Vec::new();
-        assert!(src.stream.read_to_end(&mut out).is_err());
-        assert!(src.last_error.lock().unwrap().is_some());
+        src.stream.read_to_end(&mut out).unwrap();
+        let notes = src.notes.take();
+        assert_eq!(notes.len(), 1);
+        assert!(notes[0].to_string().starts_with("gzip member 1"), "{}", notes[0]);
+    }
+
+    #[test]
+    fn excerpts_are_short_and_one_line() {
+        let long = "x".repeat(10_000) + "\n";
+        let e = excerpt_text(&long);
+        assert!(e.len() <= MAX_EXCERPT + 3 && e.ends_with("..."));
+        assert_eq!(excerpt_text("a\nb"), "a\\nb");
     }
 }

@@ -97,8 +97,9 @@ pub struct AnalyzeArgs {
     /// Conntrack, bucket and endpoint choices for the simulation.
     #[command(flatten)]
     pub sim: SimArgs,
-    /// Worker threads for the capture scan (default: one per core).
-    #[arg(short = 'j', long, value_name = "N")]
+    /// Worker threads for the capture scan (default: one per core; at most 4 per core, larger
+    /// values are lowered to that).
+    #[arg(short = 'j', long, value_name = "N", value_parser = super::jobs::parse_jobs)]
     pub threads: Option<usize>,
 }
 

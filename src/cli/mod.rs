@@ -6,6 +6,7 @@ pub mod exit;
 pub mod extract;
 pub mod flows;
 pub mod inject;
+pub mod jobs;
 pub mod sim_args;
 pub mod trace;
 

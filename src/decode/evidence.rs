@@ -26,6 +26,20 @@ pub struct Evidence {
     pub captures: Vec<CaptureReport>,
     /// Every sighting, by file (in the order given) then packet number.
     pub sightings: Vec<Sighting>,
+    /// Files and directories under the inputs that were not read, and why (unreadable, symbolic
+    /// link loops or links leading outside an input directory, second names of a file, FIFOs,
+    /// walk limits). A capture among them is evidence that was not looked at.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unread: Vec<UnreadInput>,
+}
+
+/// A path under the inputs that was not read.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UnreadInput {
+    /// The path, as reached from the input given.
+    pub path: String,
+    /// Why it was not read.
+    pub why: String,
 }
 
 /// What identified the probe.
@@ -65,10 +79,17 @@ pub struct CaptureReport {
     /// Packets that could not be decoded to an IP header, by reason.
     #[serde(default, skip_serializing_if = "Undecoded::is_empty")]
     pub undecoded: Undecoded,
-    /// The first damage met, if any. In a classic pcap file it ends the reading (the packets
-    /// before it were scanned); in pcapng it costs the rest of its section.
+    /// The first damage met, if any (the packets before it were scanned). Its message says what
+    /// it cost: the rest of a classic pcap file, one pcapng block, the rest of a pcapng section,
+    /// or nothing (a gzip CRC mismatch, data after the last gzip member, a block not used).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<ErrorReport>,
+    /// Damage met after the first, in file order (at most 99).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub more_damage: Vec<ErrorReport>,
+    /// Damage met beyond the 100 reported (counted only).
+    #[serde(default, skip_serializing_if = "is_zero_u64")]
+    pub omitted_damage: u64,
     /// How many times reading resumed at a later pcapng section after damage.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub resumed_sections: u32,
@@ -103,7 +124,11 @@ fn is_zero(n: &u32) -> bool {
     *n == 0
 }
 
-/// Where and why reading a capture stopped.
+fn is_zero_u64(n: &u64) -> bool {
+    *n == 0
+}
+
+/// Where a capture is damaged, why, and what it cost.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ErrorReport {

@@ -3,8 +3,7 @@
 
 use super::bytes::{u16_at, u32_at, u8_at};
 
-/// IP protocol number of GRE.
-pub const IP_PROTOCOL: u8 = 47;
+pub use super::numbers::ether_type::{ERSPAN_II, ERSPAN_III, TEB};
 
 /// A decoded GRE header.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -16,13 +15,6 @@ pub struct GreHeader {
     /// Sequence number, when the S bit is set.
     pub sequence: Option<u32>,
 }
-
-/// EtherType of transparent Ethernet bridging.
-pub const TEB: u16 = 0x6558;
-/// ERSPAN type II.
-pub const ERSPAN_II: u16 = 0x88be;
-/// ERSPAN type III.
-pub const ERSPAN_III: u16 = 0x22eb;
 
 impl GreHeader {
     /// Parses a version-0 GRE header without routing; returns it and the payload. For ERSPAN the

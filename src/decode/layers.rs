@@ -1,15 +1,16 @@
 //! Taking one captured frame apart: the link layer (Ethernet with 802.1Q/QinQ, Linux cooked
 //! SLL/SLL2, raw IP, loopback), the outer IP headers and the tunnels they carry (Geneve, VXLAN,
-//! VXLAN-GPE/NSH, GRE, STT, nested up to [`MAX_TUNNEL_DEPTH`]), and the innermost IP and
+//! VXLAN-GPE/NSH, GRE, STT, IP-in-IP, nested up to [`MAX_TUNNEL_DEPTH`]), and the innermost IP and
 //! transport headers. Standard headers go through etherparse's lax slicer, which accepts frames
 //! cut at the snapshot length; the tunnel headers through our own views. Never panics, never
 //! allocates.
 
 use super::geneve::{self, GeneveHeader};
-use super::gre::{self, GreHeader};
+use super::gre::GreHeader;
+use super::numbers::{ether_type, ip_proto, loopback_family};
 use super::sll::CookedHeader;
 use super::stt::{self, SttHeader};
-use super::transport::{proto, TransportInfo};
+use super::transport::TransportInfo;
 use super::vxlan::{self, Next};
 use crate::addr::MacAddr;
 use crate::capture::LinkType;
@@ -34,6 +35,9 @@ pub enum TunnelKind {
     Gre,
     /// STT, TCP 7471.
     Stt,
+    /// IP in IP: IPv4 or IPv6 carried directly as the IP payload (protocol 4 or 41), as IPIP,
+    /// SIT and ip6tnl devices and cloud underlays send it.
+    IpInIp,
 }
 
 /// One tunnel layer: the outer IP header that carried it and the tunnel's own id.
@@ -181,10 +185,14 @@ enum Start<'a> {
 /// Decodes one captured frame of the given link type.
 pub fn decode(link: LinkType, data: &[u8]) -> Decoded {
     let mut d = Decoded::default();
-    let mut start = match link.0 {
-        1 => Start::Ethernet(data),
-        113 | 276 => {
-            let h = if link.0 == 113 { CookedHeader::parse_sll(data) } else { CookedHeader::parse_sll2(data) };
+    let mut start = match link {
+        LinkType::ETHERNET => Start::Ethernet(data),
+        LinkType::LINUX_SLL | LinkType::LINUX_SLL2 => {
+            let h = if link == LinkType::LINUX_SLL {
+                CookedHeader::parse_sll(data)
+            } else {
+                CookedHeader::parse_sll2(data)
+            };
             let Some(h) = h else {
                 d.stop = Some(Stop::ShortFrame);
                 return d;
@@ -192,22 +200,26 @@ pub fn decode(link: LinkType, data: &[u8]) -> Decoded {
             d.cooked = Some(h);
             Start::EtherType(h.protocol, data.get(h.header_len..).unwrap_or_default())
         }
-        0 | 108 => {
+        LinkType::NULL | LinkType::LOOP => {
             let Some(af) = data.get(..4) else {
                 d.stop = Some(Stop::ShortFrame);
                 return d;
             };
+            // NULL is in the writer's byte order, LOOP in network order: a family is small.
             let le = u32::from_le_bytes([af[0], af[1], af[2], af[3]]);
             let family = if le < 256 { le } else { u32::from_be_bytes([af[0], af[1], af[2], af[3]]) };
             match family {
-                2 | 24 | 28 | 30 => Start::Ip(&data[4..]),
+                loopback_family::INET
+                | loopback_family::INET6_BSD
+                | loopback_family::INET6_FREEBSD
+                | loopback_family::INET6_DARWIN => Start::Ip(&data[4..]),
                 _ => {
                     d.stop = Some(Stop::NotIp);
                     return d;
                 }
             }
         }
-        12 | 14 | 101 | 228 | 229 => Start::Ip(data),
+        LinkType::RAW_BSD | LinkType::RAW_OPENBSD | LinkType::RAW | LinkType::IPV4 | LinkType::IPV6 => Start::Ip(data),
         _ => {
             d.stop = Some(Stop::UnsupportedLinkType);
             return d;
@@ -337,12 +349,12 @@ fn ip_info<'a>(s: &LaxSlicedPacket<'a>) -> Option<(IpInfo, &'a [u8], bool)> {
 fn ipv6_fragment(mut next: u8, mut exts: &[u8]) -> Option<(u16, bool)> {
     for _ in 0..16 {
         let len = match next {
-            44 => {
+            ip_proto::IPV6_FRAG => {
                 let word = super::bytes::u16_at(exts, 2)?;
                 return Some((word & 0xfff8, word & 1 == 1));
             }
-            0 | 43 | 60 => (*exts.get(1)? as usize + 1) * 8,
-            51 => (*exts.get(1)? as usize + 2) * 4,
+            ip_proto::HOPOPT | ip_proto::IPV6_ROUTE | ip_proto::IPV6_OPTS => (*exts.get(1)? as usize + 1) * 8,
+            ip_proto::AH => (*exts.get(1)? as usize + 2) * 4,
             _ => return None,
         };
         next = *exts.first()?;
@@ -365,16 +377,26 @@ fn tunnel<'a>(ip: &IpInfo, transport: Option<&TransportInfo>, payload: &'a [u8])
         src_port: None,
         options_length: None,
     };
-    if ip.protocol == gre::IP_PROTOCOL {
+    if ip.protocol == ip_proto::GRE {
         let (h, inner) = GreHeader::parse(payload)?;
         t.kind = TunnelKind::Gre;
         t.key = h.key.map(u64::from);
         let start = match h.protocol {
-            gre::TEB | gre::ERSPAN_II | gre::ERSPAN_III => Start::Ethernet(inner),
-            0x0800 | 0x86dd => Start::Ip(inner),
+            ether_type::TEB | ether_type::ERSPAN_II | ether_type::ERSPAN_III => Start::Ethernet(inner),
+            ether_type::IPV4 | ether_type::IPV6 => Start::Ip(inner),
             _ => return None,
         };
         return Some((t, start));
+    }
+    if ip.protocol == ip_proto::IPV4 || ip.protocol == ip_proto::IPV6 {
+        // The protocol says which version is inside; a payload of the other version is not
+        // this tunnel (tcpdump calls it a wrong encapsulation and decodes no further).
+        let want = if ip.protocol == ip_proto::IPV4 { 4 } else { 6 };
+        if payload.first()? >> 4 != want {
+            return None;
+        }
+        t.kind = TunnelKind::IpInIp;
+        return Some((t, Start::Ip(payload)));
     }
     match *transport? {
         TransportInfo::Udp { src_port, dst_port, .. } => {
@@ -388,7 +410,7 @@ fn tunnel<'a>(ip: &IpInfo, transport: Option<&TransportInfo>, payload: &'a [u8])
                 t.vni = Some(h.vni);
                 t.options_length = Some(h.options_len as u16);
                 let start = match h.protocol {
-                    0x6558 => Start::Ethernet(inner),
+                    ether_type::TEB => Start::Ethernet(inner),
                     p => Start::EtherType(p, inner),
                 };
                 Some((t, start))
@@ -414,7 +436,7 @@ fn tunnel<'a>(ip: &IpInfo, transport: Option<&TransportInfo>, payload: &'a [u8])
                 None
             }
         }
-        TransportInfo::Tcp { dst_port, seq, .. } if dst_port == stt::PORT && ip.protocol == proto::TCP => {
+        TransportInfo::Tcp { dst_port, seq, .. } if dst_port == stt::PORT && ip.protocol == ip_proto::TCP => {
             let data_offset = (*payload.get(12)? >> 4) as usize * 4;
             let (h, inner) = SttHeader::parse(payload.get(data_offset..)?, (seq & 0xffff) as u16)?;
             t.kind = TunnelKind::Stt;
@@ -500,6 +522,23 @@ mod tests {
         let d = decode(LinkType::ETHERNET, &f);
         assert_eq!((d.depth, d.stop), (MAX_TUNNEL_DEPTH, Some(Stop::TooDeep)));
         assert!(d.ip.is_none());
+    }
+
+    #[test]
+    fn ip_in_ip_is_a_tunnel() {
+        let inner = udp_frame(11, 5, 6, &[]);
+        let mut outer =
+            etherparse::Ipv4Header::new(0, 64, etherparse::IpNumber(4), [192, 168, 0, 1], [192, 168, 0, 2]).unwrap();
+        outer.set_payload_len(inner.len() - 14).unwrap();
+        let mut f = vec![0u8; 12];
+        f.extend([0x08, 0x00]);
+        outer.write(&mut f).unwrap();
+        f.extend(&inner[14..]);
+        let d = decode(LinkType::ETHERNET, &f);
+        assert_eq!(d.tunnels().map(|t| t.kind).collect::<Vec<_>>(), vec![TunnelKind::IpInIp]);
+        assert_eq!(d.ip.map(|i| i.dscp), Some(11));
+        // The prefilter leaves it to the decoder.
+        assert!(super::super::prefilter::may_carry_tag(11, LinkType::ETHERNET, &f));
     }
 
     #[test]

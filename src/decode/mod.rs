@@ -7,6 +7,7 @@ pub mod evidence;
 pub mod geneve;
 pub mod gre;
 pub mod layers;
+pub mod numbers;
 pub mod prefilter;
 pub mod scan;
 pub mod sighting;

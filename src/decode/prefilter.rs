@@ -5,6 +5,7 @@
 //! captures spends most of its time here, so it reads a few bytes and builds nothing.
 
 use super::bytes::{u16_at, u8_at};
+use super::numbers::{ether_type, ip_proto};
 use super::{geneve, vxlan, MAX_TUNNEL_DEPTH};
 use crate::capture::LinkType;
 
@@ -24,7 +25,7 @@ fn quick(tag: u8, frame: &[u8], link: LinkType) -> Option<bool> {
     for _ in 0..=MAX_TUNNEL_DEPTH {
         let ip = if outermost && link == LinkType::LINUX_SLL2 {
             // SLL2: protocol at 0, payload at 20 (a VLAN tag there is left to the decoder).
-            if u16_at(b, 0)? != 0x0800 {
+            if u16_at(b, 0)? != ether_type::IPV4 {
                 return None;
             }
             20
@@ -32,17 +33,17 @@ fn quick(tag: u8, frame: &[u8], link: LinkType) -> Option<bool> {
             // Ethernet: EtherType at 12; SLL: protocol at 14, payload at 16. 802.1Q tags follow
             // the same layout in both.
             let mut off = if outermost && link == LinkType::LINUX_SLL { 14 } else { 12 };
-            let mut ether_type = u16_at(b, off)?;
+            let mut et = u16_at(b, off)?;
             let mut tags = 0;
-            while ether_type == 0x8100 || ether_type == 0x88a8 {
+            while et == ether_type::VLAN || et == ether_type::QINQ {
                 tags += 1;
                 if tags > 2 {
                     return None;
                 }
                 off += 4;
-                ether_type = u16_at(b, off)?;
+                et = u16_at(b, off)?;
             }
-            if ether_type != 0x0800 {
+            if et != ether_type::IPV4 {
                 return None;
             }
             off + 2
@@ -60,9 +61,10 @@ fn quick(tag: u8, frame: &[u8], link: LinkType) -> Option<bool> {
         if fragment_offset != 0 {
             return Some(dscp == tag);
         }
-        if protocol != 17 {
-            // GRE and STT tunnels are left to the full decoder; other protocols end here.
-            return if protocol == 47 || protocol == 6 { None } else { Some(dscp == tag) };
+        if protocol != ip_proto::UDP {
+            // GRE, STT and IP-in-IP tunnels are left to the full decoder; other protocols end here.
+            let tunnel = matches!(protocol, ip_proto::GRE | ip_proto::TCP | ip_proto::IPV4 | ip_proto::IPV6);
+            return if tunnel { None } else { Some(dscp == tag) };
         }
         // Like the decoder, look no further than the IP total length (0 means a segmentation
         // offload super-packet: left to the decoder).
@@ -79,7 +81,7 @@ fn quick(tag: u8, frame: &[u8], link: LinkType) -> Option<bool> {
         let payload = udp + 8;
         if is(geneve::PORT) {
             let first = u8_at(b, payload)?;
-            if first >> 6 != 0 || u16_at(b, payload + 2)? != 0x6558 {
+            if first >> 6 != 0 || u16_at(b, payload + 2)? != ether_type::TEB {
                 return None;
             }
             b = b.get(payload + 8 + (first & 0x3f) as usize * 4..)?;

@@ -7,6 +7,8 @@ use super::layers::{decode, Stop};
 use super::prefilter::may_carry_tag;
 use super::sighting::{match_fingerprint, Match, PacketContext, Sighting};
 use crate::capture::iface::interface_from_file_name;
+use crate::capture::sniff::is_capture_file;
+use crate::capture::walk::{WalkProblem, Walker};
 use crate::capture::{open_capture, read_capture, CaptureError, Compression, ErrorKind, Format};
 use crate::probe::Fingerprint;
 use indicatif::ProgressBar;
@@ -45,8 +47,13 @@ pub fn scan_file(target: &ScanTarget<'_>, path: &Path, progress: Option<&Progres
     let source = match open_capture(path) {
         Ok(s) => s,
         Err(e) => {
-            let err =
-                CaptureError { file: path.to_path_buf(), packet: 1, offset: 0, kind: ErrorKind::Io(e.to_string()) };
+            let err = CaptureError {
+                file: path.to_path_buf(),
+                packet: 1,
+                offset: 0,
+                kind: ErrorKind::Io(e.to_string()),
+                cost: crate::capture::Cost::RestOfFile,
+            };
             report.error = Some(ErrorReport { packet: 1, offset: 0, message: err.to_string() });
             if let Some(p) = progress {
                 p.inc(disk_size);
@@ -111,7 +118,7 @@ pub fn scan_file(target: &ScanTarget<'_>, path: &Path, progress: Option<&Progres
         Format::PcapNg => "pcapng".to_string(),
     });
     // A file that is not a capture at all has no format.
-    if summary.packets == 0 && matches!(summary.error.as_ref().map(|e| &e.kind), Some(ErrorKind::NotACapture)) {
+    if summary.packets == 0 && matches!(summary.error.as_ref().map(|e| &e.kind), Some(ErrorKind::NotACapture(..))) {
         report.format = None;
     }
     report.compression = (summary.compression == Compression::Gzip).then(|| "gzip".to_string());
@@ -121,7 +128,10 @@ pub fn scan_file(target: &ScanTarget<'_>, path: &Path, progress: Option<&Progres
     report.interfaces = interfaces;
     report.sightings = sightings.len() as u64;
     report.undecoded = undecoded;
-    report.error = summary.error.map(|e| ErrorReport { packet: e.packet, offset: e.offset, message: e.to_string() });
+    let to_report = |e: &CaptureError| ErrorReport { packet: e.packet, offset: e.offset, message: e.to_string() };
+    report.error = summary.error.as_ref().map(to_report);
+    report.more_damage = summary.more_damage.iter().map(to_report).collect();
+    report.omitted_damage = summary.omitted_damage;
     report.resumed_sections = summary.resumed;
     FileScan { report, sightings }
 }
@@ -131,50 +141,27 @@ pub fn scan_files(target: &ScanTarget<'_>, paths: &[PathBuf], progress: Option<&
     paths.par_iter().with_max_len(1).map(|p| scan_file(target, p, progress)).collect()
 }
 
-/// Expands the inputs: files as given; directories walked (sorted) for files that start like a
-/// pcap, pcapng or gzip file (gzip only when the name mentions a capture extension).
-pub fn expand_inputs(inputs: &[PathBuf]) -> std::io::Result<Vec<PathBuf>> {
-    let mut out = Vec::new();
+/// The capture files the inputs name, and what under them was not read.
+#[derive(Debug, Default)]
+pub struct ExpandedInputs {
+    /// Files to scan: files given, then captures found in directories (name order).
+    pub files: Vec<PathBuf>,
+    /// Paths under the inputs not read, and why (see [`crate::capture::walk`]).
+    pub problems: Vec<WalkProblem>,
+}
+
+/// Expands the inputs: files as given (each file once, however often it is named); directories
+/// searched (see [`crate::capture::walk`]) for files whose content is a capture
+/// ([`is_capture_file`]).
+pub fn expand_inputs(inputs: &[PathBuf]) -> ExpandedInputs {
+    let mut walker = Walker::new();
+    let mut files = Vec::new();
     for input in inputs {
         if input.is_dir() {
-            walk(input, &mut out, 0)?;
-        } else {
-            out.push(input.clone());
+            files.extend(walker.files_under(input, |p| is_capture_file(p).map_err(|e| format!("cannot read: {e}"))));
+        } else if walker.claim_file(input) {
+            files.push(input.clone());
         }
     }
-    Ok(out)
-}
-
-fn walk(dir: &Path, out: &mut Vec<PathBuf>, depth: usize) -> std::io::Result<()> {
-    if depth > 16 {
-        return Ok(());
-    }
-    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)?.filter_map(|e| e.ok().map(|e| e.path())).collect();
-    entries.sort();
-    for p in entries {
-        if p.is_dir() {
-            walk(&p, out, depth + 1)?;
-        } else if looks_like_capture(&p) {
-            out.push(p);
-        }
-    }
-    Ok(())
-}
-
-fn looks_like_capture(p: &Path) -> bool {
-    use std::io::Read;
-    let mut head = [0u8; 4];
-    let Ok(mut f) = std::fs::File::open(p) else { return false };
-    if f.read_exact(&mut head).is_err() {
-        return false;
-    }
-    let name = p.file_name().and_then(|n| n.to_str()).unwrap_or("").to_ascii_lowercase();
-    match head {
-        [0xd4, 0xc3, 0xb2, 0xa1] | [0xa1, 0xb2, 0xc3, 0xd4] | [0x4d, 0x3c, 0xb2, 0xa1] | [0xa1, 0xb2, 0x3c, 0x4d] => {
-            true
-        }
-        [0x0a, 0x0d, 0x0d, 0x0a] => true,
-        [0x1f, 0x8b, ..] => [".pcap", ".cap", ".ntar"].iter().any(|e| name.contains(e)),
-        _ => false,
-    }
+    ExpandedInputs { files, problems: walker.problems }
 }

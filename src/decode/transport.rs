@@ -67,18 +67,7 @@ pub enum TransportInfo {
 }
 
 /// IP protocol numbers.
-pub mod proto {
-    /// ICMP.
-    pub const ICMP: u8 = 1;
-    /// TCP.
-    pub const TCP: u8 = 6;
-    /// UDP.
-    pub const UDP: u8 = 17;
-    /// ICMPv6.
-    pub const ICMPV6: u8 = 58;
-    /// SCTP.
-    pub const SCTP: u8 = 132;
-}
+pub use super::numbers::ip_proto as proto;
 
 impl TransportInfo {
     /// Reads the transport header of `protocol` at the start of `b`; `None` if the protocol is

@@ -42,10 +42,12 @@ pub fn parse(b: &[u8]) -> Option<(u32, &[u8])> {
     Some((u24_at(b, 4)?, b.get(8..)?))
 }
 
-/// Parses a VXLAN-GPE header; returns the VNI, the next protocol and the payload.
+/// Parses a VXLAN-GPE header; returns the VNI, the next protocol and the payload. The next
+/// protocol field is followed whether or not the P flag is set, as tcpdump and Wireshark do
+/// (senders that leave P clear still fill it in); a value that names no protocol ends the
+/// decoding here.
 pub fn parse_gpe(b: &[u8]) -> Option<(u32, Next, &[u8])> {
-    let flags = u8_at(b, 0)?;
-    let next = if flags & 0x04 != 0 { next_protocol(u8_at(b, 3)?)? } else { Next::Ethernet };
+    let next = next_protocol(u8_at(b, 3)?)?;
     Some((u24_at(b, 4)?, next, b.get(8..)?))
 }
 
@@ -70,6 +72,9 @@ mod tests {
         assert_eq!(parse(&[0x00, 0, 0, 0, 0, 0, 100, 0]), None);
         let (vni, next, rest) = parse_gpe(&[0x0c, 0, 0, 4, 0xff, 0xff, 0xff, 0, 9]).unwrap();
         assert_eq!((vni, next, rest), (0xffffff, Next::Nsh, &[9][..]));
+        // P clear: the next protocol is still followed; 0 names none.
+        assert_eq!(parse_gpe(&[0x08, 0, 0, 1, 0, 0, 5, 0]).map(|g| g.1), Some(Next::Ipv4));
+        assert_eq!(parse_gpe(&[0x08, 0, 0, 0, 0, 0, 5, 0]), None);
         let nsh =
             [0x0f, 0xc6, 0x01, 0x01, 0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x45];
         assert_eq!(parse_nsh(&nsh), Some((Next::Ipv4, &[0x45][..])));

@@ -3,7 +3,7 @@
 
 use super::field::{Field, Prereq};
 use super::value::{parse_value, write_value, Value};
-use crate::ether::{ethertype, ip_proto};
+use crate::ether::{ether_type, ip_proto};
 use crate::ovs::error::ParseError;
 use serde::Serialize;
 use std::fmt;
@@ -43,21 +43,21 @@ pub enum Proto {
 }
 
 const PROTOS: &[(&str, Proto, u16, Option<u8>)] = &[
-    ("ip", Proto::Ip, ethertype::IPV4, None),
-    ("ipv6", Proto::Ipv6, ethertype::IPV6, None),
-    ("ip6", Proto::Ipv6, ethertype::IPV6, None),
-    ("icmp", Proto::Icmp, ethertype::IPV4, Some(ip_proto::ICMP)),
-    ("icmp6", Proto::Icmp6, ethertype::IPV6, Some(ip_proto::ICMPV6)),
-    ("tcp", Proto::Tcp, ethertype::IPV4, Some(ip_proto::TCP)),
-    ("tcp6", Proto::Tcp6, ethertype::IPV6, Some(ip_proto::TCP)),
-    ("udp", Proto::Udp, ethertype::IPV4, Some(ip_proto::UDP)),
-    ("udp6", Proto::Udp6, ethertype::IPV6, Some(ip_proto::UDP)),
-    ("sctp", Proto::Sctp, ethertype::IPV4, Some(ip_proto::SCTP)),
-    ("sctp6", Proto::Sctp6, ethertype::IPV6, Some(ip_proto::SCTP)),
-    ("arp", Proto::Arp, ethertype::ARP, None),
-    ("rarp", Proto::Rarp, ethertype::RARP, None),
-    ("mpls", Proto::Mpls, ethertype::MPLS, None),
-    ("mplsm", Proto::Mplsm, ethertype::MPLS_MULTICAST, None),
+    ("ip", Proto::Ip, ether_type::IPV4, None),
+    ("ipv6", Proto::Ipv6, ether_type::IPV6, None),
+    ("ip6", Proto::Ipv6, ether_type::IPV6, None),
+    ("icmp", Proto::Icmp, ether_type::IPV4, Some(ip_proto::ICMP)),
+    ("icmp6", Proto::Icmp6, ether_type::IPV6, Some(ip_proto::ICMPV6)),
+    ("tcp", Proto::Tcp, ether_type::IPV4, Some(ip_proto::TCP)),
+    ("tcp6", Proto::Tcp6, ether_type::IPV6, Some(ip_proto::TCP)),
+    ("udp", Proto::Udp, ether_type::IPV4, Some(ip_proto::UDP)),
+    ("udp6", Proto::Udp6, ether_type::IPV6, Some(ip_proto::UDP)),
+    ("sctp", Proto::Sctp, ether_type::IPV4, Some(ip_proto::SCTP)),
+    ("sctp6", Proto::Sctp6, ether_type::IPV6, Some(ip_proto::SCTP)),
+    ("arp", Proto::Arp, ether_type::ARP, None),
+    ("rarp", Proto::Rarp, ether_type::RARP, None),
+    ("mpls", Proto::Mpls, ether_type::MPLS, None),
+    ("mplsm", Proto::Mplsm, ether_type::MPLS_MULTICAST, None),
 ];
 
 impl Proto {
@@ -99,15 +99,15 @@ impl Proto {
 
 /// Whether a packet of Ethertype `et` and IP protocol `proto` meets `prereq`.
 fn prereq_met(prereq: Prereq, et: Option<u16>, proto: Option<u8>) -> bool {
-    let v4 = et == Some(ethertype::IPV4);
-    let v6 = et == Some(ethertype::IPV6);
+    let v4 = et == Some(ether_type::IPV4);
+    let v6 = et == Some(ether_type::IPV6);
     match prereq {
         Prereq::None | Prereq::CtIpv4 | Prereq::CtIpv6 | Prereq::Vlan => true,
-        Prereq::Mpls => matches!(et, Some(ethertype::MPLS | ethertype::MPLS_MULTICAST)),
+        Prereq::Mpls => matches!(et, Some(ether_type::MPLS | ether_type::MPLS_MULTICAST)),
         Prereq::Ipv4 => v4,
         Prereq::Ipv6 => v6,
         Prereq::Ip => v4 || v6,
-        Prereq::Arp => matches!(et, Some(ethertype::ARP | ethertype::RARP)),
+        Prereq::Arp => matches!(et, Some(ether_type::ARP | ether_type::RARP)),
         Prereq::Tcp => (v4 || v6) && proto == Some(ip_proto::TCP),
         Prereq::Udp => (v4 || v6) && proto == Some(ip_proto::UDP),
         Prereq::Sctp => (v4 || v6) && proto == Some(132),
@@ -178,7 +178,7 @@ impl Match {
     pub(crate) fn push_item(&mut self, key: &str, value: Option<&str>) -> Result<(), ParseError> {
         if value.is_none() {
             if let Some(p) = Proto::from_name(key) {
-                let v6 = self.proto.is_some_and(|p| p.eth_type() == ethertype::IPV6);
+                let v6 = self.proto.is_some_and(|p| p.eth_type() == ether_type::IPV6);
                 self.proto = Some(if p.ip_proto().is_some() { p.with_ipv6(v6) } else { p });
                 return Ok(());
             }
@@ -275,8 +275,8 @@ impl Match {
                     (_, false) => Field::TcpDst,
                 })
             }
-            "icmp_type" if self.eth_type() == Some(ethertype::IPV6) => Some(Field::Icmpv6Type),
-            "icmp_code" if self.eth_type() == Some(ethertype::IPV6) => Some(Field::Icmpv6Code),
+            "icmp_type" if self.eth_type() == Some(ether_type::IPV6) => Some(Field::Icmpv6Type),
+            "icmp_code" if self.eth_type() == Some(ether_type::IPV6) => Some(Field::Icmpv6Code),
             "nw_src" if arp => Some(Field::ArpSpa),
             "nw_dst" if arp => Some(Field::ArpTpa),
             "nw_proto" if arp => Some(Field::ArpOp),

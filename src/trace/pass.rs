@@ -15,7 +15,7 @@ use crate::antrea::tables::Table;
 use crate::antrea::PortRole;
 use crate::bundle::cluster::ClusterInfo;
 use crate::decode::sighting::Sighting;
-use crate::ether::ethertype;
+use crate::ether::ether_type;
 use crate::probe::Probe;
 use std::net::IpAddr;
 
@@ -172,7 +172,7 @@ impl Pass<'_, '_, '_> {
             view.and_then(|v| v.tunnel()).and_then(|p| p.ofport)
         };
         ProbeHeaders {
-            eth_type: if src.is_ipv6() { ethertype::IPV6 } else { ethertype::IPV4 },
+            eth_type: if src.is_ipv6() { ether_type::IPV6 } else { ether_type::IPV4 },
             in_port,
             eth_dst: self.is_sender.then(|| {
                 let o = probe.ethernet.dst.octets();

@@ -8,7 +8,7 @@ use crate::antrea::hits::ip_bits;
 use crate::antrea::node::bucket_for_endpoint;
 use crate::antrea::observe::TerminalState;
 use crate::antrea::simulated::{cluster, terminal_state, SimNode};
-use crate::ether::ethertype;
+use crate::ether::ether_type;
 use crate::ovs::field::Field;
 use crate::ovs::sim::multinode::trace_across;
 use crate::ovs::sim::Packet;
@@ -40,7 +40,7 @@ pub fn probe_packet(probe: &Probe, in_port: u32) -> Packet {
     let mut p = Packet::default();
     let exact = |p: &mut Packet, f: Field, v: u128| p.set(f, v, u128::MAX);
     let v6 = probe.ip.src.is_ipv6();
-    exact(&mut p, Field::EthType, u128::from(if v6 { ethertype::IPV6 } else { ethertype::IPV4 }));
+    exact(&mut p, Field::EthType, u128::from(if v6 { ether_type::IPV6 } else { ether_type::IPV4 }));
     exact(&mut p, Field::NwProto, u128::from(probe.transport.ip_protocol(v6)));
     exact(&mut p, Field::InPort, u128::from(in_port));
     exact(&mut p, Field::EthSrc, mac_bits(probe.ethernet.src.octets()));

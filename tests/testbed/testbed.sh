@@ -21,7 +21,7 @@
 # Environment: HOPTRACE (the hoptrace binary; default target/release/hoptrace of this checkout),
 # TB_KEEP_RUN_DIR=1 keeps the private run directory (logs) after `run`.
 #
-# Names: every namespace and process carries a per-run prefix (htbXXXX-), so parallel runs and
+# Names: every namespace and process carries a per-run prefix (htbXXXXXX-), so parallel runs and
 # other OVS users on the machine do not collide; daemons only ever run inside our namespaces.
 set -euo pipefail
 
@@ -66,7 +66,12 @@ nsx() { local ns=$1; shift; ip netns exec "$ns" "$@"; }
 
 new_run() {
   RUN_DIR=$(mktemp -d "${TMPDIR:-/tmp}/hoptrace-testbed.XXXXXX")
-  PFX=htb$(od -An -N2 -tx1 /dev/urandom | tr -d ' \n')
+  # Three random bytes, and never a prefix a namespace already carries (a run killed before its
+  # clean-up leaves its namespaces behind).
+  while :; do
+    PFX=htb$(od -An -N3 -tx1 /dev/urandom | tr -d ' \n')
+    compgen -G "/run/netns/$PFX-*" > /dev/null || break
+  done
   echo "$PFX" > "$RUN_DIR/prefix"
   : > "$RUN_DIR/netns"; : > "$RUN_DIR/pids"
   mkdir -p "$RUN_DIR/bin"

@@ -5,7 +5,7 @@
 //! pre-DNAT destination), their NAT, `ct_mark` and `ct_label`.
 
 use super::packet::Packet;
-use crate::ether::ethertype;
+use crate::ether::ether_type;
 use crate::ovs::error::ParseError;
 use crate::ovs::field::Field;
 use crate::ovs::{Nat, NatKind};
@@ -82,7 +82,7 @@ pub struct Tuple {
 impl Tuple {
     /// The tuple of the packet as it is now.
     pub fn of(p: &Packet) -> Tuple {
-        let v6 = p.eth_type() == ethertype::IPV6;
+        let v6 = p.eth_type() == ether_type::IPV6;
         let (s, d) = if v6 { (Field::Ipv6Src, Field::Ipv6Dst) } else { (Field::IpSrc, Field::IpDst) };
         let l4 = matches!(p.ip_proto(), 6 | 17 | 132);
         Tuple {
@@ -121,7 +121,7 @@ pub struct Conntrack {
 pub fn apply_nat(p: &mut Packet, nat: &Nat) -> Option<String> {
     let kind = nat.kind?;
     let (addr, _) = nat.addrs?;
-    let v6 = p.eth_type() == ethertype::IPV6;
+    let v6 = p.eth_type() == ether_type::IPV6;
     let (fa, fp, what) = match (kind, v6) {
         (NatKind::Dst, false) => (Field::IpDst, Field::TcpDst, "DNAT"),
         (NatKind::Dst, true) => (Field::Ipv6Dst, Field::TcpDst, "DNAT"),

@@ -8,7 +8,7 @@ use super::ct::{self, Conn, Conntrack, Tuple};
 use super::packet::Packet;
 use super::trace::{ActionRecord, Event, Outcome, Step, Trace};
 use super::{Pipeline, SimOptions};
-use crate::ether::ethertype;
+use crate::ether::ether_type;
 use crate::ovs::action::{Controller, CtZone, SubField};
 use crate::ovs::field::Field;
 use crate::ovs::group::GroupType;
@@ -355,7 +355,7 @@ impl Exec<'_> {
     /// skipped (`Err` effects). `None` for a packet that is not IP.
     #[allow(clippy::type_complexity)]
     fn dec_ttl(&mut self, p: &mut Packet, table: u8) -> Option<Result<Vec<String>, Vec<String>>> {
-        if !matches!(p.eth_type(), ethertype::IPV4 | ethertype::IPV6) {
+        if !matches!(p.eth_type(), ether_type::IPV4 | ether_type::IPV6) {
             return None;
         }
         let ttl = p.get(Field::NwTtl);

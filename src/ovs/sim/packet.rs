@@ -4,7 +4,7 @@
 //! conntrack metadata. Reading and writing go through [`Field`] so that matches, `set_field`,
 //! `load` and `move` all use one definition of each field.
 
-use crate::ether::ethertype;
+use crate::ether::ether_type;
 use crate::ovs::error::ParseError;
 use crate::ovs::field::Field;
 use crate::ovs::value::{hex, parse_value, write_value, PortRef, Value};
@@ -247,7 +247,7 @@ impl Packet {
 
     /// IP protocol (0 when not IP).
     pub fn ip_proto(&self) -> u8 {
-        if matches!(self.eth_type(), ethertype::IPV4 | ethertype::IPV6) {
+        if matches!(self.eth_type(), ether_type::IPV4 | ether_type::IPV6) {
             self.get(Field::NwProto) as u8
         } else {
             0
@@ -258,15 +258,15 @@ impl Packet {
     pub fn meets(&self, prereq: crate::ovs::field::Prereq) -> bool {
         use crate::ovs::field::Prereq as P;
         let et = self.eth_type();
-        let (v4, v6) = (et == ethertype::IPV4, et == ethertype::IPV6);
+        let (v4, v6) = (et == ether_type::IPV4, et == ether_type::IPV6);
         let proto = self.ip_proto();
         match prereq {
             P::None | P::Vlan => true,
-            P::Mpls => matches!(et, ethertype::MPLS | ethertype::MPLS_MULTICAST),
+            P::Mpls => matches!(et, ether_type::MPLS | ether_type::MPLS_MULTICAST),
             P::Ipv4 | P::CtIpv4 => v4,
             P::Ipv6 | P::CtIpv6 => v6,
             P::Ip => v4 || v6,
-            P::Arp => matches!(et, ethertype::ARP | ethertype::RARP),
+            P::Arp => matches!(et, ether_type::ARP | ether_type::RARP),
             P::Tcp => (v4 || v6) && proto == 6,
             P::Udp => (v4 || v6) && proto == 17,
             P::Sctp => (v4 || v6) && proto == 132,
@@ -405,17 +405,17 @@ impl Packet {
         push(Field::EthDst, self.get(Field::EthDst), true);
         push(Field::EthType, self.get(Field::EthType), true);
         match self.eth_type() {
-            ethertype::IPV4 => {
+            ether_type::IPV4 => {
                 for f in [Field::IpSrc, Field::IpDst, Field::NwProto, Field::NwTos, Field::NwEcn, Field::NwTtl] {
                     push(f, self.get(f), true);
                 }
             }
-            ethertype::IPV6 => {
+            ether_type::IPV6 => {
                 for f in [Field::Ipv6Src, Field::Ipv6Dst, Field::NwProto, Field::NwTos, Field::NwEcn, Field::NwTtl] {
                     push(f, self.get(f), true);
                 }
             }
-            ethertype::ARP | ethertype::RARP => {
+            ether_type::ARP | ether_type::RARP => {
                 for f in [Field::ArpOp, Field::ArpSpa, Field::ArpTpa, Field::ArpSha, Field::ArpTha] {
                     push(f, self.get(f), true);
                 }
@@ -428,7 +428,7 @@ impl Packet {
                 push(Field::TcpDst, self.get(Field::TcpDst), true);
             }
             1 | 58 => {
-                let (t, c) = if self.eth_type() == ethertype::IPV4 {
+                let (t, c) = if self.eth_type() == ether_type::IPV4 {
                     (Field::IcmpType, Field::IcmpCode)
                 } else {
                     (Field::Icmpv6Type, Field::Icmpv6Code)
@@ -508,7 +508,7 @@ mod tests {
     #[test]
     fn parses_flow_syntax() {
         let p = Packet::parse("in_port=3,tcp,nw_src=10.0.0.1,nw_dst=10.0.0.2,tcp_dst=80,nw_tos=28", None).unwrap();
-        assert_eq!(p.get(Field::EthType), u128::from(ethertype::IPV4));
+        assert_eq!(p.get(Field::EthType), u128::from(ether_type::IPV4));
         assert_eq!(p.get(Field::NwProto), 6);
         assert_eq!(p.get(Field::TcpDst), 80);
         assert_eq!(p.get(Field::UdpDst), 80, "one tp_dst slot as in OVS");

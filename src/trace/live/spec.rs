@@ -115,7 +115,7 @@ impl LiveMatch {
             return Err(SpecError::Unsupported { spec: text, field: o.clone() });
         }
         let mut out = LiveMatch {
-            ipv6: m.eth_type() == Some(crate::ether::ethertype::IPV6),
+            ipv6: m.eth_type() == Some(crate::ether::ether_type::IPV6),
             protocol: m.ip_proto(),
             src: None,
             dst: None,
