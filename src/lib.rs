@@ -6,7 +6,8 @@
 //! the one place that knows Antrea (tables, registers, node views, observation rules); [`bundle`]
 //! discovers what was gathered from each node; [`trace`] reconstructs the path; [`export`] writes
 //! results; [`cli`] wires them to the command line. Later stages use earlier ones, never the
-//! reverse ([`addr`] and [`time`] hold the MAC address and timestamp formats every stage shares).
+//! reverse ([`addr`] and [`time`] hold the MAC address and timestamp formats every stage shares,
+//! [`textfile`] the bounded reading of text inputs).
 
 pub mod addr;
 pub mod antrea;
@@ -18,5 +19,6 @@ pub mod export;
 pub mod inject;
 pub mod ovs;
 pub mod probe;
+pub mod textfile;
 pub mod time;
 pub mod trace;
