@@ -164,6 +164,9 @@ fn load_nodes(args: &TraceArgs) -> Result<Vec<SimNode>, CliError> {
         .iter()
         .map(|d| {
             let a = NodeArtifacts::open(d).map_err(|e| CliError::usage(e.to_string()))?;
+            for w in &a.warnings {
+                eprintln!("hoptrace: warning: {w}");
+            }
             let flows = a.flows.clone().ok_or_else(|| CliError::usage(format!("{}: no flows", d.display())))?;
             let mut n = SimNode::with_tables(&a.node, flows, a.groups.clone(), a.ports.clone(), &a.declared_tables());
             n.transport_ips = a.transport_ips();
