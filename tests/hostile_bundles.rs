@@ -347,6 +347,9 @@ fn tarballs_report_duplicates_and_bound_every_member() {
     assert!(r.stderr.contains(&format!("{}: ", cut.display())) && r.stderr.contains("at member"), "{}", r.stderr);
 }
 
+/// A change to a probe document.
+type Edit = Box<dyn FnOnce(&mut serde_json::Value)>;
+
 /// Edits a probe document's JSON.
 fn edit(probe: &Path, to: &Path, f: impl FnOnce(&mut serde_json::Value)) {
     let mut v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(probe).unwrap()).unwrap();
@@ -360,7 +363,7 @@ fn a_probe_that_disagrees_with_its_frame_is_refused_everywhere() {
     let probe = craft_probe(tmp.path());
     let bad = tmp.path().join("bad.json");
     let node = node_dir(tmp.path(), "n1", &[]);
-    let cases: Vec<(Box<dyn FnOnce(&mut serde_json::Value)>, &str)> = vec![
+    let cases: Vec<(Edit, &str)> = vec![
         (Box::new(|v| v["ip"]["src"] = "10.10.1.9".into()), "frame bytes 26..30 (ip.src)"),
         (
             Box::new(|v| {
