@@ -7,7 +7,7 @@
 //! discovers what was gathered from each node; [`trace`] reconstructs the path; [`export`] writes
 //! results; [`cli`] wires them to the command line. Later stages use earlier ones, never the
 //! reverse ([`addr`], [`ether`] and [`time`] hold the MAC address format, protocol numbers and timestamp
-//! formats every stage shares).
+//! formats every stage shares, [`textfile`] the bounded reading of text inputs).
 
 pub mod addr;
 pub mod antrea;
@@ -20,5 +20,6 @@ pub mod export;
 pub mod inject;
 pub mod ovs;
 pub mod probe;
+pub mod textfile;
 pub mod time;
 pub mod trace;

@@ -392,3 +392,30 @@ fn only_any_captures_keep_times_and_claim_no_absence() {
     assert!(!dis.contains("no capture of this node shows it"), "an unknown interface is not absence: {dis}");
     assert!(findings(&v, "assumption").join("").contains("whose interface is unknown"), "{v}");
 }
+
+#[test]
+fn a_simulation_stopped_by_a_bound_claims_no_drop() {
+    // Flows alone (simulation only), and a flow that resubmits to its own table on the sender:
+    // the simulator stops at OVS's depth limit, in a table that is not where the packet ends.
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = copy_sample("pod-to-pod-intra-node", tmp.path(), &|p| {
+        let n = p.file_name().unwrap().to_string_lossy();
+        !(n.ends_with(".pcap") || n.ends_with(".pcapng") || p.to_string_lossy().contains("before"))
+    });
+    let flows = dir.join("k8s-node1/flows");
+    let mut text = std::fs::read_to_string(&flows).unwrap();
+    text.push_str(
+        "cookie=0x0, duration=2.185s, table=PipelineRootClassifier, n_packets=0, n_bytes=0, idle_age=2, priority=65000,ip actions=resubmit(,PipelineRootClassifier)\n",
+    );
+    std::fs::write(&flows, text).unwrap();
+    let (v, code) = analyze(&[dir.to_str().unwrap()]);
+    assert_ne!(v["phase"], "Succeeded", "{v}");
+    assert_ne!(code, 0, "{v}");
+    for r in v["results"].as_array().unwrap() {
+        for o in r["observations"].as_array().unwrap() {
+            assert_ne!(o["action"], "Dropped", "a stopped simulation is not a drop: {o}");
+        }
+    }
+    let stopped = findings(&v, "assumption");
+    assert!(stopped.iter().any(|f| f.contains("did not finish") && f.contains("depth")), "{stopped:?}");
+}

@@ -3,7 +3,7 @@
 //! `flows`, `groups`, `ovsports`, `agentinfo`, `networkpolicies`, `addressgroups`,
 //! `appliedtogroups`, `address`, `route` (antrea-traceflow.md §5.1).
 
-use super::lenient::{array, documents, get, ip, meta, path, string};
+use super::lenient::{array, each_item, get, ip, meta, path, string};
 pub use crate::antrea::controlplane::{
     AgentInfo, GroupMember, MemberGroup, NetworkPolicy, PolicyRule, RuleAction, RuleDirection,
 };
@@ -12,14 +12,29 @@ use crate::ovs::group::parse_groups;
 use crate::ovs::{FlowDump, Group, LineError, PortTable};
 use serde::Serialize;
 use serde_json::Value;
-use std::io::Read;
+use std::cell::Cell;
+use std::io::{BufRead, Read};
 use std::net::IpAddr;
 use std::path::Path;
 
-/// Largest member read from a bundle or node directory (flows of a big node are tens of MB).
-pub const MAX_MEMBER: u64 = 512 << 20;
-/// Largest total of members read from one bundle.
-pub const MAX_TOTAL: u64 = 2 << 30;
+/// Largest total of the members read from one bundle: 1 GiB.
+pub const MAX_TOTAL: u64 = 1 << 30;
+/// Most bytes decompressed from one bundle, skipped members (logs) included: 4 GiB. Bounds the
+/// time a gzip bomb can take (about 15 s).
+pub const MAX_STREAM: u64 = 4 << 30;
+
+/// Largest size accepted for a member of a bundle or a loose file of a node directory. Real
+/// bundles hold flows of some tens of MB (a few hundred bytes per flow) and YAML of some MB;
+/// the limits leave ten times that room and no more, since every byte read is held in memory.
+pub fn member_limit(member: &str) -> u64 {
+    match member {
+        "flows" => 512 << 20,
+        "groups" => 128 << 20,
+        "networkpolicies" | "addressgroups" | "appliedtogroups" => super::yaml::MAX_DOCUMENT_BYTES as u64,
+        "agentinfo" => 4 << 20,
+        _ => 16 << 20,
+    }
+}
 
 /// The files hoptrace reads from a node bundle (others, such as logs, are skipped).
 pub const MEMBERS: &[&str] = &[
@@ -45,31 +60,9 @@ pub enum BundleError {
         /// What failed.
         message: String,
     },
-    /// A member larger than [`MAX_MEMBER`].
-    #[error("{path}: member {member} is {size} bytes, larger than the {limit}-byte limit")]
-    TooLarge {
-        /// The bundle.
-        path: String,
-        /// The member.
-        member: String,
-        /// Its size.
-        size: u64,
-        /// The limit.
-        limit: u64,
-    },
     /// A flow or group line that does not parse.
     #[error(transparent)]
     Line(#[from] LineError),
-    /// A YAML document that does not parse.
-    #[error("{path}: line {line}: {message}")]
-    Yaml {
-        /// The file (`bundle.tar.gz:agentinfo`).
-        path: String,
-        /// 1-based line.
-        line: usize,
-        /// The parser's message.
-        message: String,
-    },
 }
 
 impl From<FileError> for BundleError {
@@ -280,39 +273,79 @@ impl NodeArtifacts {
     fn from_dir(dir: &Path) -> Result<NodeArtifacts, BundleError> {
         let origin = dir.display().to_string();
         let mut files = Vec::new();
+        let mut warnings = Vec::new();
         for m in MEMBERS {
             let p = dir.join(m);
             if p.is_file() {
-                let text = crate::ovs::flow::read_text(&p)
-                    .map_err(|e| BundleError::Read { path: p.display().to_string(), message: e.to_string() })?;
-                files.push((m.to_string(), format!("{}", p.display()), text));
+                // An unreadable or too large file costs that file; the others are read.
+                match crate::textfile::read_text(&p, member_limit(m)) {
+                    Ok(text) => files.push((m.to_string(), format!("{}", p.display()), text)),
+                    Err(e) => warnings.push(format!("{e}; skipped")),
+                }
             }
         }
         let fallback = dir.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
-        NodeArtifacts::assemble(origin, node_from_name(&fallback), files)
+        let mut a = NodeArtifacts::assemble(origin, node_from_name(&fallback), files)?;
+        a.warnings.extend(warnings);
+        Ok(a)
     }
 
     fn from_archive(file: &Path) -> Result<NodeArtifacts, BundleError> {
         let origin = file.display().to_string();
+        let f = std::fs::File::open(file)
+            .map_err(|e| BundleError::Read { path: origin.clone(), message: e.to_string() })?;
+        let stem = file.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
+        NodeArtifacts::read_archive(std::io::BufReader::new(f), &origin, &stem)
+    }
+
+    /// Reads a bundle (tar, or gzip'd tar) from `input`; `origin` names it in messages and
+    /// `name` (its file name) gives the node when agentinfo does not. Every member is bounded by
+    /// [`member_limit`], their total by [`MAX_TOTAL`] and the decompressed stream by
+    /// [`MAX_STREAM`]; a member too large is skipped, a member that appears twice is reported,
+    /// and damage keeps the members before it. Each message names the archive and the member.
+    pub fn read_archive(mut input: impl BufRead, origin: &str, name: &str) -> Result<NodeArtifacts, BundleError> {
+        let origin = origin.to_string();
         let err = |m: String| BundleError::Read { path: origin.clone(), message: m };
-        let f = std::fs::File::open(file).map_err(|e| err(e.to_string()))?;
-        let gz = {
-            let mut magic = [0u8; 2];
-            let mut probe = std::fs::File::open(file).map_err(|e| err(e.to_string()))?;
-            probe.read_exact(&mut magic).is_ok() && magic == [0x1f, 0x8b]
-        };
-        let reader: Box<dyn Read> =
-            if gz { Box::new(flate2::read::MultiGzDecoder::new(std::io::BufReader::new(f))) } else { Box::new(f) };
-        let mut archive = tar::Archive::new(reader);
-        let mut files = Vec::new();
+        let gz = input.fill_buf().map_err(|e| err(e.to_string()))?.starts_with(&[0x1f, 0x8b]);
+        let reader: Box<dyn Read + '_> =
+            if gz { Box::new(flate2::read::MultiGzDecoder::new(input)) } else { Box::new(input) };
+        let streamed = Cell::new(0u64);
+        let mut archive = tar::Archive::new(Counting { inner: reader, count: &streamed });
+        let mut files: Vec<(String, String, String)> = Vec::new();
         let mut total = 0u64;
         let mut warnings = Vec::new();
-        for entry in archive.entries().map_err(|e| err(format!("not a tar archive: {e}")))? {
-            let mut entry = entry.map_err(|e| err(format!("corrupt archive: {e}")))?;
+        // The member being read or last read, for messages.
+        let mut at = String::from("(first member)");
+        let mut damage: Option<String> = None;
+        let stream_msg = |what: &str, at: &str, e: &std::io::Error| {
+            if streamed.get() > MAX_STREAM {
+                format!(
+                    "{what} at member {at}: more than {MAX_STREAM} bytes decompressed (hoptrace's limit for a bundle)"
+                )
+            } else {
+                format!("{what} at member {at}: {}", crate::textfile::clip(&e.to_string(), 200))
+            }
+        };
+        let entries = archive.entries().map_err(|e| err(format!("not a tar archive: {e}")))?;
+        for entry in entries {
+            let mut entry = match entry {
+                Ok(e) => e,
+                Err(e) => {
+                    damage = Some(stream_msg("corrupt archive", &format!("after {at}"), &e));
+                    break;
+                }
+            };
+            let p = match entry.path() {
+                Ok(p) => p.to_path_buf(),
+                Err(e) => {
+                    damage = Some(stream_msg("corrupt member name", &format!("after {at}"), &e));
+                    break;
+                }
+            };
+            at = p.display().to_string();
             if !entry.header().entry_type().is_file() {
                 continue;
             }
-            let p = entry.path().map_err(|e| err(e.to_string()))?.to_path_buf();
             let comps: Vec<String> = p
                 .components()
                 .filter_map(|c| match c {
@@ -325,27 +358,51 @@ impl NodeArtifacts {
             if comps.len() > 2 || comps.iter().any(|c| c == "logs") || !MEMBERS.contains(&base.as_str()) {
                 continue;
             }
-            let size = entry.header().size().map_err(|e| err(e.to_string()))?;
-            if size > MAX_MEMBER {
-                return Err(BundleError::TooLarge { path: origin, member: base.clone(), size, limit: MAX_MEMBER });
+            let size = entry.size();
+            let limit = member_limit(base);
+            if size > limit {
+                warnings.push(format!(
+                    "{origin}: member {at} is {size} bytes, larger than hoptrace's {limit}-byte limit for {base}; skipped"
+                ));
+                continue;
+            }
+            if total + size > MAX_TOTAL {
+                warnings.push(format!(
+                    "{origin}: member {at} ({size} bytes) would take the members read past {MAX_TOTAL} bytes (hoptrace's limit for a bundle); skipped"
+                ));
+                continue;
             }
             total += size;
-            if total > MAX_TOTAL {
-                return Err(err(format!("members exceed {MAX_TOTAL} bytes in total")));
+            let mut buf = Vec::with_capacity(size.min(64 << 20) as usize);
+            if let Err(e) = (&mut entry).take(limit).read_to_end(&mut buf) {
+                damage = Some(stream_msg("cannot read", &at, &e));
+                break;
             }
-            let mut buf = Vec::with_capacity(size as usize);
-            (&mut entry).take(MAX_MEMBER).read_to_end(&mut buf).map_err(|e| err(format!("{base}: {e}")))?;
             let text = match String::from_utf8(buf) {
                 Ok(s) => s,
                 Err(e) => {
-                    warnings.push(format!("{base}: invalid UTF-8 replaced"));
+                    warnings.push(format!("{origin}:{at}: invalid UTF-8 replaced"));
                     String::from_utf8_lossy(e.as_bytes()).into_owned()
                 }
             };
-            files.push((base.clone(), format!("{origin}:{}", p.display()), text));
+            let where_ = format!("{origin}:{at}");
+            if let Some(i) = files.iter().position(|(m, _, _)| m == base) {
+                // `tar -x` would leave the last copy; say so rather than choose silently.
+                warnings.push(format!(
+                    "{origin}: member {base} appears more than once ({} and {at}); the last, {at}, is used (as tar -x would leave it)",
+                    files[i].1.strip_prefix(&format!("{origin}:")).unwrap_or(&files[i].1)
+                ));
+                files.remove(i);
+            }
+            files.push((base.clone(), where_, text));
         }
-        let stem = file.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
-        let mut a = NodeArtifacts::assemble(origin.clone(), node_from_name(&stem), files)?;
+        if let Some(d) = damage {
+            if files.is_empty() {
+                return Err(err(d));
+            }
+            warnings.push(format!("{origin}: {d}; the members before it are used"));
+        }
+        let mut a = NodeArtifacts::assemble(origin.clone(), node_from_name(name), files)?;
         a.warnings.extend(warnings);
         Ok(a)
     }
@@ -357,21 +414,38 @@ impl NodeArtifacts {
     ) -> Result<NodeArtifacts, BundleError> {
         let mut a = NodeArtifacts { origin, ..NodeArtifacts::default() };
         for (member, where_, text) in files {
-            let yaml = |text: &str| -> Result<Vec<Value>, BundleError> {
-                let (docs, errors) = documents(text);
-                if let Some((line, message)) = errors.into_iter().next() {
-                    return Err(BundleError::Yaml { path: where_.clone(), line, message });
+            // A YAML document that cannot be read costs that document; the rest is kept.
+            let mut yaml = |f: &mut dyn FnMut(Value)| {
+                for (line, message) in each_item(&text, f) {
+                    a.warnings.push(format!("{where_}: line {line}, {message}"));
                 }
-                Ok(docs)
             };
             match member.as_str() {
+                "agentinfo" => {
+                    let mut first = None;
+                    yaml(&mut |v| {
+                        first.get_or_insert(v);
+                    });
+                    a.agent_info = first.as_ref().map(AgentInfo::from_value);
+                }
+                "networkpolicies" => {
+                    let mut out = Vec::new();
+                    yaml(&mut |v| out.extend(policy(&v)));
+                    a.network_policies = out;
+                }
+                "addressgroups" => {
+                    let mut out = Vec::new();
+                    yaml(&mut |v| out.extend(member_group(&v)));
+                    a.address_groups = out;
+                }
+                "appliedtogroups" => {
+                    let mut out = Vec::new();
+                    yaml(&mut |v| out.extend(member_group(&v)));
+                    a.applied_to_groups = out;
+                }
                 "flows" => a.flows = Some(FlowDump::parse(&text, &where_)?),
                 "groups" => a.groups = parse_groups(&text, &where_)?,
                 "ovsports" => a.ports = Some(PortTable::parse(&text)),
-                "agentinfo" => a.agent_info = yaml(&text)?.first().map(AgentInfo::from_value),
-                "networkpolicies" => a.network_policies = yaml(&text)?.iter().filter_map(policy).collect(),
-                "addressgroups" => a.address_groups = yaml(&text)?.iter().filter_map(member_group).collect(),
-                "appliedtogroups" => a.applied_to_groups = yaml(&text)?.iter().filter_map(member_group).collect(),
                 "address" => a.addresses = parse_addresses(&text),
                 "route" => {
                     a.routes = text.lines().map(str::trim).filter(|l| !l.is_empty()).map(str::to_string).collect()
@@ -400,6 +474,23 @@ impl NodeArtifacts {
             }
         }
         vec![]
+    }
+}
+
+/// A reader that counts the bytes passing and fails past [`MAX_STREAM`].
+struct Counting<'c, R> {
+    inner: R,
+    count: &'c Cell<u64>,
+}
+
+impl<R: Read> Read for Counting<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.count.set(self.count.get() + n as u64);
+        if self.count.get() > MAX_STREAM {
+            return Err(std::io::Error::other("decompressed stream too long"));
+        }
+        Ok(n)
     }
 }
 

@@ -3,7 +3,10 @@
 //! leniently: keys compared case-insensitively, metadata nested or inlined, unknown objects skipped.
 
 use crate::probe::resolve::{NamedPod, NamedService, Names};
+use serde::de::{DeserializeSeed, Deserializer, Error as _, MapAccess, SeqAccess, Visitor};
 use serde_json::Value;
+use std::cell::Cell;
+use std::io::{BufRead, Read};
 use std::net::IpAddr;
 use std::path::Path;
 
@@ -66,7 +69,17 @@ pub struct ClusterInfo {
     pub services: Vec<ServiceInfo>,
     /// Nodes.
     pub nodes: Vec<NodeInfo>,
+    /// What could not be read, each naming the file and line (the rest was kept).
+    pub problems: Vec<String>,
 }
+
+/// Largest cluster file read (it is streamed: memory does not grow with it): 4 GiB.
+pub const MAX_CLUSTER_FILE: u64 = 4 << 30;
+/// Most Pods, Services and Nodes kept from one file (Kubernetes supports 150 000 Pods per
+/// cluster); about 200 bytes are kept per object, so at most some 200 MB.
+pub const MAX_OBJECTS: usize = 1_000_000;
+/// Largest single object of a JSON inventory (etcd stores objects of at most 1.5 MiB): 8 MiB.
+pub const MAX_OBJECT_BYTES: u64 = 8 << 20;
 
 /// A cluster file that cannot be read.
 #[derive(Debug, thiserror::Error)]
@@ -79,7 +92,13 @@ pub enum ClusterError {
         /// The OS error.
         source: std::io::Error,
     },
-    /// Not JSON / YAML.
+    /// Larger than [`MAX_CLUSTER_FILE`].
+    #[error("{path}: cluster file larger than {MAX_CLUSTER_FILE} bytes (hoptrace's limit)")]
+    TooLarge {
+        /// The file.
+        path: String,
+    },
+    /// Not JSON / YAML, and nothing could be read from it.
     #[error("{path}: line {line}: {message}")]
     Syntax {
         /// The file.
@@ -97,13 +116,138 @@ pub enum ClusterError {
     },
 }
 
+/// Byte and line position of the stream read so far, and the start of the object being read,
+/// shared between the reader and the JSON visitor.
+#[derive(Default)]
+struct Position {
+    bytes: Cell<u64>,
+    lines: Cell<u64>,
+    object_start: Cell<Option<u64>>,
+}
+
+/// A reader that counts what passes and refuses an object larger than [`MAX_OBJECT_BYTES`] or a
+/// stream longer than [`MAX_CLUSTER_FILE`].
+struct Counting<'p, R> {
+    inner: R,
+    pos: &'p Position,
+}
+
+impl<R: Read> Read for Counting<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        let bytes = self.pos.bytes.get() + n as u64;
+        self.pos.bytes.set(bytes);
+        self.pos.lines.set(self.pos.lines.get() + memchr::memchr_iter(b'\n', &buf[..n]).count() as u64);
+        if bytes > MAX_CLUSTER_FILE {
+            return Err(std::io::Error::other(format!("file larger than {MAX_CLUSTER_FILE} bytes (hoptrace's limit)")));
+        }
+        if let Some(start) = self.pos.object_start.get() {
+            if bytes - start > MAX_OBJECT_BYTES {
+                return Err(std::io::Error::other(format!(
+                    "an object larger than {MAX_OBJECT_BYTES} bytes (hoptrace's limit for one object)"
+                )));
+            }
+        }
+        Ok(n)
+    }
+}
+
+/// Why reading stopped early (not a syntax error).
+const LIMIT_HIT: &str = "hoptrace-object-limit";
+
+/// The streaming visitor of a JSON inventory: a list's elements (top-level or under `items`)
+/// are handed to `sink` one by one; other top-level keys are kept to form the object itself when
+/// there is no `items` list.
+struct JsonRoot<'a, F> {
+    sink: &'a mut F,
+    pos: &'a Position,
+}
+
+impl<'de, F: FnMut(Value) -> bool> DeserializeSeed<'de> for JsonRoot<'_, F> {
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de, F: FnMut(Value) -> bool> Visitor<'de> for JsonRoot<'_, F> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a JSON object or list of Kubernetes objects")
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        loop {
+            self.pos.object_start.set(Some(self.pos.bytes.get()));
+            let Some(v) = seq.next_element::<Value>()? else { break };
+            if !(self.sink)(v) {
+                return Err(A::Error::custom(LIMIT_HIT));
+            }
+        }
+        self.pos.object_start.set(None);
+        Ok(())
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        let mut rest = serde_json::Map::new();
+        let mut streamed = false;
+        while let Some(key) = map.next_key::<String>()? {
+            if key.eq_ignore_ascii_case("items") && !streamed {
+                streamed = true;
+                map.next_value_seed(JsonRoot { sink: &mut *self.sink, pos: self.pos })?;
+            } else {
+                self.pos.object_start.set(Some(self.pos.bytes.get()));
+                let v: Value = map.next_value()?;
+                self.pos.object_start.set(None);
+                rest.insert(key, v);
+            }
+        }
+        if !streamed && !(self.sink)(Value::Object(rest)) {
+            return Err(A::Error::custom(LIMIT_HIT));
+        }
+        Ok(())
+    }
+
+    // `items: null` and other scalars: nothing to read.
+    fn visit_unit<E: serde::de::Error>(self) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_bool<E: serde::de::Error>(self, _: bool) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_i64<E: serde::de::Error>(self, _: i64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_u64<E: serde::de::Error>(self, _: u64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_f64<E: serde::de::Error>(self, _: f64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_str<E: serde::de::Error>(self, _: &str) -> Result<(), E> {
+        Ok(())
+    }
+}
+
 impl ClusterInfo {
-    /// Reads a kubectl JSON dump or a `clusterinfo` YAML file.
+    /// Reads a kubectl JSON dump or a `clusterinfo` YAML file, streaming it: memory holds one
+    /// object (JSON: at most [`MAX_OBJECT_BYTES`] of text; YAML: one document, see
+    /// [`super::yaml`]) plus the few fields kept of each, for at most [`MAX_OBJECTS`] objects.
+    /// Damage stops the reading of its document (YAML) or of the file (JSON) and is listed in
+    /// [`ClusterInfo::problems`]; only a file of which nothing could be read is an error.
     pub fn load(path: &Path) -> Result<ClusterInfo, ClusterError> {
         let p = path.display().to_string();
-        let bytes = std::fs::read(path).map_err(|source| ClusterError::Io { path: p.clone(), source })?;
-        let text = String::from_utf8_lossy(&bytes);
-        let info = ClusterInfo::parse(&text, &p)?;
+        let io = |source| ClusterError::Io { path: p.clone(), source };
+        let f = std::fs::File::open(path).map_err(io)?;
+        let meta = f.metadata().map_err(io)?;
+        if meta.is_dir() {
+            return Err(io(std::io::Error::new(std::io::ErrorKind::IsADirectory, "is a directory")));
+        }
+        if meta.is_file() && meta.len() > MAX_CLUSTER_FILE {
+            return Err(ClusterError::TooLarge { path: p });
+        }
+        let info = ClusterInfo::read(std::io::BufReader::with_capacity(1 << 16, f), &p)?;
         if info.pods.is_empty() && info.services.is_empty() && info.nodes.is_empty() {
             return Err(ClusterError::Empty { path: p });
         }
@@ -112,29 +256,117 @@ impl ClusterInfo {
 
     /// Parses file contents; `origin` names the file in errors.
     pub fn parse(text: &str, origin: &str) -> Result<ClusterInfo, ClusterError> {
+        ClusterInfo::read(text.as_bytes(), origin)
+    }
+
+    /// Reads an inventory from `reader` (see [`ClusterInfo::load`]).
+    pub fn read(mut reader: impl BufRead, origin: &str) -> Result<ClusterInfo, ClusterError> {
+        let io = |source| ClusterError::Io { path: origin.to_string(), source };
+        // The first significant byte decides: `{` or `[` is JSON.
+        let first = loop {
+            let buf = reader.fill_buf().map_err(io)?;
+            match buf.iter().position(|b| !b.is_ascii_whitespace()) {
+                Some(i) => {
+                    let b = buf[i];
+                    reader.consume(i);
+                    break Some(b);
+                }
+                None if buf.is_empty() => break None,
+                None => {
+                    let n = buf.len();
+                    reader.consume(n);
+                }
+            }
+        };
         let mut info = ClusterInfo::default();
-        let trimmed = text.trim_start();
-        if trimmed.starts_with('{') || trimmed.starts_with('[') {
-            let v: Value = serde_json::from_str(text).map_err(|e| ClusterError::Syntax {
-                path: origin.to_string(),
-                line: e.line(),
-                message: e.to_string(),
-            })?;
-            info.add_value(&v, None);
-            return Ok(info);
+        match first {
+            Some(b'{' | b'[') => info.read_json(reader, origin)?,
+            _ => info.read_yaml(reader, origin)?,
         }
-        for doc in split_yaml_documents(text) {
+        Ok(info)
+    }
+
+    /// Adds an object unless the limit is reached; false once it is.
+    fn take(&mut self, v: &Value, section: Option<&str>, origin: &str, line: u64) -> bool {
+        if self.pods.len() + self.services.len() + self.nodes.len() >= MAX_OBJECTS {
+            self.problems.push(format!(
+                "{origin}: line {line}: more than {MAX_OBJECTS} Pods, Services and Nodes (hoptrace's limit); the rest of the file is ignored"
+            ));
+            return false;
+        }
+        self.add_value(v, section);
+        true
+    }
+
+    fn read_json(&mut self, reader: impl BufRead, origin: &str) -> Result<(), ClusterError> {
+        let pos = Position::default();
+        let mut stopped = false;
+        let result = {
+            let counting = Counting { inner: reader, pos: &pos };
+            let mut de = serde_json::Deserializer::from_reader(counting);
+            let mut sink = |v: Value| {
+                let line = pos.lines.get() + 1;
+                let ok = self.take(&v, None, origin, line);
+                stopped |= !ok;
+                ok
+            };
+            JsonRoot { sink: &mut sink, pos: &pos }.deserialize(&mut de).and_then(|()| de.end())
+        };
+        match result {
+            Ok(()) => Ok(()),
+            Err(_) if stopped => Ok(()),
+            Err(e) => {
+                let line = if e.line() > 0 { e.line() } else { pos.lines.get() as usize + 1 };
+                let message = crate::textfile::clip(&e.to_string(), 200);
+                if self.pods.is_empty() && self.services.is_empty() && self.nodes.is_empty() {
+                    return Err(ClusterError::Syntax { path: origin.to_string(), line, message });
+                }
+                self.problems.push(format!("{origin}: line {line}: {message}; the rest of the file is ignored"));
+                Ok(())
+            }
+        }
+    }
+
+    fn read_yaml(&mut self, reader: impl BufRead, origin: &str) -> Result<(), ClusterError> {
+        let mut first_error: Option<(usize, String)> = None;
+        let mut budget = super::yaml::AliasBudget::new();
+        for doc in super::yaml::Documents::new(reader) {
+            let doc = match doc {
+                Ok(d) => d,
+                Err(super::yaml::DocumentError::Io { source, .. }) => {
+                    return Err(ClusterError::Io { path: origin.to_string(), source })
+                }
+                Err(e @ super::yaml::DocumentError::TooLarge { first_line }) => {
+                    first_error.get_or_insert((first_line, e.to_string()));
+                    self.problems.push(format!("{origin}: {e}"));
+                    continue;
+                }
+            };
             if doc.text.trim().is_empty() {
                 continue;
             }
-            let v: Value = serde_yaml_ng::from_str(doc.text).map_err(|e| ClusterError::Syntax {
-                path: origin.to_string(),
-                line: doc.first_line + e.location().map_or(1, |l| l.line()) - 1,
-                message: shift_line_numbers(&e.to_string(), doc.first_line - 1),
-            })?;
-            info.add_value(&v, doc.section.as_deref());
+            let mut full = false;
+            let r = super::yaml::for_each_item(&doc.text, &mut budget, |v, line| {
+                if !full && !self.take(&v, doc.section.as_deref(), origin, (doc.first_line + line - 1) as u64) {
+                    full = true;
+                }
+            });
+            if full {
+                break;
+            }
+            if let Err(e) = r {
+                let line = doc.first_line + e.line - 1;
+                let message = format!("column {}: {}", e.column, e.message);
+                self.problems.push(format!("{origin}: line {line}, {message} (document skipped from there)"));
+                first_error.get_or_insert((line, message));
+            }
         }
-        Ok(info)
+        if self.pods.is_empty() && self.services.is_empty() && self.nodes.is_empty() {
+            if let Some((line, message)) = first_error {
+                return Err(ClusterError::Syntax { path: origin.to_string(), line, message });
+            }
+        }
+        Ok(())
     }
 
     fn add_value(&mut self, v: &Value, section: Option<&str>) {
@@ -219,54 +451,6 @@ impl Names for ClusterInfo {
     fn nearby(&self, namespace: &str, name: &str) -> Vec<String> {
         self.nearby_names(namespace, name)
     }
-}
-
-/// One YAML document of a multi-document file, with where it starts and the `#section` above it.
-struct YamlDoc<'a> {
-    text: &'a str,
-    first_line: usize,
-    section: Option<String>,
-}
-
-fn split_yaml_documents(text: &str) -> Vec<YamlDoc<'_>> {
-    let mut docs = Vec::new();
-    let mut section: Option<String> = None;
-    let mut start = 0usize;
-    let mut start_line = 1usize;
-    let mut offset = 0usize;
-    for (i, line) in text.split_inclusive('\n').enumerate() {
-        let t = line.trim_end();
-        if t == "---" || t.starts_with("--- ") {
-            docs.push(YamlDoc { text: &text[start..offset], first_line: start_line, section: section.clone() });
-            start = offset + line.len();
-            start_line = i + 2;
-        } else if let Some(name) = t.strip_prefix('#') {
-            let name = name.trim().to_ascii_lowercase();
-            if !name.is_empty() && !name.contains(' ') && offset == start {
-                section = Some(name);
-            }
-        }
-        offset += line.len();
-    }
-    docs.push(YamlDoc { text: &text[start..], first_line: start_line, section });
-    docs
-}
-
-/// Rewrites the document-relative "line N" of a YAML error message into file lines.
-fn shift_line_numbers(message: &str, by: usize) -> String {
-    let mut out = String::with_capacity(message.len());
-    let mut rest = message;
-    while let Some(at) = rest.find("line ") {
-        let (head, tail) = rest.split_at(at + 5);
-        out.push_str(head);
-        let digits: String = tail.chars().take_while(char::is_ascii_digit).collect();
-        if let Ok(n) = digits.parse::<usize>() {
-            out.push_str(&(n + by).to_string());
-        }
-        rest = &tail[digits.len()..];
-    }
-    out.push_str(rest);
-    out
 }
 
 /// Case- and underscore-insensitive key lookup.
@@ -397,11 +581,22 @@ mod tests {
         let info = ClusterInfo::parse(text, "f").unwrap();
         assert_eq!(info.pods.len(), 1);
         assert_eq!(info.nodes.len(), 1);
-        let bad = "#pods\nmetadata:\n  name: a\n---\nmetadata: [\n";
-        match ClusterInfo::parse(bad, "f") {
-            Err(ClusterError::Syntax { line, .. }) => assert!(line >= 5, "line {line}"),
+        // A damaged document costs that document only, and is reported with its file line.
+        let bad = "#pods\nmetadata:\n  name: a\n---\nmetadata: [\n---\n#pods\nmetadata: {name: b}\n";
+        let info = ClusterInfo::parse(bad, "f").unwrap();
+        assert_eq!(info.pods.len(), 2);
+        assert_eq!(info.problems.len(), 1);
+        assert!(info.problems[0].starts_with("f: line 6"), "{:?}", info.problems);
+        match ClusterInfo::parse("metadata: [\n", "f") {
+            Err(ClusterError::Syntax { line, .. }) => assert_eq!(line, 2),
             other => panic!("{other:?}"),
         }
+        // JSON: a cut file keeps the objects before the cut.
+        let json = r#"{"kind":"List","items":[{"kind":"Pod","metadata":{"name":"a"}},{"kind":"Pod","metadata":{"na"#;
+        let info = ClusterInfo::parse(json, "j").unwrap();
+        assert_eq!(info.pods.len(), 1);
+        assert!(info.problems[0].starts_with("j: line 1"), "{:?}", info.problems);
+        assert!(matches!(ClusterInfo::parse("[[[", "j"), Err(ClusterError::Syntax { .. })));
     }
 
     #[test]

@@ -233,6 +233,11 @@ fn add_file(out: &mut AnalysisInputs, path: &Path, node: Option<&str>) {
         FileKind::ClusterInfo => match ClusterInfo::load(path) {
             // A kubectl dump (with Services) is preferred over clusterinfo (without).
             Ok(c) => {
+                let file = path.display().to_string();
+                for problem in &c.problems {
+                    let why = problem.strip_prefix(&format!("{file}: ")).unwrap_or(problem);
+                    out.problems.push((file.clone(), why.to_string()));
+                }
                 let better = out.cluster.as_ref().is_none_or(|old| old.services.len() < c.services.len());
                 if better {
                     out.cluster = Some(c);

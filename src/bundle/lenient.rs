@@ -89,40 +89,40 @@ pub fn ip(v: &Value) -> Option<IpAddr> {
     }
 }
 
-/// The YAML documents of a file (`---` separated, or one list / `items` object), as JSON values.
-/// Documents that do not parse are reported with their first line.
-pub fn documents(text: &str) -> (Vec<Value>, Vec<(usize, String)>) {
-    let mut docs = Vec::new();
+/// Hands every item of every YAML document of a file to `f` (see [`super::yaml`]: budgets
+/// checked before anything is materialised, one item held at a time). A document that does not
+/// parse, or breaks a budget, is reported as (file line, message) and costs only what of it
+/// had not been handed over; the other documents are read.
+pub fn each_item(text: &str, mut f: impl FnMut(Value)) -> Vec<(usize, String)> {
     let mut errors = Vec::new();
-    let mut start_line = 1;
-    let mut current = String::new();
-    let flush = |chunk: &str, line: usize, docs: &mut Vec<Value>, errors: &mut Vec<(usize, String)>| {
-        if chunk.trim().is_empty() {
-            return;
-        }
-        match serde_yaml_ng::from_str::<Value>(chunk) {
-            Ok(Value::Array(items)) => docs.extend(items),
-            Ok(v) => {
-                if let Some(items) = get(&v, "items").and_then(Value::as_array) {
-                    docs.extend(items.iter().cloned());
-                } else if !v.is_null() {
-                    docs.push(v);
-                }
+    let mut budget = super::yaml::AliasBudget::new();
+    for doc in super::yaml::Documents::new(text.as_bytes()) {
+        let doc = match doc {
+            Ok(d) => d,
+            Err(e @ super::yaml::DocumentError::TooLarge { first_line }) => {
+                errors.push((first_line, e.to_string()));
+                continue;
             }
-            Err(e) => errors.push((line + e.location().map_or(1, |l| l.line()) - 1, e.to_string())),
+            Err(e @ super::yaml::DocumentError::Io { line, .. }) => {
+                errors.push((line, e.to_string()));
+                break;
+            }
+        };
+        if doc.text.trim().is_empty() {
+            continue;
         }
-    };
-    for (i, line) in text.lines().enumerate() {
-        if line.trim_end() == "---" {
-            flush(&current, start_line, &mut docs, &mut errors);
-            current.clear();
-            start_line = i + 2;
-        } else {
-            current.push_str(line);
-            current.push('\n');
+        if let Err(e) = super::yaml::for_each_item(&doc.text, &mut budget, |v, _| f(v)) {
+            errors.push((doc.first_line + e.line - 1, format!("column {}: {}", e.column, e.message)));
         }
     }
-    flush(&current, start_line, &mut docs, &mut errors);
+    errors
+}
+
+/// The YAML documents of a file (`---` separated, or one list / `items` object), as JSON values,
+/// and the documents that could not be read (see [`each_item`]).
+pub fn documents(text: &str) -> (Vec<Value>, Vec<(usize, String)>) {
+    let mut docs = Vec::new();
+    let errors = each_item(text, |v| docs.push(v));
     (docs, errors)
 }
 

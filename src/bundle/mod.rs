@@ -6,6 +6,7 @@ pub mod cluster;
 pub mod inputs;
 pub mod lenient;
 pub mod support;
+pub mod yaml;
 
 pub use agent::{AgentInfo, BundleError, NodeArtifacts};
 pub use cluster::ClusterInfo;

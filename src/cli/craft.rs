@@ -157,8 +157,8 @@ fn parse_mac(flag: &str, s: &str) -> Result<MacAddr, CliError> {
 pub fn tags_in_use(files: &[PathBuf]) -> Result<Vec<u8>, CliError> {
     let mut used = Vec::new();
     for f in files {
-        let text =
-            std::fs::read_to_string(f).map_err(|e| CliError::usage(format!("{}: cannot read: {e}", f.display())))?;
+        let text = crate::textfile::read_text(f, crate::textfile::MAX_TEXT_FILE)
+            .map_err(|e| CliError::usage(format!("cannot read: {e}")))?;
         for line in text.lines() {
             for (key, scale) in [("nw_tos=", 4u32), ("ip_dscp=", 1)] {
                 for part in line.split(key).skip(1) {
@@ -269,6 +269,9 @@ pub fn run(args: &CraftArgs, quiet: bool) -> Outcome {
         Some(p) => Some((ClusterInfo::load(p)?, p.display().to_string())),
         None => None,
     };
+    for problem in cluster.iter().flat_map(|(c, _)| &c.problems) {
+        eprintln!("hoptrace: warning: {problem}");
+    }
     let mut rng = match args.seed {
         Some(s) => ProbeRng::from_seed(s),
         None => ProbeRng::from_entropy(),

@@ -95,6 +95,9 @@ fn load(path: &Path) -> Result<Input, CliError> {
     }
     if is_bundle {
         let node = NodeArtifacts::open(path).map_err(|e| CliError::usage(e.to_string()))?;
+        for w in &node.warnings {
+            eprintln!("hoptrace: warning: {w}");
+        }
         let dump = node
             .flows
             .clone()

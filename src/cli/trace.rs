@@ -163,6 +163,9 @@ fn load_nodes(args: &TraceArgs) -> Result<Vec<SimNode>, CliError> {
         .iter()
         .map(|d| {
             let a = NodeArtifacts::open(d).map_err(|e| CliError::usage(e.to_string()))?;
+            for w in &a.warnings {
+                eprintln!("hoptrace: warning: {w}");
+            }
             assemble(&a.node, &a).ok_or_else(|| no_flows(d))
         })
         .collect()

@@ -158,7 +158,15 @@ impl Evidence {
     /// Reads and validates an evidence file.
     pub fn load(path: &Path) -> Result<Evidence, EvidenceFileError> {
         let name = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|e| EvidenceFileError::Io(name.clone(), e))?;
+        let text = crate::textfile::read_text(path, crate::textfile::MAX_JSON_FILE).map_err(|e| match e {
+            crate::textfile::TextFileError::Io { source, .. } => EvidenceFileError::Io(name.clone(), source),
+            crate::textfile::TextFileError::TooLarge { limit, .. } => EvidenceFileError::Io(
+                name.clone(),
+                std::io::Error::other(format!(
+                    "file larger than {limit} bytes (hoptrace's limit for an evidence file)"
+                )),
+            ),
+        })?;
         let ev: Evidence = serde_json::from_str(&text).map_err(|e| EvidenceFileError::Json(name.clone(), e))?;
         if ev.schema != EVIDENCE_SCHEMA {
             return Err(EvidenceFileError::Schema(name, ev.schema));

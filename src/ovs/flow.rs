@@ -429,22 +429,14 @@ pub enum FileError {
     Line(#[from] LineError),
 }
 
-/// Largest text file read (flows, groups, ports): 1 GiB.
-pub const MAX_TEXT_FILE: u64 = 1 << 30;
+/// Largest text file read (flows, groups, ports): 1 GiB (the shared text reader's bound).
+pub use crate::textfile::MAX_TEXT_FILE;
 
 /// Reads a text file, bounded by [`MAX_TEXT_FILE`]; invalid UTF-8 is replaced.
 pub fn read_text(path: &Path) -> Result<String, FileError> {
-    use std::io::Read;
-    let p = path.display().to_string();
-    let file = std::fs::File::open(path).map_err(|source| FileError::Io { path: p.clone(), source })?;
-    let mut buf = Vec::new();
-    file.take(MAX_TEXT_FILE + 1).read_to_end(&mut buf).map_err(|source| FileError::Io { path: p.clone(), source })?;
-    if buf.len() as u64 > MAX_TEXT_FILE {
-        return Err(FileError::TooLarge { path: p, limit: MAX_TEXT_FILE });
-    }
-    Ok(match String::from_utf8(buf) {
-        Ok(s) => s,
-        Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
+    crate::textfile::read_text(path, MAX_TEXT_FILE).map_err(|e| match e {
+        crate::textfile::TextFileError::Io { path, source } => FileError::Io { path, source },
+        crate::textfile::TextFileError::TooLarge { path, limit } => FileError::TooLarge { path, limit },
     })
 }
 

@@ -1,6 +1,7 @@
 //! `probe.json`: the versioned document that `craft` writes and `inject`, `extract` and `analyze`
 //! read. Documented field by field in `docs/probe-schema.md`.
 
+use super::craft::craft_frame;
 use super::fingerprint::Fingerprint;
 use super::spec::{ProbeSpec, Transport};
 use super::tag::Tag;
@@ -262,7 +263,13 @@ impl Probe {
     /// Reads and validates a probe document.
     pub fn load(path: &Path) -> Result<Probe, ProbeFileError> {
         let p = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|source| ProbeFileError::Io { path: p.clone(), source })?;
+        let text = crate::textfile::read_text(path, crate::textfile::MAX_JSON_FILE).map_err(|e| match e {
+            crate::textfile::TextFileError::Io { source, .. } => ProbeFileError::Io { path: p.clone(), source },
+            crate::textfile::TextFileError::TooLarge { limit, .. } => ProbeFileError::Invalid {
+                path: p.clone(),
+                message: format!("file larger than {limit} bytes (hoptrace's limit for a probe document)"),
+            },
+        })?;
         Probe::from_json(&text, &p)
     }
 
@@ -276,7 +283,7 @@ impl Probe {
             path: origin.to_string(),
             line: e.line(),
             column: e.column(),
-            message: e.to_string(),
+            message: crate::textfile::clip(&e.to_string(), 200),
         };
         let head: Head = serde_json::from_str(text).map_err(json_err)?;
         let found = head.schema.unwrap_or_default();
@@ -294,8 +301,158 @@ impl Probe {
                 frame.len()
             )));
         }
+        probe.check_consistent(&frame).map_err(invalid)?;
         Ok(probe)
     }
+
+    /// Checks that the document agrees with itself: the header fields derived from the others
+    /// (`ip.version`, `ip.dscp` = `dataplaneTag`, `ip.ecn`, `ip.protocol`, `ip.length`, the
+    /// fingerprint, the endpoints' addresses) are what they give, and the frame is byte for
+    /// byte the one crafting the fields gives (MACs, addresses, ports, protocol, TTL, IPv4 ID
+    /// and flags or IPv6 flow label, transport fields, checksums). A document that disagrees
+    /// would make `inject` send one packet and `extract` / `analyze` look for another; the
+    /// message names the first field that disagrees.
+    pub fn check_consistent(&self, frame: &[u8]) -> Result<(), String> {
+        let spec = self.spec()?;
+        let expected_frame = craft_frame(&spec).map_err(|e| e.to_string())?;
+        let expected = Probe::new(&spec, &expected_frame, self.capture_filter.clone());
+        if self.ip.dscp != self.dataplane_tag {
+            return Err(format!(
+                "ip.dscp is {} but dataplaneTag is {}: the document disagrees with itself",
+                self.ip.dscp, self.dataplane_tag
+            ));
+        }
+        first_difference("ip", &self.ip, &expected.ip)?;
+        first_difference("fingerprint", &self.fingerprint, &expected.fingerprint)?;
+        for (what, ep, ip) in [("source", &self.source, self.ip.src), ("destination", &self.destination, self.ip.dst)] {
+            if let Some(ep) = ep.as_ref().filter(|ep| ep.ip != ip) {
+                let which = if what == "source" { "src" } else { "dst" };
+                return Err(format!(
+                    "{what}.ip is {} but ip.{which} is {ip}: the document disagrees with itself",
+                    ep.ip
+                ));
+            }
+        }
+        if frame.len() != expected_frame.len() {
+            return Err(format!(
+                "the frame is {} bytes but its fields give a {}-byte frame: the frame disagrees with the document",
+                frame.len(),
+                expected_frame.len()
+            ));
+        }
+        // A checksum differs whenever a field it covers does: name the field first.
+        let differs: Vec<usize> = (0..frame.len()).filter(|&i| frame[i] != expected_frame[i]).collect();
+        let field_at = |at: usize| frame_field(at, spec.is_ipv6(), &spec.transport);
+        let first =
+            differs.iter().copied().find(|&at| !field_at(at).0.contains("checksum")).or(differs.first().copied());
+        if let Some(at) = first {
+            let (name, range) = field_at(at);
+            let range = range.start..range.end.min(frame.len()).min(range.start + 16);
+            let bytes = if range.len() == 1 {
+                format!("byte {}", range.start)
+            } else {
+                format!("bytes {}..{}", range.start, range.end)
+            };
+            return Err(format!(
+                "frame {bytes} ({name}) disagree with the document's fields: the frame has {}, the fields give {}",
+                to_hex(&frame[range.clone()]),
+                to_hex(&expected_frame[range])
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// The first field (in document order) where `found` differs from `expected`, as an error.
+fn first_difference<T: Serialize>(prefix: &str, found: &T, expected: &T) -> Result<(), String> {
+    let (Ok(serde_json::Value::Object(f)), Ok(serde_json::Value::Object(e))) =
+        (serde_json::to_value(found), serde_json::to_value(expected))
+    else {
+        return Ok(());
+    };
+    let keys = f.keys().chain(e.keys().filter(|k| !f.contains_key(*k)));
+    for k in keys {
+        let (a, b) = (f.get(k), e.get(k));
+        if a != b {
+            let show = |v: Option<&serde_json::Value>| v.map_or_else(|| "absent".to_string(), |v| v.to_string());
+            return Err(format!(
+                "{prefix}.{k} is {} but the document's other fields give {}",
+                crate::textfile::excerpt(&show(a)),
+                crate::textfile::excerpt(&show(b))
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The name of the header field at byte `at` of a crafted probe frame, and its bytes.
+fn frame_field(at: usize, v6: bool, transport: &Transport) -> (&'static str, std::ops::Range<usize>) {
+    const IPV4: &[(&str, usize, usize)] = &[
+        ("IP version and header length", 0, 1),
+        ("ip.dscp / ip.ecn (the tag)", 1, 2),
+        ("ip.length", 2, 4),
+        ("ip.identification", 4, 6),
+        ("ip.flags and fragment offset", 6, 8),
+        ("ip.ttl", 8, 9),
+        ("ip.protocol", 9, 10),
+        ("IPv4 header checksum", 10, 12),
+        ("ip.src", 12, 16),
+        ("ip.dst", 16, 20),
+    ];
+    const IPV6: &[(&str, usize, usize)] = &[
+        ("IP version and ip.dscp (the tag)", 0, 1),
+        ("ip.dscp / ip.ecn (the tag) and ip.flowLabel", 1, 2),
+        ("ip.flowLabel", 2, 4),
+        ("ip.length", 4, 6),
+        ("ip.protocol", 6, 7),
+        ("ip.ttl (hop limit)", 7, 8),
+        ("ip.src", 8, 24),
+        ("ip.dst", 24, 40),
+    ];
+    const TCP: &[(&str, usize, usize)] = &[
+        ("transport.srcPort", 0, 2),
+        ("transport.dstPort", 2, 4),
+        ("transport.seq", 4, 8),
+        ("transport.ack", 8, 12),
+        ("TCP data offset", 12, 13),
+        ("transport.flags", 13, 14),
+        ("TCP window", 14, 16),
+        ("TCP checksum", 16, 18),
+        ("TCP urgent pointer", 18, 20),
+    ];
+    const UDP: &[(&str, usize, usize)] =
+        &[("transport.srcPort", 0, 2), ("transport.dstPort", 2, 4), ("UDP length", 4, 6), ("UDP checksum", 6, 8)];
+    const ICMP: &[(&str, usize, usize)] = &[
+        ("ICMP type", 0, 1),
+        ("ICMP code", 1, 2),
+        ("ICMP checksum", 2, 4),
+        ("transport.id", 4, 6),
+        ("transport.sequence", 6, 8),
+    ];
+    const SCTP: &[(&str, usize, usize)] = &[
+        ("transport.srcPort", 0, 2),
+        ("transport.dstPort", 2, 4),
+        ("SCTP verification tag", 4, 8),
+        ("SCTP checksum", 8, 12),
+        ("SCTP chunk header", 12, 16),
+        ("transport.initiateTag", 16, 20),
+        ("SCTP INIT parameters", 20, 28),
+        ("transport.initialTsn", 28, 32),
+    ];
+    let find = |table: &[(&'static str, usize, usize)], base: usize| {
+        table.iter().find(|(_, s, e)| (base + s..base + e).contains(&at)).map(|&(n, s, e)| (n, base + s..base + e))
+    };
+    let ip_len = if v6 { 40 } else { 20 };
+    let transport_table = match transport {
+        Transport::Tcp { .. } => TCP,
+        Transport::Udp { .. } => UDP,
+        Transport::Icmp { .. } => ICMP,
+        Transport::Sctp { .. } => SCTP,
+    };
+    find(&[("ethernet.dst", 0, 6), ("ethernet.src", 6, 12), ("EtherType (ip.version)", 12, 14)], 0)
+        .or_else(|| find(if v6 { IPV6 } else { IPV4 }, 14))
+        .or_else(|| find(transport_table, 14 + ip_len))
+        .unwrap_or(("payload", at..at + 1))
 }
 
 /// Lowercase hex of `bytes`.

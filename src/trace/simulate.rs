@@ -10,7 +10,8 @@ use crate::antrea::observe::TerminalState;
 use crate::antrea::simulated::{cluster, terminal_state, SimNode};
 use crate::ether::ether_type;
 use crate::ovs::field::Field;
-use crate::ovs::sim::multinode::trace_across;
+use crate::ovs::sim::multinode::{trace_across, Stop};
+use crate::ovs::sim::trace::{Event, Outcome, Trace};
 use crate::ovs::sim::Packet;
 use crate::probe::{Probe, Transport};
 use std::collections::HashMap;
@@ -118,8 +119,32 @@ pub fn simulate(
         nodes.iter().flat_map(|n| n.transport_ips().into_iter().map(|ip| (n.name.clone(), ip))).collect();
     let nodes_for_sim = cluster(&sims, &extra);
     let ct = trace_across(&nodes_for_sim, start, packet, &opts, MAX_NODES);
+    if matches!(ct.stop, Stop::HopLimit) {
+        findings.push(Finding::new(
+            FindingKind::Assumption,
+            None,
+            format!("the simulation stopped after {MAX_NODES} nodes: nodes after that have no simulated path"),
+        ));
+    }
     for hop in &ct.hops {
         let Some(sim) = sims.iter().find(|s| s.name == hop.node) else { continue };
+        if stopped_short(&hop.trace) {
+            // The last table visited is where a bound or an unmodelled action stopped the
+            // simulation, not where the packet ends: claiming a drop there would be a guess.
+            findings.push(Finding::new(
+                FindingKind::Assumption,
+                Some(&hop.node),
+                format!(
+                    "the simulation of this node's pipeline did not finish ({}): it gives no terminal point",
+                    if hop.trace.notes.is_empty() {
+                        "an action it does not model".to_string()
+                    } else {
+                        hop.trace.notes.join("; ")
+                    }
+                ),
+            ));
+            continue;
+        }
         let Some(state) = terminal_state(&hop.trace, &sim.pipeline) else { continue };
         let mut path: Vec<usize> = Vec::new();
         for step in &hop.trace.steps {
@@ -132,4 +157,12 @@ pub fn simulate(
         out.insert(hop.node.clone(), SimulatedNode { state, path, notes: hop.trace.notes.clone() });
     }
     out
+}
+
+/// Whether a trace ended without reaching a decision: stopped by a bound (depth, table visits,
+/// actions, a group loop) or by an action the simulator does not model, with no output and no
+/// packet-in to say where the packet went.
+fn stopped_short(trace: &Trace) -> bool {
+    trace.outcome == Outcome::Incomplete
+        && !trace.events.iter().any(|e| matches!(e, Event::Output { .. } | Event::Controller { .. }))
 }
