@@ -1,19 +1,18 @@
-//! Shared by the injection tests: uniquely named network namespaces and veth pairs that are removed
-//! on drop (also when a test panics), a raw-socket capture inside a namespace, and probe crafting
-//! through the real binary. Tests run in parallel with colleagues' tests on the same machine, so
-//! every name carries this process's PID and a counter.
+//! Network namespaces and veth pairs that are removed on drop (also when a test panics), and a
+//! raw-socket capture inside a namespace. Tests run in parallel with other tests on the same
+//! machine, so every name carries this process's PID and a counter. Root only: tests using this
+//! declare `require!(Need::Netns)`.
+
 #![allow(dead_code)]
 
+use super::run_tool;
 use std::fs::File;
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Command;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::{mpsc, Arc};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
-
-/// The binary under test.
-pub const BIN: &str = env!("CARGO_BIN_EXE_hoptrace");
 
 static NEXT: AtomicU32 = AtomicU32::new(0);
 
@@ -22,24 +21,6 @@ static NEXT: AtomicU32 = AtomicU32::new(0);
 pub fn unique(prefix: &str) -> String {
     let n = NEXT.fetch_add(1, Ordering::Relaxed);
     format!("{prefix}{}x{n}", std::process::id())
-}
-
-/// Runs a command and returns its stdout; panics with its stderr when it fails.
-pub fn sh(program: &str, args: &[&str]) -> String {
-    let out = Command::new(program).args(args).output().unwrap_or_else(|e| panic!("{program}: {e}"));
-    assert!(
-        out.status.success(),
-        "{program} {}: {}\n{}",
-        args.join(" "),
-        out.status,
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-/// Runs the hoptrace binary.
-pub fn hoptrace(args: &[&str]) -> Output {
-    Command::new(BIN).args(args).output().expect("run hoptrace")
 }
 
 /// A network namespace made with `ip netns add`, IPv6 off (so links stay silent), deleted on drop.
@@ -51,13 +32,13 @@ pub struct Netns {
 impl Netns {
     /// Creates a namespace called `name`.
     pub fn new(name: &str) -> Netns {
-        sh("ip", &["netns", "add", name]);
+        run_tool("ip", &["netns", "add", name]);
         let ns = Netns { name: name.to_string() };
         // /proc/sys/net shows the namespace of the process that opens it (no procps needed).
         let off =
             "echo 1 > /proc/sys/net/ipv6/conf/all/disable_ipv6; echo 1 > /proc/sys/net/ipv6/conf/default/disable_ipv6";
-        sh("ip", &["netns", "exec", name, "sh", "-c", off]);
-        sh("ip", &["-n", name, "link", "set", "lo", "up"]);
+        run_tool("ip", &["netns", "exec", name, "sh", "-c", off]);
+        run_tool("ip", &["-n", name, "link", "set", "lo", "up"]);
         ns
     }
 
@@ -65,7 +46,7 @@ impl Netns {
     pub fn ip(&self, args: &[&str]) -> String {
         let mut all = vec!["-n", self.name.as_str()];
         all.extend_from_slice(args);
-        sh("ip", &all)
+        run_tool("ip", &all)
     }
 }
 
@@ -95,7 +76,10 @@ impl VethPair {
         let a = Netns::new(&format!("{base}a"));
         let b = Netns::new(&format!("{base}b"));
         let (if_a, if_b) = (format!("{base}va"), format!("{base}vb"));
-        sh("ip", &["link", "add", &if_a, "netns", &a.name, "type", "veth", "peer", "name", &if_b, "netns", &b.name]);
+        run_tool(
+            "ip",
+            &["link", "add", &if_a, "netns", &a.name, "type", "veth", "peer", "name", &if_b, "netns", &b.name],
+        );
         a.ip(&["link", "set", &if_a, "up"]);
         b.ip(&["link", "set", &if_b, "up"]);
         VethPair { a, b, if_a, if_b }
@@ -247,35 +231,4 @@ fn receive(fd: &std::os::fd::OwnedFd, stop: &AtomicBool) -> Result<Vec<Vec<u8>>,
             return Err("capture ran for two minutes without being stopped".to_string());
         }
     }
-}
-
-/// Crafts a reproducible probe into `path` with the real binary; `extra` adds or overrides flags.
-pub fn craft(path: &Path, extra: &[&str]) {
-    let mut args = vec![
-        "craft",
-        "-q",
-        "--src-mac",
-        "02:00:00:00:01:05",
-        "--dst-mac",
-        "02:00:00:00:01:01",
-        "--seed",
-        "7",
-        "-o",
-        path.to_str().expect("utf-8 path"),
-    ];
-    args.extend_from_slice(extra);
-    if !extra.contains(&"--src-ip") {
-        args.extend_from_slice(&[
-            "--src-ip",
-            "10.10.1.5",
-            "--dst-ip",
-            "10.10.2.5",
-            "--proto",
-            "udp",
-            "--dst-port",
-            "53",
-        ]);
-    }
-    let out = hoptrace(&args);
-    assert!(out.status.success(), "craft: {}", String::from_utf8_lossy(&out.stderr));
 }
