@@ -1,4 +1,4 @@
-//! Every flow line of the shared corpus (`../shared/corpus/flows/`) parses, prints, and parses
+//! Every flow line of the flow corpus (`tests/data/corpus/flows/`) parses, prints, and parses
 //! back to the same value; OVS's own negative parse cases are rejected with a message.
 
 use hoptrace::ovs::{Flow, FlowDump, Group};
