@@ -2,11 +2,11 @@
 //! (read + prefilter + decap + fingerprint), and the decoding of one Geneve-encapsulated frame.
 //! The comparison with tcpdump on a 1 GB capture is benches/compare.sh (docs/capture.md).
 
-#[path = "../tests/common/mod.rs"]
-mod common;
+#[path = "../tests/support/frames.rs"]
+mod frames;
 
-use common::*;
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use frames::*;
 use hoptrace::capture::LinkType;
 use hoptrace::decode::scan::{scan_file, ScanTarget};
 use hoptrace::decode::{decode, may_carry_tag};

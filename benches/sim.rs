@@ -6,6 +6,8 @@
 
 #[path = "../tests/oracle/mod.rs"]
 mod oracle;
+#[path = "../tests/support/mod.rs"]
+mod support;
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use hoptrace::antrea::simulated::SimNode;

@@ -1,5 +1,5 @@
 //! A synthetic Antrea pipeline of any size, built from the shapes of Antrea's documented v1.15
-//! pipeline (`../shared/corpus/flows/antrea-ovs-pipeline-v1.15-all-tables.flows`): every replica
+//! pipeline (`tests/data/corpus/flows/antrea-ovs-pipeline-v1.15-all-tables.flows`): every replica
 //! of the 167 flows gets its own IPs, MACs, ofports and conjunction ids. Tables and ports are
 //! numeric (as `ovs-ofctl dump-flows` without `--names` prints them).
 
@@ -13,8 +13,8 @@ use std::path::Path;
 
 /// The corpus pipeline.
 pub fn base() -> FlowDump {
-    let p =
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus/flows/antrea-ovs-pipeline-v1.15-all-tables.flows");
+    let p = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data/corpus/flows/antrea-ovs-pipeline-v1.15-all-tables.flows");
     FlowDump::load(&p).expect("corpus pipeline")
 }
 

@@ -4,10 +4,10 @@
 //!
 //! `cargo run --release --example gen_capture -- probe.json OUT.pcap SIZE_MB [SEED]`
 
-#[path = "../tests/common/mod.rs"]
-mod common;
+#[path = "../tests/support/frames.rs"]
+mod frames;
 
-use common::*;
+use frames::*;
 use std::io::{BufWriter, Write};
 
 fn main() -> std::io::Result<()> {

@@ -1,15 +1,15 @@
 #!/bin/sh
-# Builds the fuzz seed corpora from ../shared/corpus (not committed: they are copies).
-#   fuzz/corpus/read_capture:  every capture file of the shared corpus
+# Builds the fuzz seed corpora from tests/data/corpus (not committed: they are copies).
+#   fuzz/corpus/read_capture:  every capture file of the test corpus
 #   fuzz/corpus/decode_packet: every packet of those files, prefixed by its link-type selector
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
-shared=${1:-$here/../../shared/corpus}
+corpus=${1:-$here/../tests/data/corpus}
 mkdir -p "$here/corpus/read_capture" "$here/corpus/decode_packet"
-find "$shared" -type f \( -name '*.pcap' -o -name '*.pcapng' -o -name '*.ntar' -o -name '*.cap' \) | while read -r f; do
-    cp "$f" "$here/corpus/read_capture/$(echo "$f" | sed "s|$shared/||; s|/|__|g")"
+find "$corpus" -type f \( -name '*.pcap' -o -name '*.pcapng' -o -name '*.ntar' -o -name '*.cap' \) | while read -r f; do
+    cp "$f" "$here/corpus/read_capture/$(echo "$f" | sed "s|$corpus/||; s|/|__|g")"
 done
-(cd "$here/.." && cargo run -q --example fuzz_seeds -- "$shared" "$here/corpus/decode_packet")
+(cd "$here/.." && cargo run -q --example fuzz_seeds -- "$corpus" "$here/corpus/decode_packet")
 
 # fuzz/corpus/bundle_files: the samples' YAML and JSON files and one agent tarball, each prefixed
 # by the byte that selects its reader (0 agent YAML, 1 cluster inventory, 2 probe.json, 3 tarball).

@@ -3,11 +3,11 @@
 //! degrades without failing when a node's captures or flows are missing, when clocks are skewed,
 //! or when a file is damaged.
 
-mod common;
+mod support;
 
-use common::{hoptrace, sample};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
+use support::{hoptrace, require, sample, Need};
 
 const SCENARIO: &str = "pod-to-service-remote";
 const NODES: [&str; 2] = ["k8s-node1", "k8s-node2"];
@@ -211,7 +211,7 @@ fn shift(dir: &Path, node: &str, seconds: &str) {
         if is_capture(&p) {
             let tmp = p.with_extension("shifted");
             let st = std::process::Command::new("editcap").args(["-t", seconds]).arg(&p).arg(&tmp).status().unwrap();
-            assert!(st.success(), "editcap (tshark's package) is needed");
+            assert!(st.success(), "editcap -t {seconds} {}", p.display());
             std::fs::rename(&tmp, &p).unwrap();
         }
     }
@@ -219,6 +219,7 @@ fn shift(dir: &Path, node: &str, seconds: &str) {
 
 #[test]
 fn clock_skew_is_corrected_within_the_bound() {
+    require!(Need::Tool("editcap"));
     let want = reference();
     let t0: Vec<i64> = raw_corrected(&want);
     for skew in ["5", "-5"] {

@@ -2,11 +2,11 @@
 //! the outcome it must have — the right observations, or an honest incomplete or failed result
 //! that names what is missing — and none may yield a confident wrong path.
 
-mod common;
+mod support;
 
-use common::{hoptrace, sample};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
+use support::{hoptrace, require, sample, Need};
 
 /// Copies sample `name` into `to`, keeping the files `keep` accepts (paths relative to the sample).
 fn copy_sample(name: &str, to: &Path, keep: &dyn Fn(&Path) -> bool) -> PathBuf {
@@ -320,6 +320,7 @@ fn add_older_copy(dir: &Path, seconds: &str) {
 
 #[test]
 fn an_older_copy_of_the_probe_is_listed_not_mixed_in() {
+    require!(Need::Tool("editcap"));
     let tmp = tempfile::tempdir().unwrap();
     let dir = copy_sample("pod-to-service-remote", tmp.path(), &|_| true);
     let (want, _) = analyze(&[sample("pod-to-service-remote").to_str().unwrap()]);
@@ -348,6 +349,7 @@ fn an_older_copy_of_the_probe_is_listed_not_mixed_in() {
 
 #[test]
 fn an_implausible_clock_offset_is_a_finding_not_a_silent_shift() {
+    require!(Need::Tool("editcap"));
     // Node 2's clock runs two minutes behind: within the copy window, beyond what is corrected.
     let tmp = tempfile::tempdir().unwrap();
     let dir = copy_sample("pod-to-service-remote", tmp.path(), &|_| true);

@@ -2,10 +2,10 @@
 //! would report (expected.json, written from antrea-traceflow.md §3.4–3.6, not by hoptrace), per
 //! node and in order, with the exit code of the outcome.
 
-mod common;
+mod support;
 
-use common::{hoptrace, sample};
 use serde_json::Value;
+use support::{hoptrace, sample};
 
 /// The fields Antrea's e2e comparison checks, plus tunnelDstIP and translatedSrcIP.
 const FIELDS: [&str; 13] = [

@@ -6,11 +6,9 @@ use hoptrace::antrea::{NodeView, PortRole, TableMap, TableMapSource};
 use hoptrace::ovs::group::parse_groups;
 use hoptrace::ovs::FlowDump;
 use std::net::IpAddr;
-use std::path::Path;
+use support::corpus::flows;
 
-fn corpus(name: &str) -> std::path::PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus/flows").join(name)
-}
+mod support;
 
 fn ip(s: &str) -> IpAddr {
     s.parse().unwrap()
@@ -18,9 +16,9 @@ fn ip(s: &str) -> IpAddr {
 
 #[test]
 fn v1_15_pipeline_answers() {
-    let dump = FlowDump::load(&corpus("antrea-ovs-pipeline-v1.15-all-tables.flows")).unwrap();
+    let dump = FlowDump::load(&flows("antrea-ovs-pipeline-v1.15-all-tables.flows")).unwrap();
     let groups =
-        parse_groups(&std::fs::read_to_string(corpus("antrea-ovs-pipeline-v1.15-groups.txt")).unwrap(), "g").unwrap();
+        parse_groups(&std::fs::read_to_string(flows("antrea-ovs-pipeline-v1.15-groups.txt")).unwrap(), "g").unwrap();
     let mut tables = TableMap::for_dump(&dump, &[]);
     assert_eq!(tables.source, TableMapSource::Inferred);
     assert_eq!(tables.tables.len(), 31);
@@ -72,9 +70,9 @@ fn v1_15_pipeline_answers() {
 
 #[test]
 fn legacy_numeric_pipeline_answers() {
-    let dump = FlowDump::load(&corpus("antrea-ovs-pipeline-doc-v1.14-numeric-tables.txt"));
+    let dump = FlowDump::load(&flows("antrea-ovs-pipeline-doc-v1.14-numeric-tables.txt"));
     // The v1.14 doc contains a typo (conjunction(5,2)); parse leniently, line by line.
-    let text = std::fs::read_to_string(corpus("antrea-ovs-pipeline-doc-v1.14-numeric-tables.txt")).unwrap();
+    let text = std::fs::read_to_string(flows("antrea-ovs-pipeline-doc-v1.14-numeric-tables.txt")).unwrap();
     assert!(dump.is_err());
     let good: String = text.lines().filter(|l| !l.contains("conjunction(5,2)")).map(|l| format!("{l}\n")).collect();
     let dump = FlowDump::parse(&good, "v1.14").unwrap();

@@ -10,13 +10,13 @@ use hoptrace::ovs::{Action, FlowDump, TableRef};
 use std::net::IpAddr;
 use std::path::Path;
 
-fn corpus(name: &str) -> String {
-    std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus/flows").join(name)).unwrap()
-}
+mod support;
+
+use support::corpus::flows_text;
 
 /// The v1.15 pipeline as the agent dumps it: cookies, stats, one flow per trimmed line.
 fn flows_with_stats() -> String {
-    let dump = FlowDump::parse(&corpus("antrea-ovs-pipeline-v1.15-all-tables.flows"), "c").unwrap();
+    let dump = FlowDump::parse(&flows_text("antrea-ovs-pipeline-v1.15-all-tables.flows"), "c").unwrap();
     let mut out = String::new();
     for (i, mut f) in dump.into_flows().into_iter().enumerate() {
         f.cookie = Some(0x1010000000000 + i as u64);
@@ -32,7 +32,7 @@ fn flows_with_stats() -> String {
 
 /// The groups as Antrea dumps them: without `--names`, so resubmit targets are numbers.
 fn numeric_groups(tables: &TableMap) -> String {
-    let mut groups = parse_groups(&corpus("antrea-ovs-pipeline-v1.15-groups.txt"), "g").unwrap();
+    let mut groups = parse_groups(&flows_text("antrea-ovs-pipeline-v1.15-groups.txt"), "g").unwrap();
     for g in &mut groups {
         for b in &mut g.buckets {
             for a in &mut b.actions {

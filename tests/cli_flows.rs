@@ -1,14 +1,11 @@
 //! `hoptrace flows`: table and port filters, counter deltas, JSON, errors naming file and line.
 
-use assert_cmd::Command;
-use std::path::Path;
+mod support;
+
+use support::hoptrace;
 
 fn pipeline() -> std::path::PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus/flows/antrea-ovs-pipeline-v1.15-all-tables.flows")
-}
-
-fn hoptrace() -> Command {
-    Command::cargo_bin("hoptrace").unwrap()
+    support::corpus::flows("antrea-ovs-pipeline-v1.15-all-tables.flows")
 }
 
 #[test]

@@ -1,4 +1,4 @@
-//! Acceptance: every capture in ../shared/corpus is read, packet for packet, as the reference
+//! Acceptance: every capture of the corpus (`tests/data/corpus`) is read, packet for packet, as the reference
 //! tools read it (tests/corpus/expectations.tsv, made by tests/corpus/make-expectations.py
 //! with tcpdump 4.99.3 / libpcap 1.10.3 and tshark 4.0.17).
 //!
@@ -11,18 +11,10 @@
 //!   resumed reading at a later pcapng section, at least their counts);
 //! - only limitations: we read it cleanly, at least as many packets as any tool.
 
-use hoptrace::capture::{open_capture, read_capture};
-use std::path::{Path, PathBuf};
+mod support;
 
-fn corpus() -> PathBuf {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus");
-    assert!(
-        dir.join("MANIFEST.md").is_file(),
-        "the test corpus is missing: expected it at {} (../shared/corpus from the crate root)",
-        dir.display()
-    );
-    dir
-}
+use hoptrace::capture::{open_capture, read_capture};
+use support::corpus::corpus;
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Status {
@@ -62,12 +54,11 @@ fn expectations() -> Vec<Expect> {
 
 #[test]
 fn every_corpus_capture_reads_like_the_reference_tools() {
-    let root = corpus();
     let expect = expectations();
     assert!(expect.len() > 200, "expectations cover only {} files", expect.len());
     let mut failures = Vec::new();
     for e in &expect {
-        let path = root.join(&e.path);
+        let path = corpus(&e.path);
         let src = open_capture(&path).unwrap_or_else(|err| panic!("{}: {err}", path.display()));
         let s = read_capture(&path, src, |_| {});
         let ours = s.packets;

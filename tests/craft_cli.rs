@@ -1,11 +1,11 @@
 //! `hoptrace craft` end to end: every variant parses back with etherparse and is decoded the same
 //! way by the real tcpdump (and tshark for SCTP's CRC32c), checksums correct.
 
-mod common;
+mod support;
 
-use common::{hoptrace, run_tool};
 use etherparse::{NetSlice, SlicedPacket, TransportSlice};
 use hoptrace::probe::{Probe, Transport};
+use support::{hoptrace, require, run_tool, Need};
 
 struct Case {
     v6: bool,
@@ -43,6 +43,7 @@ fn craft(dir: &std::path::Path, case: &Case) -> (Probe, std::path::PathBuf) {
 
 #[test]
 fn every_variant_parses_back_and_tcpdump_agrees() {
+    require!(Need::Tool("tcpdump"), Need::Tool("tshark"));
     let dir = tempfile::tempdir().unwrap();
     for v6 in [false, true] {
         for proto in ["icmp", "tcp", "udp", "sctp"] {

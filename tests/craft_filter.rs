@@ -1,13 +1,14 @@
 //! The capture filter `craft` prints, compiled and run by the real tcpdump: it matches the probe
 //! bare, inside Geneve and inside VXLAN (4789 and 8472), and not the same packet with another DSCP.
 
-mod common;
+mod support;
 
-use common::{run_tool, write_pcap};
 use hoptrace::addr::MacAddr;
 use hoptrace::probe::filter::capture_filter;
 use hoptrace::probe::{craft_frame, ProbeSpec, Tag, Transport};
 use std::net::IpAddr;
+use support::frames::write_pcap;
+use support::{require, run_tool, Need};
 
 fn spec(v6: bool, dscp: u8) -> ProbeSpec {
     let (src, dst): (IpAddr, IpAddr) = if v6 {
@@ -60,6 +61,7 @@ fn matches(filter: &str, frame: Vec<u8>) -> bool {
 
 #[test]
 fn filter_matches_bare_and_tunnelled_probe_only() {
+    require!(Need::Tool("tcpdump"));
     for v6 in [false, true] {
         let tag = Tag::new(7).unwrap();
         let filter = capture_filter(tag, v6);
@@ -76,6 +78,7 @@ fn filter_matches_bare_and_tunnelled_probe_only() {
 
 #[test]
 fn filter_for_every_pool_tag_compiles() {
+    require!(Need::Tool("tcpdump"));
     for t in hoptrace::probe::tag::ANTREA_TAG_POOL {
         for v6 in [false, true] {
             let f = capture_filter(Tag::new(u32::from(t)).unwrap(), v6);

@@ -1,10 +1,10 @@
 //! Name resolution for `craft -S/-D` against a kubectl JSON dump and a support bundle's
 //! `clusterinfo`, and every bad-input case with its message and exit code 2.
 
-mod common;
+mod support;
 
-use common::{fixture, hoptrace, sample};
 use hoptrace::probe::{Probe, Transport};
+use support::{fixture, hoptrace, sample};
 
 fn craft_ok(args: &[&str]) -> Probe {
     let dir = tempfile::tempdir().unwrap();

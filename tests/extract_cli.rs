@@ -3,18 +3,14 @@
 //! flags), and under Linux cooked v2, plus its reply, unrelated traffic and a damaged file; the
 //! evidence document must list exactly the probe's sightings with what was seen there.
 
-mod common;
+mod support;
 
-use assert_cmd::Command;
-use common::*;
 use flate2::write::GzEncoder;
 use serde_json::Value;
 use std::io::Write;
 use std::path::Path;
-
-fn hoptrace() -> Command {
-    Command::cargo_bin("hoptrace").unwrap()
-}
+use support::frames::*;
+use support::hoptrace;
 
 fn craft(dir: &Path) -> (Value, Vec<u8>) {
     let probe = dir.join("probe.json");

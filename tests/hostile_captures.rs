@@ -6,9 +6,8 @@
 //! (counted against tshark where tshark reads the file) and never write an error line longer
 //! than a short excerpt allows.
 
-mod common;
+mod support;
 
-use common::*;
 use serde_json::Value;
 use std::io::Write;
 use std::os::unix::fs::{symlink, PermissionsExt};
@@ -16,6 +15,8 @@ use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
+use support::frames::*;
+use support::*;
 
 /// Address-space limit of every child.
 const MEMORY_LIMIT: u64 = 512 << 20;
@@ -192,6 +193,7 @@ fn analyze_dir(dir: &Path, node_dir: &str) -> (Value, String) {
 
 #[test]
 fn damaged_gzip_keeps_every_packet_before_the_damage() {
+    require!(Need::Tool("tshark"));
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     let probe = craft(d);
@@ -278,6 +280,7 @@ fn ng_packet(out: &mut Vec<u8>, ticks: u64, frame: &[u8]) {
 
 #[test]
 fn capture_formats_tcpdump_and_tshark_read_are_read_the_same() {
+    require!(Need::Tool("tshark"));
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     let probe = craft(d);

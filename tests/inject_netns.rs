@@ -1,15 +1,15 @@
 //! `hoptrace inject` for real: network namespaces joined by a veth pair (created and removed by
 //! each test), the probe sent from one side and captured on the other with an `AF_PACKET` socket.
-//! Needs root (CI runs as root), iproute2 and setpriv (util-linux).
+//! Needs root (CI runs as root), iproute2 and setpriv (util-linux); each test says what it needs.
 
-mod inject_support;
-use inject_support as support;
+mod support;
 
 use hoptrace::probe::Probe;
 use std::path::Path;
 use std::process::{Child, Command, Output};
 use std::time::{Duration, Instant};
-use support::{craft, hoptrace, Capture, VethPair};
+use support::netns::{Capture, VethPair};
+use support::{craft, require, run, Need};
 
 fn frame_of(path: &Path) -> Vec<u8> {
     Probe::load(path).unwrap().frame_bytes().unwrap()
@@ -33,13 +33,14 @@ fn assert_refused(out: &Output, message: &str) {
 
 #[test]
 fn three_copies_arrive_byte_identical_from_a_named_netns() {
+    require!(Need::Netns);
     let pair = VethPair::new();
     let dir = tempfile::tempdir().unwrap();
     let probe = dir.path().join("probe.json");
     craft(&probe, &[]);
     let frame = frame_of(&probe);
     let cap = Capture::start(&pair.b.name, &pair.if_b);
-    let out = hoptrace(&[
+    let out = run(&[
         "inject",
         probe.to_str().unwrap(),
         "--iface",
@@ -104,6 +105,7 @@ fn same_netns(a: &Path, b: &Path) -> bool {
 
 #[test]
 fn three_copies_arrive_from_the_netns_of_a_process() {
+    require!(Need::Netns);
     let pair = VethPair::new();
     let sleeper =
         Sleeper(Command::new("ip").args(["netns", "exec", &pair.a.name, "sleep", "30"]).spawn().expect("spawn sleep"));
@@ -123,7 +125,7 @@ fn three_copies_arrive_from_the_netns_of_a_process() {
     let frame = frame_of(&probe);
     let log = dir.path().join("sends.jsonl");
     let cap = Capture::start(&pair.b.name, &pair.if_b);
-    let out = hoptrace(&[
+    let out = run(&[
         "inject",
         probe.to_str().unwrap(),
         "--iface",
@@ -152,6 +154,7 @@ fn three_copies_arrive_from_the_netns_of_a_process() {
 
 #[test]
 fn src_mac_from_iface_and_vary_id_change_only_what_they_say() {
+    require!(Need::Netns);
     let pair = VethPair::new();
     let dir = tempfile::tempdir().unwrap();
     let probe = dir.path().join("probe.json");
@@ -161,7 +164,7 @@ fn src_mac_from_iface_and_vary_id_change_only_what_they_say() {
     let base_id = doc.ip.identification.unwrap();
     let mac: hoptrace::addr::MacAddr = pair.mac_a().parse().unwrap();
     let cap = Capture::start(&pair.b.name, &pair.if_b);
-    let out = hoptrace(&[
+    let out = run(&[
         "inject",
         probe.to_str().unwrap(),
         "--iface",
@@ -197,13 +200,14 @@ fn src_mac_from_iface_and_vary_id_change_only_what_they_say() {
 
 #[test]
 fn dry_run_checks_but_sends_and_records_nothing() {
+    require!(Need::Netns);
     let pair = VethPair::new();
     let dir = tempfile::tempdir().unwrap();
     let probe = dir.path().join("probe.json");
     craft(&probe, &[]);
     let before = std::fs::read(&probe).unwrap();
     let cap = Capture::start(&pair.b.name, &pair.if_b);
-    let out = hoptrace(&[
+    let out = run(&[
         "inject",
         probe.to_str().unwrap(),
         "--iface",
@@ -221,31 +225,30 @@ fn dry_run_checks_but_sends_and_records_nothing() {
     assert!(!stderr(&out).contains("warning"), "{}", stderr(&out));
     // craft's placeholder MACs draw a warning (SpoofGuard would drop the frame), unless replaced.
     let bare = dir.path().join("bare.json");
-    let made =
-        hoptrace(&["craft", "-q", "--src-ip", "10.10.1.5", "--dst-ip", "10.10.2.5", "-o", bare.to_str().unwrap()]);
+    let made = run(&["craft", "-q", "--src-ip", "10.10.1.5", "--dst-ip", "10.10.2.5", "-o", bare.to_str().unwrap()]);
     assert!(made.status.success());
     let dry = ["inject", bare.to_str().unwrap(), "--iface", &pair.if_a, "--netns", &pair.a.name, "--dry-run"];
-    let out = hoptrace(&dry);
+    let out = run(&dry);
     assert!(out.status.success());
     assert!(stderr(&out).contains("source MAC is craft's placeholder 02:00:00:00:00:01"), "{}", stderr(&out));
     assert!(stderr(&out).contains("destination MAC is craft's placeholder"), "{}", stderr(&out));
-    let out = hoptrace(&[&dry[..], &["--src-mac-from-iface", "--dst-mac", "02:00:00:00:01:01"]].concat());
+    let out = run(&[&dry[..], &["--src-mac-from-iface", "--dst-mac", "02:00:00:00:01:01"]].concat());
     assert!(out.status.success());
     assert!(!stderr(&out).contains("warning"), "{}", stderr(&out));
     // ...and a dry run still refuses what a real run would.
-    let out =
-        hoptrace(&["inject", probe.to_str().unwrap(), "--iface", "nosuch0", "--netns", &pair.a.name, "--dry-run"]);
+    let out = run(&["inject", probe.to_str().unwrap(), "--iface", "nosuch0", "--netns", &pair.a.name, "--dry-run"]);
     assert_refused(&out, "does not exist");
 }
 
 #[test]
 fn refuses_a_missing_interface() {
+    require!(Need::Netns);
     let pair = VethPair::new();
     let dir = tempfile::tempdir().unwrap();
     let probe = dir.path().join("probe.json");
     craft(&probe, &[]);
     // The peer's name exists only in the other namespace.
-    let out = hoptrace(&["inject", probe.to_str().unwrap(), "--iface", &pair.if_b, "--netns", &pair.a.name]);
+    let out = run(&["inject", probe.to_str().unwrap(), "--iface", &pair.if_b, "--netns", &pair.a.name]);
     assert_refused(
         &out,
         &format!("interface {:?} does not exist in network namespace {} (interfaces there: ", pair.if_b, pair.a.name),
@@ -255,25 +258,27 @@ fn refuses_a_missing_interface() {
 
 #[test]
 fn refuses_an_interface_that_is_down() {
+    require!(Need::Netns);
     let pair = VethPair::new();
     pair.a.ip(&["link", "set", &pair.if_a, "down"]);
     let dir = tempfile::tempdir().unwrap();
     let probe = dir.path().join("probe.json");
     craft(&probe, &[]);
     let cap = Capture::start(&pair.b.name, &pair.if_b);
-    let out = hoptrace(&["inject", probe.to_str().unwrap(), "--iface", &pair.if_a, "--netns", &pair.a.name]);
+    let out = run(&["inject", probe.to_str().unwrap(), "--iface", &pair.if_a, "--netns", &pair.a.name]);
     assert!(cap.finish().is_empty());
     assert_refused(&out, &format!("interface {} in network namespace {} is down", pair.if_a, pair.a.name));
 
     // Up, but its peer is down: no carrier, the frame would go nowhere.
     pair.a.ip(&["link", "set", &pair.if_a, "up"]);
     pair.b.ip(&["link", "set", &pair.if_b, "down"]);
-    let out = hoptrace(&["inject", probe.to_str().unwrap(), "--iface", &pair.if_a, "--netns", &pair.a.name]);
+    let out = run(&["inject", probe.to_str().unwrap(), "--iface", &pair.if_a, "--netns", &pair.a.name]);
     assert_refused(&out, "is up but has no carrier");
 }
 
 #[test]
 fn refuses_a_frame_larger_than_the_mtu() {
+    require!(Need::Netns);
     let pair = VethPair::new();
     // The smallest MTU a veth takes is 68; an IPv6 SCTP INIT probe is a 72-byte IP packet.
     pair.a.ip(&["link", "set", &pair.if_a, "mtu", "68"]);
@@ -282,7 +287,7 @@ fn refuses_a_frame_larger_than_the_mtu() {
     craft(&probe, &["--src-ip", "fd00::5", "--dst-ip", "fd00::6", "--proto", "sctp", "--dst-port", "80"]);
     assert_eq!(frame_of(&probe).len(), 86);
     let cap = Capture::start(&pair.b.name, &pair.if_b);
-    let out = hoptrace(&["inject", probe.to_str().unwrap(), "--iface", &pair.if_a, "--netns", &pair.a.name]);
+    let out = run(&["inject", probe.to_str().unwrap(), "--iface", &pair.if_a, "--netns", &pair.a.name]);
     assert!(cap.finish().is_empty());
     assert_refused(
         &out,
@@ -295,6 +300,7 @@ fn refuses_a_frame_larger_than_the_mtu() {
 
 #[test]
 fn refuses_without_cap_net_raw_and_says_how_to_get_it() {
+    require!(Need::Netns, Need::Tool("setpriv"));
     let pair = VethPair::new();
     let dir = tempfile::tempdir().unwrap();
     let probe = dir.path().join("probe.json");
@@ -323,40 +329,63 @@ fn usage_errors_exit_2() {
     craft(&probe, &[]);
     let p = probe.to_str().unwrap();
     // No default interface.
-    assert_eq!(hoptrace(&["inject", p]).status.code(), Some(2));
+    assert_eq!(run(&["inject", p]).status.code(), Some(2));
     // Never more than 1000 copies, never 0.
-    assert_eq!(hoptrace(&["inject", p, "--iface", "lo", "--count", "1001"]).status.code(), Some(2));
-    assert_eq!(hoptrace(&["inject", p, "--iface", "lo", "--count", "0"]).status.code(), Some(2));
-    let out = hoptrace(&["inject", p, "--iface", "lo", "--interval", "100"]);
+    assert_eq!(run(&["inject", p, "--iface", "lo", "--count", "1001"]).status.code(), Some(2));
+    assert_eq!(run(&["inject", p, "--iface", "lo", "--count", "0"]).status.code(), Some(2));
+    let out = run(&["inject", p, "--iface", "lo", "--interval", "100"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("give a unit"), "{}", stderr(&out));
-    // A missing namespace and a missing probe file.
-    let out = hoptrace(&["inject", p, "--iface", "lo", "--netns", "hoptrace-no-such-netns"]);
-    assert_eq!(out.status.code(), Some(2));
-    assert!(stderr(&out).contains("/var/run/netns/hoptrace-no-such-netns"), "{}", stderr(&out));
     // --print-packet-out only prints: it takes no sending options.
-    let out = hoptrace(&["inject", p, "--print-packet-out", "br-int", "5", "--count", "3"]);
+    let out = run(&["inject", p, "--print-packet-out", "br-int", "5", "--count", "3"]);
     assert_eq!(out.status.code(), Some(2));
-    let out = hoptrace(&["inject", "/nonexistent/probe.json", "--iface", "lo"]);
+    // A missing probe file.
+    let out = run(&["inject", "/nonexistent/probe.json", "--iface", "lo"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("/nonexistent/probe.json"), "{}", stderr(&out));
 }
 
+/// With the privileges to send (without them that refusal comes first), a namespace that does
+/// not exist is a usage error naming its path.
+#[test]
+fn a_missing_namespace_is_named() {
+    require!(Need::Root);
+    let dir = tempfile::tempdir().unwrap();
+    let probe = dir.path().join("probe.json");
+    craft(&probe, &[]);
+    let out = run(&["inject", probe.to_str().unwrap(), "--iface", "lo", "--netns", "hoptrace-no-such-netns"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("/var/run/netns/hoptrace-no-such-netns"), "{}", stderr(&out));
+}
+
+/// `run_in` enters the namespace of a PID (here our own) and runs the work there; without a
+/// target it runs the work in place.
+#[test]
+fn entering_our_own_namespace_by_pid_runs_the_work() {
+    require!(Need::Root);
+    use hoptrace::inject::netns::{run_in, NetnsTarget};
+    let t = NetnsTarget::Pid(std::process::id());
+    assert_eq!(run_in(Some(&t), || Ok(7)).unwrap(), 7);
+    assert_eq!(run_in(None, || Ok(8)).unwrap(), 8);
+}
+
 #[test]
 fn refuses_an_interface_that_does_not_carry_ethernet() {
+    require!(Need::Netns);
     let pair = VethPair::new();
     pair.a.ip(&["tuntap", "add", "mode", "tun", "name", "tun0"]);
     pair.a.ip(&["link", "set", "tun0", "up"]);
     let dir = tempfile::tempdir().unwrap();
     let probe = dir.path().join("probe.json");
     craft(&probe, &[]);
-    let out = hoptrace(&["inject", probe.to_str().unwrap(), "--iface", "tun0", "--netns", &pair.a.name]);
+    let out = run(&["inject", probe.to_str().unwrap(), "--iface", "tun0", "--netns", &pair.a.name]);
     assert_refused(&out, "tun0 in network namespace");
     assert!(stderr(&out).contains("is not an Ethernet interface (link type 65534)"), "{}", stderr(&out));
 }
 
 #[test]
 fn entering_a_netns_without_cap_sys_admin_says_so() {
+    require!(Need::Netns, Need::Tool("setpriv"));
     let pair = VethPair::new();
     let dir = tempfile::tempdir().unwrap();
     let probe = dir.path().join("probe.json");
@@ -373,6 +402,7 @@ fn entering_a_netns_without_cap_sys_admin_says_so() {
 
 #[test]
 fn sigint_between_copies_stops_and_records_what_was_sent() {
+    require!(Need::Netns);
     use std::io::{BufRead, BufReader, Read};
     let pair = VethPair::new();
     let dir = tempfile::tempdir().unwrap();
@@ -410,6 +440,7 @@ fn sigint_between_copies_stops_and_records_what_was_sent() {
 
 #[test]
 fn ipv6_copies_each_carry_their_own_flow_label_and_the_given_macs() {
+    require!(Need::Netns);
     let pair = VethPair::new();
     let dir = tempfile::tempdir().unwrap();
     let probe = dir.path().join("probe.json");
@@ -418,7 +449,7 @@ fn ipv6_copies_each_carry_their_own_flow_label_and_the_given_macs() {
     let frame = doc.frame_bytes().unwrap();
     let base = doc.ip.flow_label.unwrap();
     let cap = Capture::start(&pair.b.name, &pair.if_b);
-    let out = hoptrace(&[
+    let out = run(&[
         "inject",
         probe.to_str().unwrap(),
         "--iface",
@@ -454,13 +485,14 @@ fn ipv6_copies_each_carry_their_own_flow_label_and_the_given_macs() {
 
 #[test]
 fn an_unwritable_log_is_refused_before_anything_is_sent() {
+    require!(Need::Netns);
     let pair = VethPair::new();
     let dir = tempfile::tempdir().unwrap();
     let probe = dir.path().join("probe.json");
     craft(&probe, &[]);
     let log = dir.path().join("no-such-dir").join("sends.jsonl");
     let cap = Capture::start(&pair.b.name, &pair.if_b);
-    let out = hoptrace(&[
+    let out = run(&[
         "inject",
         probe.to_str().unwrap(),
         "--iface",
@@ -477,6 +509,7 @@ fn an_unwritable_log_is_refused_before_anything_is_sent() {
 
 #[test]
 fn setcap_cap_net_raw_lets_an_unprivileged_user_inject() {
+    require!(Need::Netns, Need::Tool("setpriv"), Need::Tool("setcap"));
     use std::os::unix::fs::PermissionsExt;
     let pair = VethPair::new();
     // A directory on the build's file system (file capabilities need xattrs), open to `nobody`.
@@ -489,7 +522,7 @@ fn setcap_cap_net_raw_lets_an_unprivileged_user_inject() {
     let without = dir.path().join("hoptrace-plain");
     std::fs::copy(support::BIN, &with_cap).unwrap();
     std::fs::copy(support::BIN, &without).unwrap();
-    support::sh("setcap", &["cap_net_raw+ep", with_cap.to_str().unwrap()]);
+    support::run_tool("setcap", &["cap_net_raw+ep", with_cap.to_str().unwrap()]);
     // Root enters the namespace (`ip netns exec`), then becomes nobody without capabilities.
     let as_nobody = |bin: &Path| {
         Command::new("ip")

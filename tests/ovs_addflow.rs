@@ -8,8 +8,18 @@ mod support;
 use hoptrace::ovs::group::parse_groups;
 use hoptrace::ovs::{Action, Flow, FlowDump, PortRef, PortTable, TableRef, Value};
 use std::collections::BTreeSet;
-use support::corpus::{corpus, expected_reject, flow_lines};
-use support::ovs_sandbox::OvsSandbox;
+use std::process::Output;
+use support::corpus::{expected_reject, flow_lines, flows_dir};
+use support::ovs::{Datapath, PrivateOvs};
+use support::{require, Need};
+
+/// Every OpenFlow version, as the bridge speaks them.
+const PROTOCOLS: &str = "OpenFlow10,OpenFlow11,OpenFlow12,OpenFlow13,OpenFlow14,OpenFlow15";
+
+/// `ovs-ofctl -O OpenFlow15 CMD br0 ARGS...`, not checked (the test reads the errors).
+fn ofctl(sb: &PrivateOvs, cmd: &str, args: &[&str]) -> Output {
+    sb.output("ovs-ofctl", &[&["-O", "OpenFlow15", cmd, "br0"][..], args].concat())
+}
 
 /// Whether a flow only uses numbers for tables and ports (a bare switch has no names).
 fn numeric(f: &Flow) -> bool {
@@ -60,13 +70,13 @@ fn groups_and_meters(flows: &[Flow]) -> (BTreeSet<u32>, BTreeSet<u32>) {
 }
 
 /// Bisects for the first flow the switch refuses with an error that names no line.
-fn first_refused(sb: &OvsSandbox, flows: &[&(String, Flow, String)]) -> usize {
-    let file = sb.path().join("bisect.txt");
+fn first_refused(sb: &PrivateOvs, flows: &[&(String, Flow, String)]) -> usize {
+    let file = sb.dir().join("bisect.txt");
     let ok = |part: &[&(String, Flow, String)]| {
         let text: String = part.iter().map(|(_, f, _)| format!("{}\n", f.flow_mod())).collect();
         std::fs::write(&file, text).unwrap();
-        let good = sb.ofctl("add-flows", &[file.to_str().unwrap()]).status.success();
-        let _ = sb.ofctl("del-flows", &[]);
+        let good = ofctl(sb, "add-flows", &[file.to_str().unwrap()]).status.success();
+        let _ = ofctl(sb, "del-flows", &[]);
         good
     };
     let (mut lo, mut hi) = (0, flows.len());
@@ -84,8 +94,9 @@ fn first_refused(sb: &OvsSandbox, flows: &[&(String, Flow, String)]) -> usize {
 
 #[test]
 fn printed_numeric_corpus_flows_are_accepted_by_ovs_ofctl() {
+    require!(Need::Netns, Need::Ovs);
     let mut flows: Vec<(String, Flow, String)> = Vec::new();
-    let mut files: Vec<_> = std::fs::read_dir(corpus()).unwrap().map(|e| e.unwrap().path()).collect();
+    let mut files: Vec<_> = std::fs::read_dir(flows_dir()).unwrap().map(|e| e.unwrap().path()).collect();
     files.sort();
     for path in files.iter().filter(|p| p.extension().is_some_and(|e| e == "txt" || e == "flows")) {
         let name = path.file_name().unwrap().to_string_lossy().to_string();
@@ -102,20 +113,21 @@ fn printed_numeric_corpus_flows_are_accepted_by_ovs_ofctl() {
     }
     assert!(flows.len() > 1000, "{}", flows.len());
 
-    let sb = OvsSandbox::start("ofctl");
+    let sb = PrivateOvs::start(Datapath::Netdev);
+    sb.add_bridge("br0", PROTOCOLS, &[], &[]).expect("bridge br0");
     let (groups_used, meters) = groups_and_meters(&flows.iter().map(|(_, f, _)| f.clone()).collect::<Vec<_>>());
     // Geneve options used by the OVS tunnel tests' flows.
     let tlv: Vec<String> = (0..8).map(|i| format!("{{class=0xffff,type={i},len=8}}->tun_metadata{i}")).collect();
-    let out = sb.ofctl("add-tlv-map", &[&tlv.join(",")]);
+    let out = ofctl(&sb, "add-tlv-map", &[&tlv.join(",")]);
     assert!(out.status.success(), "add-tlv-map: {}", String::from_utf8_lossy(&out.stderr));
     let lb = "group_id=99999,type=select,bucket=bucket_id:0,weight:100,actions=set_field:0xa0a0018->reg3,set_field:0x50/0xffff->reg4,resubmit(,12),bucket=bucket_id:1,weight:50,actions=output:1";
-    assert!(sb.ofctl("add-group", &[lb]).status.success());
+    assert!(ofctl(&sb, "add-group", &[lb]).status.success());
     for g in &groups_used {
-        let out = sb.ofctl("add-group", &[&format!("group_id={g},type=all")]);
+        let out = ofctl(&sb, "add-group", &[&format!("group_id={g},type=all")]);
         assert!(out.status.success(), "add-group {g}: {}", String::from_utf8_lossy(&out.stderr));
     }
     for m in &meters {
-        let out = sb.ofctl("add-meter", &[&format!("meter={m},pktps,band=type=drop,rate=1000")]);
+        let out = ofctl(&sb, "add-meter", &[&format!("meter={m},pktps,band=type=drop,rate=1000")]);
         assert!(out.status.success(), "add-meter {m}: {}", String::from_utf8_lossy(&out.stderr));
     }
 
@@ -125,7 +137,7 @@ fn printed_numeric_corpus_flows_are_accepted_by_ovs_ofctl() {
     // the line uses syntax newer than this switch and is not held against the printer.
     let mut syntax = Vec::new();
     let mut too_new = Vec::new();
-    let file = sb.path().join("flows.txt");
+    let file = sb.dir().join("flows.txt");
     let mut accepted = 0;
     // One corpus file at a time keeps the bisection for errors that name no line cheap.
     let mut by_file: Vec<Vec<&(String, Flow, String)>> = Vec::new();
@@ -140,7 +152,7 @@ fn printed_numeric_corpus_flows_are_accepted_by_ovs_ofctl() {
         loop {
             let text: String = pending.iter().map(|(_, f, _)| format!("{}\n", f.flow_mod())).collect();
             std::fs::write(&file, &text).unwrap();
-            let out = sb.ofctl("add-flows", &[file.to_str().unwrap()]);
+            let out = ofctl(&sb, "add-flows", &[file.to_str().unwrap()]);
             if out.status.success() {
                 accepted += pending.len();
                 break;
@@ -156,7 +168,7 @@ fn printed_numeric_corpus_flows_are_accepted_by_ovs_ofctl() {
                 None => first_refused(&sb, &pending),
             };
             let (origin, f, original) = pending.remove(idx);
-            let orig_ok = sb.ofctl("add-flow", &[original]).status.success();
+            let orig_ok = ofctl(&sb, "add-flow", &[original]).status.success();
             let msg = format!("{origin}: {}\n  printed: {}\n  original: {original}", err.trim(), f.flow_mod());
             if orig_ok {
                 syntax.push(msg);
@@ -169,7 +181,7 @@ fn printed_numeric_corpus_flows_are_accepted_by_ovs_ofctl() {
         }
     }
     // The switch's own dump (with statistics, OpenFlow 1.5) parses, and each flow round-trips.
-    let dumped = sb.ofctl("dump-flows", &[]);
+    let dumped = ofctl(&sb, "dump-flows", &[]);
     assert!(dumped.status.success());
     let text = String::from_utf8_lossy(&dumped.stdout).to_string();
     let real = FlowDump::parse(&text, "dump-flows").unwrap_or_else(|e| panic!("{e}"));
@@ -179,7 +191,7 @@ fn printed_numeric_corpus_flows_are_accepted_by_ovs_ofctl() {
         assert_eq!(&Flow::parse(&f.to_string()).unwrap(), f);
     }
     // Groups and ports as the switch prints them.
-    let groups = sb.ofctl("dump-groups", &[]);
+    let groups = ofctl(&sb, "dump-groups", &[]);
     let groups = parse_groups(&String::from_utf8_lossy(&groups.stdout), "dump-groups").unwrap();
     let ids: BTreeSet<u32> = groups.iter().map(|g| g.id).collect();
     let mut want = groups_used.clone();
@@ -190,7 +202,7 @@ fn printed_numeric_corpus_flows_are_accepted_by_ovs_ofctl() {
     assert_eq!(lb.buckets[1].weight, Some(50));
     assert_eq!(hoptrace::antrea::node::endpoints_of(lb).len(), 1);
     for port in ["dump-ports-desc", "show"] {
-        let out = sb.ofctl(port, &[]);
+        let out = ofctl(&sb, port, &[]);
         let table = PortTable::parse(&String::from_utf8_lossy(&out.stdout));
         assert!(table.by_name("br0").is_some_and(|p| p.is_local() && p.mac.is_some()), "{port}: {table:?}");
     }

@@ -1,15 +1,15 @@
-//! Every flow line of the shared corpus (`../shared/corpus/flows/`) parses, prints, and parses
+//! Every flow line of the flow corpus (`tests/data/corpus/flows/`) parses, prints, and parses
 //! back to the same value; OVS's own negative parse cases are rejected with a message.
 
 use hoptrace::ovs::{Flow, FlowDump, Group};
 use std::path::PathBuf;
 
 mod support;
-use support::corpus::{corpus, expected_reject, flow_lines};
+use support::corpus::{expected_reject, flow_lines, flows, flows_dir};
 
 #[test]
 fn every_corpus_flow_line_parses_and_round_trips() {
-    let mut files: Vec<PathBuf> = std::fs::read_dir(corpus())
+    let mut files: Vec<PathBuf> = std::fs::read_dir(flows_dir())
         .expect("corpus present")
         .map(|e| e.unwrap().path())
         .filter(|p| p.extension().is_some_and(|e| e == "txt" || e == "flows"))
@@ -70,7 +70,7 @@ fn cases(text: &str, title: &str) -> Vec<String> {
 
 #[test]
 fn ovs_negative_cases_are_rejected_with_a_message() {
-    let text = std::fs::read_to_string(corpus().join("ovs-tests-ovs-ofctl.at-parse-flows.txt")).unwrap();
+    let text = std::fs::read_to_string(flows("ovs-tests-ovs-ofctl.at-parse-flows.txt")).unwrap();
     // "parse-flow with invalid mask": each case must fail with "<value>: invalid mask for field <field>".
     let masks = cases(&text, "AT_SETUP([ovs-ofctl parse-flow with invalid mask])");
     assert_eq!(masks.len(), 24);
@@ -108,9 +108,9 @@ fn ovs_negative_cases_are_rejected_with_a_message() {
 
 #[test]
 fn antrea_groups_and_pipeline_files_load() {
-    let dump = FlowDump::load(&corpus().join("antrea-ovs-pipeline-v1.15-all-tables.flows")).unwrap();
+    let dump = FlowDump::load(&flows("antrea-ovs-pipeline-v1.15-all-tables.flows")).unwrap();
     assert_eq!(dump.flows.len(), 167);
-    let text = std::fs::read_to_string(corpus().join("antrea-ovs-pipeline-v1.15-groups.txt")).unwrap();
+    let text = std::fs::read_to_string(flows("antrea-ovs-pipeline-v1.15-groups.txt")).unwrap();
     let groups = hoptrace::ovs::group::parse_groups(&text, "groups").unwrap();
     assert_eq!(groups.len(), 3);
     for g in &groups {
@@ -121,7 +121,7 @@ fn antrea_groups_and_pipeline_files_load() {
 #[test]
 fn trace_oracle_flow_tables_parse() {
     // ovs-trace-oracle.jsonl: the `flows_txt` of each record is an add-flows file.
-    let text = std::fs::read_to_string(corpus().join("ovs-trace-oracle.jsonl")).unwrap();
+    let text = std::fs::read_to_string(flows("ovs-trace-oracle.jsonl")).unwrap();
     let (mut parsed, mut templated) = (0, 0);
     for (i, line) in text.lines().enumerate() {
         let rec: serde_json::Value = serde_json::from_str(line).unwrap();

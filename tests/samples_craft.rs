@@ -1,9 +1,9 @@
 //! The README's first command, run on the bundled sample, reproduces the committed expected
 //! outputs byte for byte (the probe is seeded).
 
-mod common;
+mod support;
 
-use common::{hoptrace, sample};
+use support::{hoptrace, sample};
 
 #[test]
 fn readme_craft_sample_reproduces_expected_output() {

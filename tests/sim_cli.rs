@@ -4,12 +4,10 @@
 //! peer is found from the flows alone.
 
 mod oracle;
+mod support;
 
 use std::path::Path;
-
-fn hoptrace() -> assert_cmd::Command {
-    assert_cmd::Command::cargo_bin("hoptrace").expect("binary built")
-}
+use support::hoptrace;
 
 /// Writes a node directory: flows, groups, ovsports.
 fn node_dir(dir: &Path, flows: &str, fx: &oracle::AntreaFixture) {

@@ -7,6 +7,7 @@
 //! test"); the test fails on any other, and prints the agreement rates.
 
 mod oracle;
+mod support;
 
 use hoptrace::antrea::simulated::SimNode;
 use hoptrace::ovs::group::parse_groups;
@@ -16,6 +17,7 @@ use hoptrace::probe::rng::ProbeRng;
 use oracle::compare::compare;
 use oracle::trace_text::OracleTrace;
 use std::time::Instant;
+use support::{require, Need};
 
 const PACKETS: usize = 2000;
 
@@ -50,6 +52,7 @@ fn classify(
 
 #[test]
 fn antrea_pipeline_agrees_with_ofproto_trace() {
+    require!(Need::Netns, Need::Ovs);
     let fx = oracle::antrea_fixture();
     let dump = FlowDump::parse(&fx.flows, "antrea-v1.15").expect("flows parse");
     let groups = parse_groups(&fx.groups, "groups").expect("groups parse");
@@ -149,6 +152,7 @@ fn antrea_pipeline_agrees_with_ofproto_trace() {
 /// drops it; the simulator tunnels it too.
 #[test]
 fn false_tunnel_drop_is_disproved_by_the_datapath() {
+    require!(Need::Netns, Need::Ovs);
     let fx = oracle::antrea_fixture();
     let mut ovs = oracle::antrea_ovs(&fx);
     let of = "in_port=36,tcp,dl_src=5e:b5:e3:a6:90:b7,dl_dst=ba:5e:d1:55:aa:c0,nw_src=10.10.0.26,nw_dst=10.10.1.5,\

@@ -4,15 +4,18 @@
 //! openvswitch-switch (installed by .ci/run).
 
 mod oracle;
+mod support;
 
 use oracle::trace_text::OracleTrace;
+use support::{require, Need};
 
 #[test]
 fn private_ovs_loads_antrea_pipeline_and_traces() {
+    require!(Need::Netns, Need::Ovs);
     let fx = oracle::antrea_fixture();
     assert_eq!(fx.tables.len(), 31, "31 tables in the corpus pipeline");
     let mut ovs = oracle::antrea_ovs(&fx);
-    let dump = ovs.ofctl("dump-flows", "br-int", &["--no-stats"]).unwrap();
+    let dump = ovs.ofctl15("dump-flows", "br-int", &["--no-stats"]).unwrap();
     let n_flows = dump.lines().filter(|l| l.contains("actions=")).count();
     assert_eq!(n_flows, fx.flows.lines().count(), "every corpus flow accepted by OVS");
 

@@ -1,5 +1,5 @@
 //! The simulator against the real `ofproto/trace` on the OVS test-suite cases of
-//! `../shared/corpus/flows/ovs-trace-oracle.jsonl` that use only what the simulator models:
+//! `tests/data/corpus/flows/ovs-trace-oracle.jsonl` that use only what the simulator models:
 //! a bridge of plain ports (`add_of_ports`), flows from the test's `flows.txt` / `add-flow`, and a
 //! trace flow in OpenFlow syntax or in datapath syntax that converts to it. Each usable case is
 //! loaded into a private OVS and traced on both sides; the test prints how many cases were usable
@@ -7,13 +7,15 @@
 //! Needs root, iproute2 and openvswitch-switch.
 
 mod oracle;
+mod support;
 
 use hoptrace::ovs::flow::Flow;
 use hoptrace::ovs::sim::{Packet, Pipeline, SimOptions};
 use hoptrace::ovs::{Group, PortTable};
 use oracle::compare::compare;
-use oracle::daemon::{PortSpec, PrivateOvs};
 use oracle::trace_text::OracleTrace;
+use support::ovs::{Datapath, Port, PrivateOvs};
+use support::{require, Need};
 
 /// A case reduced to what both sides need.
 struct Case {
@@ -143,7 +145,7 @@ fn setup_flows(setup: &str) -> Vec<String> {
 }
 
 fn load_cases() -> (usize, Vec<Case>) {
-    let text = std::fs::read_to_string(oracle::corpus_flows("ovs-trace-oracle.jsonl")).expect("oracle corpus");
+    let text = support::corpus::flows_text("ovs-trace-oracle.jsonl");
     let mut cases = Vec::new();
     let mut total = 0;
     for line in text.lines() {
@@ -191,9 +193,10 @@ fn load_cases() -> (usize, Vec<Case>) {
 
 #[test]
 fn ovs_test_suite_cases_agree_with_ofproto_trace() {
+    require!(Need::Netns, Need::Ovs);
     let (total, cases) = load_cases();
     assert!(cases.len() >= 5, "usable cases found: {}", cases.len());
-    let mut ovs = PrivateOvs::start().expect("private OVS");
+    let mut ovs = PrivateOvs::start(Datapath::Dummy);
     let (mut usable, mut agree) = (0usize, 0usize);
     let mut failures = Vec::new();
     let mut skipped = Vec::new();
@@ -202,8 +205,8 @@ fn ovs_test_suite_cases_agree_with_ofproto_trace() {
         if i > 0 {
             ovs.vsctl(&["del-br", &format!("br{}", i - 1)]).expect("del-br");
         }
-        let specs: Vec<PortSpec> = c.ports.iter().map(|p| PortSpec::dummy(&format!("p{p}"), *p)).collect();
-        ovs.add_bridge(&bridge, &[], &specs).expect("bridge");
+        let specs: Vec<Port> = c.ports.iter().map(|p| Port::dummy(&format!("p{p}"), *p)).collect();
+        ovs.add_bridge(&bridge, "OpenFlow10,OpenFlow13,OpenFlow15", &[], &specs).expect("bridge");
         let text = c.flows.join("\n") + "\n";
         let gtext = c.groups.join("\n") + "\n";
         if let Err(e) = ovs.load(&bridge, &text, &gtext) {

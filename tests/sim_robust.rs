@@ -3,6 +3,7 @@
 //! panic, every trace ends within the limits, and tracing is deterministic.
 
 mod oracle;
+mod support;
 
 use hoptrace::ovs::flow::Flow;
 use hoptrace::ovs::sim::{Packet, Pipeline, SimOptions};
@@ -11,7 +12,7 @@ use hoptrace::probe::rng::ProbeRng;
 
 #[test]
 fn every_corpus_flow_file_simulates_without_panic() {
-    let dir = oracle::corpus_flows("");
+    let dir = support::corpus::flows_dir();
     let mut files: Vec<_> = std::fs::read_dir(&dir).unwrap().filter_map(|e| e.ok().map(|e| e.path())).collect();
     files.sort();
     let mut total_flows = 0;

@@ -6,6 +6,7 @@
 //! (38), gateway 10.10.0.1 (2), tunnel port 1; remote Pod CIDR 10.10.1.0/24 behind .103.
 
 mod oracle;
+mod support;
 
 use hoptrace::antrea::observation::{Action as ObsAction, Component};
 use hoptrace::antrea::observe::{observations, NoPolicies, ObservingNode as ObsNode, TerminalState, TrafficMode};

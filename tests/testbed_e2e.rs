@@ -15,42 +15,26 @@ use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use support::{require, Need};
+
+mod support;
 
 const NODES: [&str; 2] = ["k8s-node1", "k8s-node2"];
 
 /// The tag's ToS match: DSCP 7.
 const PROBE: &str = "ip[1] & 0xfc == 0x1c";
 
-fn preflight() {
-    let uid = Command::new("id").arg("-u").output().expect("run id -u");
-    assert_eq!(
-        String::from_utf8_lossy(&uid.stdout).trim(),
-        "0",
-        "the testbed needs root (network namespaces, veths, raw sockets); CI runs as root"
-    );
-    for tool in
-        ["ovs-vswitchd", "ovsdb-server", "ovs-vsctl", "ovs-ofctl", "ovs-appctl", "ip", "tcpdump", "dumpcap", "python3"]
-    {
-        let found = Command::new("sh").arg("-c").arg(format!("command -v {tool}")).output().expect("run sh");
-        assert!(
-            found.status.success(),
-            "{tool} not found: apt-get install openvswitch-switch iproute2 tcpdump tshark (.ci/run)"
-        );
-    }
-}
-
 /// Runs `testbed.sh run -o <tmp> SCENARIO` and returns the temp dir and the scenario's directory.
 fn run_scenario(name: &str) -> (tempfile::TempDir, PathBuf) {
-    preflight();
     let tmp = tempfile::tempdir().expect("temp dir");
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/testbed/testbed.sh");
+    let script = support::root().join("tests/testbed/testbed.sh");
     let out = Command::new("bash")
         .arg(&script)
         .arg("run")
         .arg("-o")
         .arg(tmp.path())
         .arg(name)
-        .env("HOPTRACE", env!("CARGO_BIN_EXE_hoptrace"))
+        .env("HOPTRACE", support::BIN)
         .output()
         .expect("run testbed.sh");
     assert!(
@@ -214,6 +198,14 @@ fn check_sample(dir: &Path) {
 
 #[test]
 fn pod_to_service_remote_is_dnated_then_geneve_encapsulated() {
+    require!(
+        Need::Netns,
+        Need::Ovs,
+        Need::Tool("tcpdump"),
+        Need::Tool("dumpcap"),
+        Need::Tool("python3"),
+        Need::Tool("bash")
+    );
     let (_tmp, dir) = run_scenario("pod-to-service-remote");
     check_sample(&dir);
     let n1 = dir.join("k8s-node1");
@@ -235,6 +227,14 @@ fn pod_to_service_remote_is_dnated_then_geneve_encapsulated() {
 
 #[test]
 fn k8s_networkpolicy_drop_happens_on_the_receiving_node() {
+    require!(
+        Need::Netns,
+        Need::Ovs,
+        Need::Tool("tcpdump"),
+        Need::Tool("dumpcap"),
+        Need::Tool("python3"),
+        Need::Tool("bash")
+    );
     let (_tmp, dir) = run_scenario("k8s-np-ingress-drop");
     check_sample(&dir);
     let inner = format!("geneve and {PROBE} and ip dst 10.10.2.5 and tcp dst port 9999");
@@ -247,6 +247,14 @@ fn k8s_networkpolicy_drop_happens_on_the_receiving_node() {
 
 #[test]
 fn antrea_native_drop_is_counted_in_ingress_metric() {
+    require!(
+        Need::Netns,
+        Need::Ovs,
+        Need::Tool("tcpdump"),
+        Need::Tool("dumpcap"),
+        Need::Tool("python3"),
+        Need::Tool("bash")
+    );
     let (_tmp, dir) = run_scenario("annp-ingress-drop");
     check_sample(&dir);
     let bare = format!("{PROBE} and ip src 10.10.1.5 and ip dst 10.10.1.8");
@@ -259,7 +267,8 @@ fn antrea_native_drop_is_counted_in_ingress_metric() {
 
 #[test]
 fn committed_samples_are_well_formed() {
-    let samples = Path::new(env!("CARGO_MANIFEST_DIR")).join("samples");
+    require!(Need::Tool("tcpdump"));
+    let samples = support::sample("");
     let mut dirs: Vec<PathBuf> = std::fs::read_dir(&samples)
         .expect("samples/")
         .filter_map(|e| e.ok().map(|e| e.path()))

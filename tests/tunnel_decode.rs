@@ -1,20 +1,17 @@
 //! Tunnel decoding agrees with tcpdump: for every packet of the corpus's tunnel captures, the
 //! IP address pairs (each tunnel's outer header, then the innermost IP header), the VNIs and the
 //! DSCP of each IP header that we decode equal what tcpdump printed in the expected `.out` files
-//! of its own test suite (../shared/corpus/tcpdump, options per TESTLIST-excerpt.txt), and the
+//! of its own test suite (tests/data/corpus/tcpdump, options per TESTLIST-excerpt.txt), and the
 //! SLL2 direction equals what tcpdump prints (tests/corpus/sll2/*.out, made by
 //! tests/corpus/make-expectations.py).
 
 use hoptrace::capture::{open_capture, read_capture, Direction};
 use hoptrace::decode::decode;
 use std::net::IpAddr;
-use std::path::{Path, PathBuf};
+use std::path::Path;
+use support::corpus::corpus;
 
-fn corpus() -> PathBuf {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus");
-    assert!(dir.join("MANIFEST.md").is_file(), "the test corpus is missing: expected it at {}", dir.display());
-    dir
-}
+mod support;
 
 /// What tcpdump printed for one packet.
 #[derive(Debug, Default, PartialEq)]
@@ -119,7 +116,7 @@ fn ours(path: &Path) -> Vec<Printed> {
 /// a DSCP, packets with a direction) as tcpdump printed them, so callers can check the
 /// comparison covered something.
 fn check(pcap: &str, expected: &Path, verbose: bool) -> (usize, usize, usize, usize) {
-    let path = corpus().join(pcap);
+    let path = corpus(pcap);
     let text = std::fs::read_to_string(expected).unwrap_or_else(|e| panic!("{}: {e}", expected.display()));
     let printed = parse_out(&text);
     let decoded = ours(&path);
@@ -141,7 +138,7 @@ fn check(pcap: &str, expected: &Path, verbose: bool) -> (usize, usize, usize, us
 
 #[test]
 fn geneve_agrees_with_tcpdump() {
-    let dir = corpus().join("tcpdump");
+    let dir = corpus("tcpdump");
     // 39 packets, each one Geneve VNI, outer + inner IP header.
     assert_eq!(check("tcpdump/geneve.pcap", &dir.join("geneve-vv.out"), true), (39, 39, 78, 0));
     assert_eq!(check("tcpdump/geneve-gcp.pcap", &dir.join("geneve-gcp.out"), true), (1, 1, 2, 0));
@@ -149,7 +146,7 @@ fn geneve_agrees_with_tcpdump() {
 
 #[test]
 fn vxlan_agrees_with_tcpdump() {
-    let dir = corpus().join("tcpdump");
+    let dir = corpus("tcpdump");
     assert_eq!(check("tcpdump/vxlan.pcap", &dir.join("vxlan.out"), false), (10, 10, 0, 0));
     assert_eq!(check("tcpdump/vxlan_port_8472.pcap", &dir.join("vxlan_port_8472.out"), false), (10, 10, 0, 0));
     assert_eq!(check("tcpdump/nsh-over-vxlan-gpe.pcap", &dir.join("nsh-over-vxlan-gpe-vv.out"), true), (1, 1, 2, 0));
@@ -157,7 +154,7 @@ fn vxlan_agrees_with_tcpdump() {
 
 #[test]
 fn gre_and_erspan_agree_with_tcpdump() {
-    let dir = corpus().join("tcpdump");
+    let dir = corpus("tcpdump");
     let mut headers = 0;
     for name in ["erspan-type-ii-1", "erspan-type-iii-pb-1", "gre-heapoverflow-1", "gre-heapoverflow-2", "various_gre"]
     {
@@ -171,7 +168,7 @@ fn gre_and_erspan_agree_with_tcpdump() {
 
 #[test]
 fn offloaded_super_packets_agree_with_tcpdump() {
-    let dir = corpus().join("tcpdump");
+    let dir = corpus("tcpdump");
     for kind in ["gso", "bigtcp"] {
         for outer in ["ipv4", "ipv6"] {
             for tunnel in ["geneve", "vxlan"] {
@@ -189,7 +186,7 @@ fn offloaded_super_packets_agree_with_tcpdump() {
 
 #[test]
 fn sll2_direction_and_addresses_agree_with_tcpdump() {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/corpus/sll2");
+    let dir = support::root().join("tests/corpus/sll2");
     let mut directions = 0;
     for (pcap, out) in [
         ("zeek/linux_dlt_sll2.pcap", "zeek__linux_dlt_sll2.out"),
@@ -209,7 +206,7 @@ fn sll2_direction_and_addresses_agree_with_tcpdump() {
 fn prefilter_never_rejects_a_tagged_packet() {
     use hoptrace::decode::may_carry_tag;
     use hoptrace::decode::scan::expand_inputs;
-    let files = expand_inputs(&[corpus()]).files;
+    let files = expand_inputs(&[corpus("")]).files;
     let (mut packets, mut rejected) = (0u64, 0u64);
     for file in files {
         let Ok(src) = open_capture(&file) else { continue };

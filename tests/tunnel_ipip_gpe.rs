@@ -4,12 +4,13 @@
 //! must be our tunnel depth plus one. The cases tcpdump does not decapsulate (a GPE next
 //! protocol of 0, an IPv6 packet behind protocol 4) must stay undecapsulated here too.
 
-mod common;
+mod support;
 
-use common::{pcap_header, pcap_record, run_tool};
 use hoptrace::capture::{open_capture, read_capture};
 use hoptrace::decode::{decode, TunnelKind};
 use std::net::IpAddr;
+use support::frames::{pcap_header, pcap_record};
+use support::{require, run_tool, Need};
 
 fn checksum(b: &[u8]) -> u16 {
     let mut s: u32 = b.chunks(2).map(|c| u16::from_be_bytes([c[0], *c.get(1).unwrap_or(&0)]) as u32).sum();
@@ -110,6 +111,7 @@ fn tcpdump_pairs(text: &str) -> Vec<(IpAddr, IpAddr)> {
 
 #[test]
 fn ip_in_ip_and_gpe_decode_as_tcpdump_does() {
+    require!(Need::Tool("tcpdump"));
     let dir = tempfile::tempdir().unwrap();
     for (name, frame, kinds) in cases() {
         let path = dir.path().join("case.pcap");

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Record what the reference tools read from every capture in ../shared/corpus.
+"""Record what the reference tools read from every capture in tests/data/corpus.
 
 For each file whose first bytes are a pcap magic (either byte order, µs or ns), a pcapng
 Section Header Block or a gzip header, this runs
@@ -25,7 +25,7 @@ import subprocess
 import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-CORPUS = sys.argv[1] if len(sys.argv) > 1 else os.path.join(ROOT, "..", "shared", "corpus")
+CORPUS = sys.argv[1] if len(sys.argv) > 1 else os.path.join(ROOT, "tests", "data", "corpus")
 OUT = os.path.join(ROOT, "tests", "corpus", "expectations.tsv")
 
 MAGICS = {

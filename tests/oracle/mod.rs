@@ -1,23 +1,21 @@
-//! The real-OVS side of the simulator's differential tests: a private OVS instance
-//! ([`daemon`]), a reader for `ofproto/trace` text ([`trace_text`]), a packet generator
-//! ([`packets`]) and the Antrea v1.15 corpus pipeline prepared for loading ([`antrea_fixture`]).
+//! The real-OVS side of the simulator's differential tests: a reader for `ofproto/trace` text
+//! ([`trace_text`]), the comparison with the simulator ([`compare`]), a packet generator
+//! ([`packets`]) and the Antrea v1.15 corpus pipeline prepared for loading ([`antrea_fixture`])
+//! into a private switch ([`antrea_ovs`], on `crate::support::ovs`). A test file mounts it
+//! after `mod support;`.
 #![allow(dead_code)]
 
 pub mod compare;
-pub mod daemon;
 pub mod packets;
 pub mod trace_text;
 
+use crate::support::corpus;
+use crate::support::ovs::{Datapath, Port, PrivateOvs};
 use std::path::PathBuf;
-
-/// `../shared/corpus/flows/NAME`.
-pub fn corpus_flows(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus/flows").join(name)
-}
 
 /// `tests/fixtures/sim/NAME`.
 pub fn sim_fixture(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/sim").join(name)
+    crate::support::fixture("sim").join(name)
 }
 
 /// The Antrea v1.15 pipeline as the tests load it.
@@ -38,8 +36,7 @@ pub struct AntreaFixture {
 
 /// Loads and prepares the corpus Antrea pipeline.
 pub fn antrea_fixture() -> AntreaFixture {
-    let text = std::fs::read_to_string(corpus_flows("antrea-ovs-pipeline-v1.15-all-tables.flows"))
-        .expect("corpus flows at ../shared/corpus/flows");
+    let text = corpus::flows_text("antrea-ovs-pipeline-v1.15-all-tables.flows");
     let flows: String = text.lines().filter(|l| l.starts_with("table=")).map(|l| format!("{l}\n")).collect();
     let mut tables: Vec<String> = Vec::new();
     for l in flows.lines() {
@@ -48,7 +45,7 @@ pub fn antrea_fixture() -> AntreaFixture {
             tables.push(name);
         }
     }
-    let gtext = std::fs::read_to_string(corpus_flows("antrea-ovs-pipeline-v1.15-groups.txt")).expect("corpus groups");
+    let gtext = corpus::flows_text("antrea-ovs-pipeline-v1.15-groups.txt");
     let mut groups: String = gtext.lines().filter(|l| l.starts_with("group_id=")).map(|l| format!("{l}\n")).collect();
     let have: Vec<u32> =
         groups.lines().filter_map(|l| l.trim_start_matches("group_id=").split(',').next()?.parse().ok()).collect();
@@ -76,21 +73,16 @@ pub fn antrea_fixture() -> AntreaFixture {
 }
 
 /// Starts a private OVS with the Antrea pipeline on bridge `br-int`.
-pub fn antrea_ovs(fx: &AntreaFixture) -> daemon::PrivateOvs {
-    let mut ovs = daemon::PrivateOvs::start().expect("private OVS (needs root, openvswitch-switch, iproute2)");
+/// Needs root and Open vSwitch: callers declare `require!(Need::Netns, Need::Ovs)`.
+pub fn antrea_ovs(fx: &AntreaFixture) -> PrivateOvs {
+    let mut ovs = PrivateOvs::start(Datapath::Dummy);
     let tables: Vec<(u8, String)> = fx.tables.iter().enumerate().map(|(i, n)| (i as u8, n.clone())).collect();
-    let ports: Vec<daemon::PortSpec> = fx
+    let ports: Vec<Port> = fx
         .port_list
         .iter()
-        .map(|(n, p)| {
-            if n == "antrea-tun0" {
-                daemon::PortSpec::tunnel(n, *p, "geneve")
-            } else {
-                daemon::PortSpec::dummy(n, *p)
-            }
-        })
+        .map(|(n, p)| if n == "antrea-tun0" { Port::tunnel(n, *p, "geneve") } else { Port::dummy(n, *p) })
         .collect();
-    ovs.add_bridge("br-int", &tables, &ports).expect("bridge");
+    ovs.add_bridge("br-int", "OpenFlow10,OpenFlow13,OpenFlow15", &tables, &ports).expect("bridge");
     ovs.load("br-int", &fx.flows, &fx.groups).expect("load the Antrea pipeline");
     // This node is 192.168.77.102 (its NodePortMark flow); its flows tunnel to .103 (remote Pod
     // CIDR) and .113 (remote Egress node).

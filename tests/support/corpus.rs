@@ -1,12 +1,35 @@
-//! The shared corpus of flow dumps (`../shared/corpus/flows/`) and which of its lines are flows.
+//! The third-party test data under `tests/data/` (origins and licences in
+//! `tests/data/MANIFEST.md`): paths into it, and which lines of the flow files are flows.
 
 #![allow(dead_code)]
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
-/// The corpus directory.
-pub fn corpus() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus/flows")
+/// `tests/data/`.
+pub fn data() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data")
+}
+
+/// The capture and flow corpus, `tests/data/corpus/`; `path` is relative to it (as in
+/// `tests/corpus/expectations.tsv`).
+pub fn corpus(path: &str) -> PathBuf {
+    data().join("corpus").join(path)
+}
+
+/// The flow-dump corpus, `tests/data/corpus/flows/`.
+pub fn flows_dir() -> PathBuf {
+    corpus("flows")
+}
+
+/// One file of the flow-dump corpus.
+pub fn flows(name: &str) -> PathBuf {
+    flows_dir().join(name)
+}
+
+/// Text of one file of the flow-dump corpus.
+pub fn flows_text(name: &str) -> String {
+    let path = flows(name);
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
 /// Keys a dump or flow-mod line starts with.
