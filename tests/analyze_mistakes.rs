@@ -421,3 +421,65 @@ fn a_simulation_stopped_by_a_bound_claims_no_drop() {
     let stopped = findings(&v, "assumption");
     assert!(stopped.iter().any(|f| f.contains("did not finish") && f.contains("depth")), "{stopped:?}");
 }
+
+/// The probe frame of a sample's `probe.pcap` and its capture time in microseconds.
+fn probe_frame(sample_dir: &Path) -> Vec<u8> {
+    let pcap = std::fs::read(sample_dir.join("probe.pcap")).unwrap();
+    let len = u32::from_le_bytes(pcap[24 + 8..24 + 12].try_into().unwrap()) as usize;
+    pcap[24 + 16..24 + 16 + len].to_vec()
+}
+
+/// Appends `frame` to a classic little-endian microsecond pcap, `after_us` after its last packet.
+fn append_after_last(path: &Path, frame: &[u8], after_us: u64) {
+    let mut bytes = std::fs::read(path).unwrap();
+    let (mut at, mut last_us) = (24, 0u64);
+    while at + 16 <= bytes.len() {
+        let word = |o: usize| u32::from_le_bytes(bytes[at + o..at + o + 4].try_into().unwrap());
+        last_us = word(0) as u64 * 1_000_000 + word(4) as u64;
+        at += 16 + word(8) as usize;
+    }
+    support::frames::pcap_record(&mut bytes, last_us + after_us, frame);
+    std::fs::write(path, bytes).unwrap();
+}
+
+#[test]
+fn a_reply_that_echoes_the_fingerprint_is_not_a_sighting() {
+    // A UDP echo from a stack that copies the IP ID and the DSCP: the probe's fingerprint, going
+    // the other way. Seen on both Pods' interfaces after the probe, it must not become a
+    // sighting (it would be the "latest copy", travelling from the destination to the source).
+    let name = "pod-to-pod-udp-inter-node";
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = copy_sample(name, tmp.path(), &|_| true);
+    let mut reply = probe_frame(&dir);
+    let swap = |f: &mut Vec<u8>, a: usize, b: usize, n: usize| {
+        for i in 0..n {
+            f.swap(a + i, b + i);
+        }
+    };
+    swap(&mut reply, 0, 6, 6); // MACs
+    swap(&mut reply, 14 + 12, 14 + 16, 4); // IPv4 addresses
+    swap(&mut reply, 14 + 20, 14 + 22, 2); // UDP ports
+    for file in ["k8s-node2/k8s-node2_web-b-5dacae.pcap", "k8s-node1/k8s-node1_client-05da76.pcap"] {
+        append_after_last(&dir.join(file), &reply, 5_000);
+    }
+    let (want, want_code) = analyze(&[sample(name).to_str().unwrap()]);
+    let (v, code) = analyze(&[dir.to_str().unwrap()]);
+    assert_eq!(code, want_code, "{v}");
+    assert_eq!(shape(&v), shape(&want));
+    let paths = |v: &Value, dir: &Path| v["results"].to_string().replace(dir.to_str().unwrap(), "SAMPLE");
+    assert_eq!(paths(&v, &dir), paths(&want, &sample(name)), "the same observations, times and evidence");
+    assert!(!findings(&v, "assumption").join("").contains("copies of the probe"), "{v}");
+    // extract says what it set aside.
+    let out = tmp.path().join("client.evidence.json");
+    hoptrace()
+        .args(["extract", "-q", "--node", "k8s-node1", "--probe"])
+        .arg(dir.join("probe.json"))
+        .arg(dir.join("k8s-node1/k8s-node1_client-05da76.pcap"))
+        .arg("-o")
+        .arg(&out)
+        .assert()
+        .success();
+    let ev: Value = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    assert_eq!(ev["captures"][0]["replies"], 1, "{ev}");
+    assert_eq!(ev["captures"][0]["sightings"], 1, "{ev}");
+}

@@ -72,7 +72,7 @@ pub fn run(args: &ExtractArgs, quiet: bool) -> Outcome {
         bar
     });
     let started = Instant::now();
-    let target = ScanTarget { node: &args.node, fingerprint: &probe.fingerprint };
+    let target = ScanTarget { node: &args.node, fingerprint: &probe.fingerprint, ends: Some(probe.ends()) };
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(args.threads.unwrap_or(0))
         .build()

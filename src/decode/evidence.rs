@@ -76,6 +76,10 @@ pub struct CaptureReport {
     pub interfaces: Vec<String>,
     /// Sightings in this file.
     pub sightings: u64,
+    /// Packets that carry the probe's fingerprint but travel the other way (replies from a stack
+    /// that reflects the IPv6 flow label, UDP echoes): not sightings.
+    #[serde(default, skip_serializing_if = "is_zero_u64")]
+    pub replies: u64,
     /// Packets that could not be decoded to an IP header, by reason.
     #[serde(default, skip_serializing_if = "Undecoded::is_empty")]
     pub undecoded: Undecoded,

@@ -18,5 +18,5 @@ pub mod vxlan;
 
 pub use layers::{decode, Decoded, EthInfo, IpInfo, Stop, TunnelInfo, TunnelKind, MAX_TUNNEL_DEPTH};
 pub use prefilter::may_carry_tag;
-pub use sighting::{match_fingerprint, Match, Sighting};
+pub use sighting::{is_reply, match_fingerprint, Match, Sighting};
 pub use transport::TransportInfo;

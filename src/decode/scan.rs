@@ -5,12 +5,12 @@
 use super::evidence::{CaptureReport, ErrorReport, Undecoded};
 use super::layers::{decode, Stop};
 use super::prefilter::may_carry_tag;
-use super::sighting::{match_fingerprint, Match, PacketContext, Sighting};
+use super::sighting::{is_reply, match_fingerprint, Match, PacketContext, Sighting};
 use crate::capture::iface::interface_from_file_name;
 use crate::capture::sniff::is_capture_file;
 use crate::capture::walk::{WalkProblem, Walker};
 use crate::capture::{open_capture, read_capture, CaptureError, Compression, ErrorKind, Format};
-use crate::probe::Fingerprint;
+use crate::probe::{Fingerprint, ProbeEnds};
 use indicatif::ProgressBar;
 use rayon::prelude::*;
 use std::path::{Path, PathBuf};
@@ -22,6 +22,9 @@ pub struct ScanTarget<'a> {
     pub node: &'a str,
     /// The probe's fingerprint.
     pub fingerprint: &'a Fingerprint,
+    /// The probe's ends, to tell it from replies that carry its fingerprint (`None` takes every
+    /// fingerprint match as the probe).
+    pub ends: Option<ProbeEnds>,
 }
 
 /// The result of scanning one file.
@@ -68,6 +71,7 @@ pub fn scan_file(target: &ScanTarget<'_>, path: &Path, progress: Option<&Progres
     let mut link_types = Vec::new();
     let mut interfaces: Vec<String> = file_iface.iter().cloned().collect();
     let mut reported = 0u64;
+    let mut replies = 0u64;
     let summary = read_capture(path, source, |pkt| {
         if !link_types.contains(&pkt.link_type) {
             link_types.push(pkt.link_type);
@@ -95,6 +99,10 @@ pub fn scan_file(target: &ScanTarget<'_>, path: &Path, progress: Option<&Progres
         let Some(ip) = d.ip else { return };
         let m = match_fingerprint(target.fingerprint, &ip, d.transport.as_ref());
         if m == Match::No {
+            return;
+        }
+        if target.ends.is_some_and(|ends| is_reply(&ends, &ip, d.transport.as_ref())) {
+            replies += 1;
             return;
         }
         let interface = pkt.interface.and_then(|i| i.name.as_deref()).or(file_iface.as_deref());
@@ -128,6 +136,7 @@ pub fn scan_file(target: &ScanTarget<'_>, path: &Path, progress: Option<&Progres
     report.interfaces = interfaces;
     report.sightings = sightings.len() as u64;
     report.undecoded = undecoded;
+    report.replies = replies;
     let to_report = |e: &CaptureError| ErrorReport { packet: e.packet, offset: e.offset, message: e.to_string() };
     report.error = summary.error.as_ref().map(to_report);
     report.more_damage = summary.more_damage.iter().map(to_report).collect();

@@ -6,7 +6,7 @@ use super::layers::{Decoded, IpInfo, TunnelInfo};
 use super::transport::TransportInfo;
 use crate::addr::MacAddr;
 use crate::capture::Direction;
-use crate::probe::Fingerprint;
+use crate::probe::{Fingerprint, ProbeEnds};
 use serde::{Deserialize, Serialize};
 
 /// How a packet relates to the probe.
@@ -22,8 +22,8 @@ pub enum Match {
 }
 
 /// Compares the innermost IP and transport headers of a packet with the probe's fingerprint.
-/// Replies never match: they carry another IP ID or flow label and another ICMP type, TCP
-/// sequence number or SCTP tag, even when they echo the ToS.
+/// Replies mostly fail here (another IP ID, ICMP type, TCP sequence number or SCTP tag); the
+/// ones that do not (a reflected IPv6 flow label, a UDP echo) are set aside by [`is_reply`].
 pub fn match_fingerprint(fp: &Fingerprint, ip: &IpInfo, transport: Option<&TransportInfo>) -> Match {
     if ip.version != fp.ip_version || ip.dscp != fp.dscp || ip.protocol != fp.protocol {
         return Match::No;
@@ -53,6 +53,24 @@ pub fn match_fingerprint(fp: &Fingerprint, ip: &IpInfo, transport: Option<&Trans
         Match::Probe
     } else {
         Match::No
+    }
+}
+
+/// Whether a packet that carries the probe's fingerprint travels the other way: a reply from a
+/// stack that reflects the IPv6 flow label and echoes the traffic class, or a UDP echo that
+/// keeps the length. Ports decide where the probe has them: a reply goes back to the probe's
+/// source port from another one (NAT may rewrite the addresses, and a hairpinned probe is sent
+/// to its own source Pod, so addresses alone cannot decide). When the probe's two ports are
+/// equal, or it has none, the addresses decide: a reply's mirror the probe's exactly (a reply
+/// whose addresses were translated then goes unrecognised, and stays a sighting).
+pub fn is_reply(ends: &ProbeEnds, ip: &IpInfo, transport: Option<&TransportInfo>) -> bool {
+    let mirrored_addresses = ip.src == ends.dst && ip.dst == ends.src && ends.src != ends.dst;
+    match (ends.ports, transport.and_then(TransportInfo::ports)) {
+        (Some((probe_src, probe_dst)), Some((src, dst))) if probe_src != probe_dst => {
+            dst == probe_src && src != probe_src
+        }
+        (Some(_), Some((src, dst))) => mirrored_addresses && src == dst,
+        _ => mirrored_addresses,
     }
 }
 
@@ -227,5 +245,56 @@ mod tests {
         let mut later = ip();
         later.fragment_offset = 1480;
         assert_eq!(match_fingerprint(&fp(), &later, None), Match::LaterFragment);
+    }
+
+    fn udp(src_port: u16, dst_port: u16) -> TransportInfo {
+        TransportInfo::Udp { src_port, dst_port, length: 8 }
+    }
+
+    fn v6(src: &str, dst: &str) -> IpInfo {
+        IpInfo {
+            version: 6,
+            src: src.parse().unwrap(),
+            dst: dst.parse().unwrap(),
+            protocol: 17,
+            identification: None,
+            flow_label: Some(0xabcde),
+            ..ip()
+        }
+    }
+
+    fn ends(src: &str, dst: &str, ports: Option<(u16, u16)>) -> ProbeEnds {
+        ProbeEnds { src: src.parse().unwrap(), dst: dst.parse().unwrap(), ports }
+    }
+
+    #[test]
+    fn a_reflected_reply_is_told_by_its_ports() {
+        let probe = ends("fd00::5", "fd00::99", Some((40000, 53)));
+        // The probe as sent, after DNAT to a backend, and hairpinned back to its source Pod.
+        assert!(!is_reply(&probe, &v6("fd00::5", "fd00::99"), Some(&udp(40000, 53))));
+        assert!(!is_reply(&probe, &v6("fd00::5", "fd00::7"), Some(&udp(40000, 5353))));
+        assert!(!is_reply(&probe, &v6("fd00::5", "fd00::5"), Some(&udp(40000, 5353))));
+        // SNAT on the way out keeps it the probe.
+        assert!(!is_reply(&probe, &v6("fd00::1", "fd00::7"), Some(&udp(61000, 5353))));
+        // Replies, before and after the reverse translation.
+        assert!(is_reply(&probe, &v6("fd00::99", "fd00::5"), Some(&udp(53, 40000))));
+        assert!(is_reply(&probe, &v6("fd00::7", "fd00::5"), Some(&udp(5353, 40000))));
+    }
+
+    #[test]
+    fn equal_ports_or_none_leave_it_to_the_addresses() {
+        let probe = ends("10.0.0.1", "10.0.0.2", Some((7, 7)));
+        assert!(!is_reply(&probe, &ip(), Some(&udp(7, 7))));
+        let mut back = ip();
+        (back.src, back.dst) = (ip().dst, ip().src);
+        assert!(is_reply(&probe, &back, Some(&udp(7, 7))));
+        // A later fragment has no ports.
+        assert!(is_reply(&probe, &back, None));
+        assert!(!is_reply(&probe, &ip(), None));
+        // A probe to itself cannot be told from its reply by addresses: it stays a sighting.
+        let own = ends("10.0.0.1", "10.0.0.1", None);
+        let mut to_self = ip();
+        to_self.dst = to_self.src;
+        assert!(!is_reply(&own, &to_self, None));
     }
 }

@@ -70,6 +70,16 @@ pub enum TransportInfo {
 pub use super::numbers::ip_proto as proto;
 
 impl TransportInfo {
+    /// Source and destination ports, for the protocols that have them.
+    pub fn ports(&self) -> Option<(u16, u16)> {
+        match *self {
+            TransportInfo::Tcp { src_port, dst_port, .. }
+            | TransportInfo::Udp { src_port, dst_port, .. }
+            | TransportInfo::Sctp { src_port, dst_port, .. } => Some((src_port, dst_port)),
+            TransportInfo::Icmp { .. } => None,
+        }
+    }
+
     /// Reads the transport header of `protocol` at the start of `b`; `None` if the protocol is
     /// another one or the header was not captured.
     pub fn parse(protocol: u8, b: &[u8]) -> Option<TransportInfo> {

@@ -4,6 +4,7 @@
 
 use super::spec::{ProbeSpec, Transport};
 use serde::{Deserialize, Serialize};
+use std::net::IpAddr;
 
 /// What identifies the probe on the wire. Addresses and ports are deliberately absent: DNAT and
 /// SNAT change them. Replies never match: they carry another IP ID / flow label, another ICMP type,
@@ -72,4 +73,17 @@ impl Fingerprint {
         }
         fp
     }
+}
+
+/// The probe's two ends as crafted: what a reply mirrors. The fingerprint alone cannot tell a
+/// reply from the probe when the peer's stack reflects the IPv6 flow label and echoes the traffic
+/// class (or a UDP echo keeps the length); the direction can.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ProbeEnds {
+    /// The probe's source address.
+    pub src: IpAddr,
+    /// The probe's destination address (before any DNAT).
+    pub dst: IpAddr,
+    /// Source and destination ports, for TCP, UDP and SCTP.
+    pub ports: Option<(u16, u16)>,
 }

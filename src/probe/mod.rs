@@ -15,7 +15,7 @@ pub mod spec;
 pub mod tag;
 
 pub use craft::{craft_frame, CraftError};
-pub use fingerprint::Fingerprint;
+pub use fingerprint::{Fingerprint, ProbeEnds};
 pub use schema::{Endpoint, EndpointKind, Probe, SendRecord, PROBE_SCHEMA};
 pub use spec::{ProbeSpec, Transport};
 pub use tag::Tag;

@@ -202,6 +202,11 @@ pub enum ProbeFileError {
 }
 
 impl Probe {
+    /// The probe's two ends, for telling it from its replies.
+    pub fn ends(&self) -> super::ProbeEnds {
+        super::ProbeEnds { src: self.ip.src, dst: self.ip.dst, ports: self.transport.ports() }
+    }
+
     /// Builds the document for a crafted probe.
     pub fn new(spec: &ProbeSpec, frame: &[u8], capture_filter: String) -> Probe {
         let v6 = spec.is_ipv6();

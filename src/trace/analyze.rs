@@ -45,7 +45,7 @@ fn sightings(
     progress: Option<&ProgressBar>,
     findings: &mut Vec<Finding>,
 ) -> (Vec<Sighting>, Vec<CaptureReport>) {
-    let target = ScanTarget { node: &n.name, fingerprint: &probe.fingerprint };
+    let target = ScanTarget { node: &n.name, fingerprint: &probe.fingerprint, ends: Some(probe.ends()) };
     let scans = pool.install(|| scan_files(&target, &n.captures, progress));
     let mut out = Vec::new();
     let mut reports = Vec::new();

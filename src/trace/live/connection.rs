@@ -4,7 +4,6 @@
 //! ending after [`IDLE_TIMEOUT_NS`] without packets. A TCP connection whose first packet in the
 //! captures is not a SYN began before the capture did.
 
-use super::spec::ports_of;
 use crate::decode::{IpInfo, TransportInfo};
 use std::net::IpAddr;
 
@@ -37,7 +36,7 @@ impl Tuple {
     pub fn of(ip: &IpInfo, t: Option<&TransportInfo>) -> Tuple {
         let (src_port, dst_port) = match t {
             Some(TransportInfo::Icmp { id, .. }) => (id.unwrap_or(0), 0),
-            Some(t) => ports_of(t).unwrap_or((0, 0)),
+            Some(t) => t.ports().unwrap_or((0, 0)),
             None => (0, 0),
         };
         Tuple { protocol: ip.protocol, src: ip.src, src_port, dst: ip.dst, dst_port }

@@ -177,7 +177,7 @@ impl LiveMatch {
         if self.src.is_some_and(|p| !p.contains(ip.src)) || self.dst.is_some_and(|p| !p.contains(ip.dst)) {
             return false;
         }
-        let ports = transport.and_then(ports_of);
+        let ports = transport.and_then(TransportInfo::ports);
         match (self.src_port, self.dst_port, ports) {
             (None, None, _) => {}
             (s, d, Some((ps, pd))) => {
@@ -208,16 +208,6 @@ impl LiveMatch {
 
 fn exact_u16(v: &Value) -> Option<u16> {
     v.bits().map(|(v, _)| v as u16)
-}
-
-/// Source and destination ports of a TCP, UDP or SCTP header.
-pub fn ports_of(t: &TransportInfo) -> Option<(u16, u16)> {
-    match t {
-        TransportInfo::Tcp { src_port, dst_port, .. }
-        | TransportInfo::Udp { src_port, dst_port, .. }
-        | TransportInfo::Sctp { src_port, dst_port, .. } => Some((*src_port, *dst_port)),
-        TransportInfo::Icmp { .. } => None,
-    }
 }
 
 #[cfg(test)]
