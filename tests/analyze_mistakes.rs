@@ -377,11 +377,12 @@ fn an_implausible_clock_offset_is_a_finding_not_a_silent_shift() {
 #[test]
 fn only_any_captures_keep_times_and_claim_no_absence() {
     // The `tcpdump -i any` captures craft recommends, without per-interface files or the
-    // nodes' `link` files: the interfaces are unknown, the times and the path are not.
+    // nodes' `link` and `address` files (which name the interface indexes): the interfaces are
+    // unknown, the times and the path are not.
     let tmp = tempfile::tempdir().unwrap();
     let dir = copy_sample("pod-to-service-remote", tmp.path(), &|p| {
         let n = p.file_name().unwrap().to_string_lossy();
-        !n.ends_with(".pcap") && n != "link"
+        !n.ends_with(".pcap") && n != "link" && n != "address"
     });
     let (want, _) = analyze(&[sample("pod-to-service-remote").to_str().unwrap()]);
     let (v, code) = analyze(&[dir.to_str().unwrap()]);
@@ -429,15 +430,23 @@ fn probe_frame(sample_dir: &Path) -> Vec<u8> {
     pcap[24 + 16..24 + 16 + len].to_vec()
 }
 
+/// The records of a classic little-endian microsecond pcap: (time in µs, frame).
+fn pcap_records(bytes: &[u8]) -> Vec<(u64, Vec<u8>)> {
+    assert_eq!(bytes[..4], [0xd4, 0xc3, 0xb2, 0xa1], "a little-endian microsecond pcap");
+    let (mut at, mut out) = (24, Vec::new());
+    while at + 16 <= bytes.len() {
+        let word = |o: usize| u32::from_le_bytes(bytes[at + o..at + o + 4].try_into().unwrap());
+        let (ts, len) = (word(0) as u64 * 1_000_000 + word(4) as u64, word(8) as usize);
+        out.push((ts, bytes[at + 16..at + 16 + len].to_vec()));
+        at += 16 + len;
+    }
+    out
+}
+
 /// Appends `frame` to a classic little-endian microsecond pcap, `after_us` after its last packet.
 fn append_after_last(path: &Path, frame: &[u8], after_us: u64) {
     let mut bytes = std::fs::read(path).unwrap();
-    let (mut at, mut last_us) = (24, 0u64);
-    while at + 16 <= bytes.len() {
-        let word = |o: usize| u32::from_le_bytes(bytes[at + o..at + o + 4].try_into().unwrap());
-        last_us = word(0) as u64 * 1_000_000 + word(4) as u64;
-        at += 16 + word(8) as usize;
-    }
+    let last_us = pcap_records(&bytes).last().map_or(0, |r| r.0);
     support::frames::pcap_record(&mut bytes, last_us + after_us, frame);
     std::fs::write(path, bytes).unwrap();
 }
@@ -482,4 +491,72 @@ fn a_reply_that_echoes_the_fingerprint_is_not_a_sighting() {
     let ev: Value = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
     assert_eq!(ev["captures"][0]["replies"], 1, "{ev}");
     assert_eq!(ev["captures"][0]["sightings"], 1, "{ev}");
+}
+
+/// Observations as (node, component, action, interface).
+fn interfaces(v: &Value) -> Vec<(String, String, String, String)> {
+    let mut out = Vec::new();
+    for r in v["results"].as_array().unwrap() {
+        for o in r["observations"].as_array().unwrap() {
+            let s = |k: &str| o[k].as_str().unwrap_or("-").to_string();
+            out.push((r["node"].as_str().unwrap().to_string(), s("component"), s("action"), s("interface")));
+        }
+    }
+    out
+}
+
+#[test]
+fn only_any_captures_with_link_name_every_interface() {
+    // `tcpdump -i any` captures (SLL2, interface indexes only) beside the nodes' `link` files:
+    // the same interfaces as per-interface captures give, and no assumption about them.
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = copy_sample("pod-to-service-remote", tmp.path(), &|p| {
+        !p.file_name().unwrap().to_string_lossy().ends_with(".pcap")
+    });
+    let (want, _) = analyze(&[sample("pod-to-service-remote").to_str().unwrap()]);
+    let (v, code) = analyze(&[dir.to_str().unwrap()]);
+    assert_eq!(code, 0, "{v}");
+    assert_eq!(interfaces(&v), interfaces(&want));
+    assert!(!findings(&v, "assumption").join("").contains("interface is unknown"), "{v}");
+}
+
+#[test]
+fn a_packetcapture_intf0_pcapng_is_an_unknown_interface() {
+    // Antrea's PacketCapture writes pcapng files whose interface is called `intf0`, under a name
+    // of its own. Here it replaces the destination Pod's capture: the delivery is still seen,
+    // at an interface said to be unknown, never at one called intf0.
+    let name = "pod-to-pod-udp-inter-node";
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = copy_sample(name, tmp.path(), &|p| {
+        !p.ends_with("k8s-node2/k8s-node2_web-b-5dacae.pcap") && !p.ends_with("k8s-node2/k8s-node2_any.pcapng")
+    });
+    let pcap = std::fs::read(sample(name).join("k8s-node2/k8s-node2_web-b-5dacae.pcap")).unwrap();
+    let mut ng = support::frames::pcapng_section();
+    support::frames::pcapng_interface(&mut ng, 1, "intf0", 6);
+    for (ts, frame) in pcap_records(&pcap) {
+        support::frames::pcapng_packet(&mut ng, 0, ts, &frame, None);
+    }
+    std::fs::write(dir.join("k8s-node2/web-b-capture.pcapng"), ng).unwrap();
+    let (want, want_code) = analyze(&[sample(name).to_str().unwrap()]);
+    let (v, code) = analyze(&[dir.to_str().unwrap()]);
+    assert_eq!(code, want_code, "{v}");
+    assert_eq!(shape(&v), shape(&want));
+    let delivered = interfaces(&v).into_iter().find(|o| o.2 == "Delivered").unwrap();
+    assert_eq!(delivered.3, "-", "no interface called intf0: {v}");
+    let last = v["results"][1]["observations"].as_array().unwrap().last().unwrap().clone();
+    assert!(last["time"].is_string(), "{last}");
+    assert!(findings(&v, "assumption").join("").contains("whose interface is unknown"), "{v}");
+    assert!(!findings(&v, "disagreement").join("").contains("no capture of this node shows it"), "{v}");
+    // Said on the command line, the interface is the real one again: the sample's exact result.
+    let pc = dir.join("k8s-node2/web-b-capture.pcapng");
+    let moved = tmp.path().join("web-b-capture.pcapng");
+    std::fs::rename(&pc, &moved).unwrap();
+    let given = format!("k8s-node2:web-b-5dacae={}", moved.display());
+    let (v, code) = analyze(&[dir.to_str().unwrap(), &given]);
+    assert_eq!(code, want_code, "{v}");
+    assert_eq!(interfaces(&v), interfaces(&want));
+    assert!(!findings(&v, "assumption").join("").contains("interface is unknown"), "{v}");
+    // A directory is refused with the reason (the rest is analysed).
+    let (v, _) = analyze(&[dir.to_str().unwrap(), &format!("k8s-node2:eth0={}", dir.display())]);
+    assert!(findings(&v, "bad-input").join("").contains("names the interface of a capture file"), "{v}");
 }

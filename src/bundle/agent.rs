@@ -47,6 +47,7 @@ pub const MEMBERS: &[&str] = &[
     "appliedtogroups",
     "address",
     "route",
+    "link",
 ];
 
 /// Errors reading a node bundle.
@@ -229,6 +230,22 @@ pub fn parse_addresses(text: &str) -> Vec<InterfaceAddr> {
     out
 }
 
+/// The `N: NAME[@PEER]: <FLAGS>` header lines of `ip link` / `ip addr` output: interface index
+/// and name (without the `@PEER` suffix), in file order. Other lines are ignored.
+pub fn parse_interface_indexes(text: &str) -> Vec<(u32, String)> {
+    let mut out = Vec::new();
+    for line in text.lines() {
+        let mut parts = line.splitn(3, ": ");
+        let (Some(index), Some(name), Some(_flags)) = (parts.next(), parts.next(), parts.next()) else { continue };
+        let Ok(index) = index.trim().parse::<u32>() else { continue };
+        let name = name.split('@').next().unwrap_or(name).trim();
+        if !name.is_empty() && !name.contains(char::is_whitespace) {
+            out.push((index, name.to_string()));
+        }
+    }
+    out
+}
+
 /// Everything read from one node.
 #[derive(Clone, Debug, Default, Serialize)]
 pub struct NodeArtifacts {
@@ -254,6 +271,9 @@ pub struct NodeArtifacts {
     pub applied_to_groups: Vec<MemberGroup>,
     /// `address`.
     pub addresses: Vec<InterfaceAddr>,
+    /// Interface index → name, from `link` (`ip link`), else from `address` (`ip addr`): what
+    /// names the interface of a `tcpdump -i any` (SLL2) capture's packets.
+    pub interface_indexes: Vec<(u32, String)>,
     /// `route`, one route per line as written.
     pub routes: Vec<String>,
     /// Members that were skipped or partly read, and why.
@@ -446,7 +466,13 @@ impl NodeArtifacts {
                 "flows" => a.flows = Some(FlowDump::parse(&text, &where_)?),
                 "groups" => a.groups = parse_groups(&text, &where_)?,
                 "ovsports" => a.ports = Some(PortTable::parse(&text)),
-                "address" => a.addresses = parse_addresses(&text),
+                "address" => {
+                    a.addresses = parse_addresses(&text);
+                    if a.interface_indexes.is_empty() {
+                        a.interface_indexes = parse_interface_indexes(&text);
+                    }
+                }
+                "link" => a.interface_indexes = parse_interface_indexes(&text),
                 "route" => {
                     a.routes = text.lines().map(str::trim).filter(|l| !l.is_empty()).map(str::to_string).collect()
                 }
@@ -455,6 +481,11 @@ impl NodeArtifacts {
         }
         a.node = a.agent_info.as_ref().and_then(|i| i.node.clone()).unwrap_or(fallback_node);
         Ok(a)
+    }
+
+    /// The name of interface `index` on this node, when `link` or `address` lists it.
+    pub fn interface_name(&self, index: u32) -> Option<&str> {
+        self.interface_indexes.iter().find(|(i, _)| *i == index).map(|(_, n)| n.as_str())
     }
 
     /// The table names agentinfo declares (for [`crate::antrea::TableMap::for_dump`]).
@@ -498,4 +529,20 @@ impl<R: Read> Read for Counting<'_, R> {
 fn node_from_name(name: &str) -> String {
     let stem = name.trim_end_matches(".tar.gz").trim_end_matches(".tgz").trim_end_matches(".tar");
     stem.strip_prefix("agent_").unwrap_or(stem).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn interface_indexes_from_ip_link_and_ip_addr() {
+        let text = "1: lo: <LOOPBACK,UP,LOWER_UP> mtu 65536 qdisc noqueue state UNKNOWN\n    link/loopback 00:00:00:00:00:00 brd 00:00:00:00:00:00\n2: eth0@if2: <BROADCAST,MULTICAST,UP> mtu 1500\n    inet 192.168.77.101/24 scope global eth0\n17: web-b-5dacae@if3: <BROADCAST> mtu 1450\nuser@node:~$ ip link\nnot: a: header\n";
+        let got = parse_interface_indexes(text);
+        let want = [(1, "lo"), (2, "eth0"), (17, "web-b-5dacae")];
+        assert_eq!(got, want.map(|(i, n)| (i, n.to_string())));
+        let a = NodeArtifacts { interface_indexes: got, ..NodeArtifacts::default() };
+        assert_eq!(a.interface_name(17), Some("web-b-5dacae"));
+        assert_eq!(a.interface_name(3), None);
+    }
 }

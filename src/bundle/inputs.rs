@@ -23,6 +23,9 @@ pub struct NodeInput {
     pub before: Option<FlowDump>,
     /// Capture files to scan.
     pub captures: Vec<PathBuf>,
+    /// Captures whose interface the command line gave (`NODE:IFACE=FILE`): it names the
+    /// interface of every packet of the file.
+    pub capture_interfaces: Vec<(PathBuf, String)>,
     /// Sightings already extracted on the node (`extract`).
     pub evidence: Option<Evidence>,
 }
@@ -117,9 +120,10 @@ pub fn discover(inputs: &[String]) -> AnalysisInputs {
     let mut walk = Walker::new();
     for input in inputs {
         match input.split_once('=') {
-            Some((node, path)) if !node.is_empty() && !node.contains('/') => {
-                add_path(&mut out, &mut walk, Path::new(path), Some(node));
-            }
+            Some((spec, path)) if !spec.is_empty() && !spec.contains('/') => match spec.split_once(':') {
+                Some((node, iface)) => add_capture_on(&mut out, Path::new(path), node, iface),
+                None => add_path(&mut out, &mut walk, Path::new(path), Some(spec)),
+            },
             _ => add_path(&mut out, &mut walk, Path::new(input), None),
         }
     }
@@ -128,6 +132,27 @@ pub fn discover(inputs: &[String]) -> AnalysisInputs {
     }
     out.nodes.sort_by(|a, b| a.name.cmp(&b.name));
     out
+}
+
+/// `NODE:IFACE=FILE`: a capture taken on interface `IFACE` of `NODE`.
+fn add_capture_on(out: &mut AnalysisInputs, path: &Path, node: &str, iface: &str) {
+    if node.is_empty() || iface.is_empty() || iface.contains(char::is_whitespace) {
+        out.problem(path, format!("`{node}:{iface}=`: give NODE:IFACE=FILE, both names non-empty"));
+        return;
+    }
+    if !path.is_file() {
+        out.problem(path, "NODE:IFACE=FILE names the interface of a capture file; this is not a file");
+        return;
+    }
+    match classify(path) {
+        FileKind::Capture => {
+            let n = out.node_mut(node);
+            n.captures.push(path.to_path_buf());
+            n.capture_interfaces.push((path.to_path_buf(), iface.to_string()));
+        }
+        FileKind::Unreadable(why) => out.problem(path, why),
+        _ => out.problem(path, "NODE:IFACE=FILE names the interface of a capture; this file is not one"),
+    }
 }
 
 fn add_path(out: &mut AnalysisInputs, walk: &mut Walker, path: &Path, node: Option<&str>) {

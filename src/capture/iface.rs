@@ -32,9 +32,31 @@ pub fn interface_from_file_name(path: &Path, node: &str) -> Option<String> {
     (!stem.is_empty()).then(|| stem.to_string())
 }
 
+/// Whether a pcapng `if_name` is a placeholder rather than the name of a real interface:
+/// `intfN` (what Antrea's PacketCapture writes), `any` (tcpdump's pseudo-device, whose packets
+/// carry their interface index instead) or an empty name. Such a name says nothing about where
+/// the packet was seen, so the interface is taken as unknown.
+pub fn is_placeholder_name(name: &str) -> bool {
+    let name = name.trim();
+    name.is_empty()
+        || name == "any"
+        || name.strip_prefix("intf").is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn placeholder_names() {
+        assert!(
+            is_placeholder_name("intf0")
+                && is_placeholder_name("any")
+                && is_placeholder_name("intf12")
+                && is_placeholder_name("")
+        );
+        assert!(!is_placeholder_name("intf") && !is_placeholder_name("eth0") && !is_placeholder_name("intfa"));
+    }
 
     #[test]
     fn file_name_convention() {

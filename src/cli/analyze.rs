@@ -29,7 +29,9 @@ Examples:
 
 Inputs: a directory per node (flows, groups, ovsports, agentinfo, networkpolicies, captures, and
 `before/flows` for counter deltas), an `antctl supportbundle` directory, `agent_<node>.tar.gz`,
-`NODE=FILE` (a capture, flow dump or bundle of that node), or `*.evidence.json`.
+`NODE=FILE` (a capture, flow dump or bundle of that node), `NODE:IFACE=FILE` (a capture taken
+on interface IFACE of that node, e.g. an Antrea PacketCapture file), or `*.evidence.json`. A
+`tcpdump -i any` capture's interfaces are named from the node's `link` (or `address`) file.
 Exit codes: 0 delivered (or forwarded out of the network), 1 dropped or rejected, 2 usage or
 input error, 3 incomplete.";
 
@@ -57,7 +59,8 @@ pub enum Detail {
 #[derive(Debug, Args)]
 #[command(after_help = EXAMPLES)]
 pub struct AnalyzeArgs {
-    /// Node directories, support bundles, agent tarballs, NODE=FILE pairs, evidence files.
+    /// Node directories, support bundles, agent tarballs, NODE=FILE and NODE:IFACE=FILE pairs,
+    /// evidence files.
     #[arg(required = true, value_name = "INPUT")]
     pub inputs: Vec<String>,
     /// The probe document from `hoptrace craft` (default: a probe.json among the inputs).

@@ -6,7 +6,7 @@ use super::evidence::{CaptureReport, ErrorReport, Undecoded};
 use super::layers::{decode, Stop};
 use super::prefilter::may_carry_tag;
 use super::sighting::{is_reply, match_fingerprint, Match, PacketContext, Sighting};
-use crate::capture::iface::interface_from_file_name;
+use crate::capture::iface::{interface_from_file_name, is_placeholder_name};
 use crate::capture::sniff::is_capture_file;
 use crate::capture::walk::{WalkProblem, Walker};
 use crate::capture::{open_capture, read_capture, CaptureError, Compression, ErrorKind, Format};
@@ -65,7 +65,7 @@ pub fn scan_file(target: &ScanTarget<'_>, path: &Path, progress: Option<&Progres
         }
     };
     let plain = source.compression == Compression::None;
-    let file_iface = interface_from_file_name(path, target.node);
+    let file_iface = interface_from_file_name(path, target.node).filter(|n| !is_placeholder_name(n));
     let mut sightings = Vec::new();
     let mut undecoded = Undecoded::default();
     let mut link_types = Vec::new();
@@ -76,7 +76,8 @@ pub fn scan_file(target: &ScanTarget<'_>, path: &Path, progress: Option<&Progres
         if !link_types.contains(&pkt.link_type) {
             link_types.push(pkt.link_type);
         }
-        if let Some(name) = pkt.interface.and_then(|i| i.name.as_deref()) {
+        let recorded = pkt.interface.and_then(|i| i.name.as_deref()).filter(|n| !is_placeholder_name(n));
+        if let Some(name) = recorded {
             if interfaces.len() < MAX_LISTED_INTERFACES && !interfaces.iter().any(|n| n == name) {
                 interfaces.push(name.to_string());
             }
@@ -105,7 +106,7 @@ pub fn scan_file(target: &ScanTarget<'_>, path: &Path, progress: Option<&Progres
             replies += 1;
             return;
         }
-        let interface = pkt.interface.and_then(|i| i.name.as_deref()).or(file_iface.as_deref());
+        let interface = recorded.or(file_iface.as_deref());
         let ctx = PacketContext {
             node: target.node,
             file: &file_name,

@@ -72,6 +72,19 @@ fn sightings(
             reports.extend(ev.captures.iter().cloned());
         }
     }
+    // The command line's `NODE:IFACE=FILE` names every packet's interface in that file.
+    for (file, iface) in &n.capture_interfaces {
+        let file = file.display().to_string();
+        for s in out.iter_mut().filter(|s| s.file == file) {
+            s.interface = Some(iface.clone());
+        }
+    }
+    // `tcpdump -i any` (SLL2) records the interface index only: the node's `link` names it.
+    if let Some(a) = &n.artifacts {
+        for s in out.iter_mut().filter(|s| s.interface.is_none()) {
+            s.interface = s.ifindex.and_then(|i| a.interface_name(i)).map(str::to_string);
+        }
+    }
     out.sort_by_key(|s| (s.timestamp_ns.unwrap_or(i64::MAX), s.file.clone(), s.packet));
     (out, reports)
 }

@@ -521,7 +521,7 @@ impl Pass<'_, '_, '_> {
                         FindingKind::Assumption,
                         Some(&node.name),
                         format!(
-                            "the delivery is taken from {} packet {}, whose interface is unknown (the capture does not name it; give the node's `link` file or the interface of the file)",
+                            "the delivery is taken from {} packet {}, whose interface is unknown (the capture does not name it: give the node's `link` file, or the file as NODE:IFACE=FILE)",
                             s.file, s.packet
                         ),
                     )),
