@@ -103,6 +103,9 @@ fn a_probe_from_another_scenario_is_not_found() {
     assert!(v["reason"].as_str().unwrap().contains("not in the captures"), "{v}");
     let missing = findings(&v, "missing-input").join("\n");
     assert!(missing.contains("searched k8s-node1") && missing.contains("k8s-node2"), "{missing}");
+    // The nearest miss: the scenario's own probe, with the tag and another IP ID.
+    assert!(missing.contains("carry the probe's tag without the rest of its fingerprint"), "{missing}");
+    assert!(missing.contains("10.10.1.5 > 10.10.2.5, protocol 6, IP ID / flow label 0x532f"), "{missing}");
 }
 
 #[test]

@@ -80,6 +80,13 @@ pub struct CaptureReport {
     /// that reflects the IPv6 flow label, UDP echoes): not sightings.
     #[serde(default, skip_serializing_if = "is_zero_u64")]
     pub replies: u64,
+    /// Packets that carry the probe's tag but not the rest of its fingerprint: another
+    /// probe, another run, or other traffic using the DSCP value.
+    #[serde(default, skip_serializing_if = "is_zero_u64")]
+    pub near_misses: u64,
+    /// The first [`MAX_LISTED_NEAR_MISSES`] of them, for telling the user what was there.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub listed_near_misses: Vec<NearMiss>,
     /// Packets that could not be decoded to an IP header, by reason.
     #[serde(default, skip_serializing_if = "Undecoded::is_empty")]
     pub undecoded: Undecoded,
@@ -97,6 +104,29 @@ pub struct CaptureReport {
     /// How many times reading resumed at a later pcapng section after damage.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub resumed_sections: u32,
+}
+
+/// The most near misses listed per capture file (all are counted).
+pub const MAX_LISTED_NEAR_MISSES: usize = 3;
+
+/// A packet with the probe's tag that is not the probe.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NearMiss {
+    /// 1-based packet number.
+    pub packet: u64,
+    /// Capture time, nanoseconds since the Unix epoch.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timestamp_ns: Option<i64>,
+    /// Its innermost source address.
+    pub src: std::net::IpAddr,
+    /// Its innermost destination address.
+    pub dst: std::net::IpAddr,
+    /// IP protocol.
+    pub protocol: u8,
+    /// IPv4 identification or IPv6 flow label.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ident: Option<u32>,
 }
 
 /// Counts of packets that yielded no IP header.

@@ -2,7 +2,7 @@
 //! files in parallel (rayon), memory bounded by one read buffer per file in flight plus the
 //! sightings themselves.
 
-use super::evidence::{CaptureReport, ErrorReport, Undecoded};
+use super::evidence::{CaptureReport, ErrorReport, NearMiss, Undecoded, MAX_LISTED_NEAR_MISSES};
 use super::layers::{decode, Stop};
 use super::prefilter::may_carry_tag;
 use super::sighting::{is_reply, match_fingerprint, Match, PacketContext, Sighting};
@@ -72,6 +72,7 @@ pub fn scan_file(target: &ScanTarget<'_>, path: &Path, progress: Option<&Progres
     let mut interfaces: Vec<String> = file_iface.iter().cloned().collect();
     let mut reported = 0u64;
     let mut replies = 0u64;
+    let (mut near_misses, mut listed_near_misses) = (0u64, Vec::new());
     let summary = read_capture(path, source, |pkt| {
         if !link_types.contains(&pkt.link_type) {
             link_types.push(pkt.link_type);
@@ -100,6 +101,19 @@ pub fn scan_file(target: &ScanTarget<'_>, path: &Path, progress: Option<&Progres
         let Some(ip) = d.ip else { return };
         let m = match_fingerprint(target.fingerprint, &ip, d.transport.as_ref());
         if m == Match::No {
+            if ip.dscp == target.fingerprint.dscp {
+                near_misses += 1;
+                if listed_near_misses.len() < MAX_LISTED_NEAR_MISSES {
+                    listed_near_misses.push(NearMiss {
+                        packet: pkt.index,
+                        timestamp_ns: pkt.timestamp_ns,
+                        src: ip.src,
+                        dst: ip.dst,
+                        protocol: ip.protocol,
+                        ident: ip.identification.map(u32::from).or(ip.flow_label),
+                    });
+                }
+            }
             return;
         }
         if target.ends.is_some_and(|ends| is_reply(&ends, &ip, d.transport.as_ref())) {
@@ -138,6 +152,8 @@ pub fn scan_file(target: &ScanTarget<'_>, path: &Path, progress: Option<&Progres
     report.sightings = sightings.len() as u64;
     report.undecoded = undecoded;
     report.replies = replies;
+    report.near_misses = near_misses;
+    report.listed_near_misses = listed_near_misses;
     let to_report = |e: &CaptureError| ErrorReport { packet: e.packet, offset: e.offset, message: e.to_string() };
     report.error = summary.error.as_ref().map(to_report);
     report.more_damage = summary.more_damage.iter().map(to_report).collect();

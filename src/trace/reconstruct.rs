@@ -337,10 +337,28 @@ fn not_found(probe: &Probe, nodes: &[NodeModel<'_>]) -> Finding {
         FindingKind::MissingInput,
         None,
         format!(
-            "no capture holds a sighting of the probe ({}); searched {}. Check that probe.json is the one that was injected and that the captures ran while it was sent; no path is built from other traffic",
+            "no capture holds a sighting of the probe ({}); searched {}.{} Check that probe.json is the one that was injected and that the captures ran while it was sent; no path is built from other traffic",
             describe(probe),
-            searched.join("; ")
+            searched.join("; "),
+            near_misses(nodes),
         ),
+    )
+}
+
+/// What the captures held with the probe's tag but not its fingerprint, said in a sentence
+/// (empty when nothing): the nearest misses, e.g. a probe from another run.
+fn near_misses(nodes: &[NodeModel<'_>]) -> String {
+    let count: u64 = nodes.iter().flat_map(|n| &n.reports).map(|r| r.near_misses).sum();
+    let Some((file, first)) =
+        nodes.iter().flat_map(|n| &n.reports).find_map(|r| r.listed_near_misses.first().map(|m| (&r.file, m)))
+    else {
+        return String::new();
+    };
+    let ident = first.ident.map(|i| format!(", IP ID / flow label {i:#x}")).unwrap_or_default();
+    let time = first.timestamp_ns.map(|t| format!(" at {}", crate::time::rfc3339_nanos(t))).unwrap_or_default();
+    format!(
+        " {count} packet(s) carry the probe's tag without the rest of its fingerprint (another probe or run?), the first {file} packet {}{time}: {} > {}, protocol {}{ident}.",
+        first.packet, first.src, first.dst, first.protocol
     )
 }
 
