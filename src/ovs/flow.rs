@@ -998,6 +998,34 @@ mod tests {
     }
 
     #[test]
+    fn unknown_match_fields_make_a_flow_unusable_and_say_where() {
+        let text = "table=0, priority=1 actions=drop\n\
+                    2024-05-01T10:00:00.123Z cookie=0x1, table=0, priority=200,ip actions=drop\n\
+                    table=1, priority=200,<b>ct_state=-new+trk</b>,ip actions=drop\n\
+                    table=2, priority=200,ip,w_dst=10.0.0.1 actions=drop\n";
+        let d = FlowDump::parse(text, "n/flows").unwrap();
+        assert!(d.skipped.is_empty());
+        let unusable: Vec<(usize, &str)> = d.unusable().collect();
+        assert_eq!(unusable, [(2, "2024-05-01T10:00:00.123Z"), (3, "<b>ct_state=-new+trk</b>"), (4, "w_dst=10.0.0.1")]);
+        // The rest of such a flow is read as written.
+        assert_eq!((d.flows[1].priority(), d.flows[1].cookie), (200, Some(1)));
+        let w = d.warnings();
+        assert_eq!(w.len(), 3, "{w:#?}");
+        assert!(
+            w[2].starts_with(
+                "n/flows:4: unknown match field `w_dst=10.0.0.1`: the flow is kept but cannot be simulated"
+            ),
+            "{}",
+            w[2]
+        );
+        // Bounded like the skipped lines.
+        let many = "table=0, priority=1,w_dst=1 actions=drop\n".repeat(MAX_SKIPPED_LINES + 7);
+        let w = FlowDump::parse(&many, "m").unwrap().warnings();
+        assert_eq!(w.len(), MAX_SKIPPED_LINES + 1);
+        assert_eq!(w[MAX_SKIPPED_LINES], "m: 7 more flows with an unknown match field (the first 100 are listed)");
+    }
+
+    #[test]
     fn skipped_lines_are_listed_up_to_a_bound() {
         let mut text = "junk\n".repeat(MAX_SKIPPED_LINES + 50);
         text.push_str("table=0 actions=drop\n");

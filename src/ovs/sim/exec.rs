@@ -143,14 +143,26 @@ impl Exec<'_> {
                 self.note(format!("stopped after {MAX_STEPS} table visits"));
                 return Flow::Stop;
             }
-            let hit = match lookup_port.take() {
-                Some(port) => {
-                    let mut q = p.clone();
-                    q.set(Field::InPort, u128::from(port), u128::MAX);
-                    self.pl.lookup(table, &q)
-                }
-                None => self.pl.lookup(table, p),
-            };
+            let moved = lookup_port.take().map(|port| {
+                let mut q = p.clone();
+                q.set(Field::InPort, u128::from(port), u128::MAX);
+                q
+            });
+            let looked_up = moved.as_ref().unwrap_or(p);
+            let hit = self.pl.lookup(table, looked_up);
+            if let Some(u) = self.pl.unusable_in(table, looked_up, hit.as_ref().map(|h| h.priority)) {
+                // A flow the simulator cannot evaluate may win this lookup: what happens from
+                // here is not known, and a path through a lower flow would be a guess.
+                self.incomplete = true;
+                let place = self.pl.flow_place(u.flow);
+                self.note(format!(
+                    "table {table}: flow {place} (priority {}) may match this packet, but its match item `{}` \
+                     names no known field: the simulation stops there",
+                    u.priority,
+                    crate::textfile::excerpt(&u.item)
+                ));
+                return Flow::Stop;
+            }
             let idx = self.steps.len();
             let table_name = self.pl.table_text.get(&table).cloned();
             let Some(hit) = hit else {
@@ -782,6 +794,52 @@ mod tests {
 
     fn outputs(t: &Trace) -> Vec<u32> {
         t.events.iter().filter_map(|e| if let Event::Output { port, .. } = e { Some(*port) } else { None }).collect()
+    }
+
+    #[test]
+    fn a_flow_with_an_unknown_match_field_stops_the_lookups_it_could_decide() {
+        let text = "table=0, priority=100,ip actions=resubmit(,1)\n\
+                    table=1, priority=300,ip,w_dst=10.0.0.9 actions=output:2\n\
+                    table=1, priority=200,ip,nw_dst=10.0.0.5 actions=output:3\n\
+                    table=1, priority=50,arp,w_dst=10.0.0.9 actions=output:2\n\
+                    table=1, priority=0 actions=drop\n";
+        let dump = crate::ovs::FlowDump::parse(text, "node/flows").unwrap();
+        let ports = crate::ovs::PortTable::parse(" 1(p1): addr:02:00:00:00:00:01\n 2(p2): addr:02:00:00:00:00:02\n");
+        let pl = Pipeline::from_dump(dump, vec![], ports, &[]);
+        // An IP packet: the unusable priority-300 flow could win over priority 200 or the drop.
+        let t = pl.trace(&Packet::parse("in_port=1,ip,nw_dst=10.0.0.5", None).unwrap(), &SimOptions::default());
+        assert_eq!((t.outcome, outputs(&t)), (Outcome::Incomplete, vec![]), "{:?}", t.notes);
+        assert!(
+            t.notes.iter().any(|n| n.contains("flow node/flows:2 (priority 300)") && n.contains("`w_dst=10.0.0.9`")),
+            "{:?}",
+            t.notes
+        );
+        assert_eq!(t.steps.len(), 1, "the lookup in table 1 is not claimed");
+        // An ARP packet meets neither unusable flow's known part... except the ARP one, which is
+        // below nothing but the drop: it could decide the lookup too.
+        let t = pl.trace(&Packet::parse("in_port=1,arp", None).unwrap(), &SimOptions::default());
+        assert_eq!(t.outcome, Outcome::Dropped, "table 0 has no ARP flow: {:?}", t.notes);
+        let pl2 = {
+            let text =
+                "table=0, priority=100 actions=resubmit(,1)\n".to_string() + &text[text.find('\n').unwrap() + 1..];
+            let dump = crate::ovs::FlowDump::parse(&text, "f").unwrap();
+            Pipeline::from_dump(dump, vec![], crate::ovs::PortTable::parse(" 1(p1): addr:02:00:00:00:00:01\n"), &[])
+        };
+        let t = pl2.trace(&Packet::parse("in_port=1,arp", None).unwrap(), &SimOptions::default());
+        assert_eq!(t.outcome, Outcome::Incomplete, "{:?}", t.notes);
+        assert!(t.notes.iter().any(|n| n.contains("flow f:4 (priority 50)")), "{:?}", t.notes);
+        // A known flow above every unusable one decides on its own.
+        let pl3 = {
+            let text = format!("{text}table=1, priority=400,ip,nw_dst=10.0.0.5 actions=output:2\n");
+            Pipeline::from_dump(
+                crate::ovs::FlowDump::parse(&text, "g").unwrap(),
+                vec![],
+                crate::ovs::PortTable::parse(" 2(p2): addr:02:00:00:00:00:02\n"),
+                &[],
+            )
+        };
+        let t = pl3.trace(&Packet::parse("in_port=1,ip,nw_dst=10.0.0.5", None).unwrap(), &SimOptions::default());
+        assert_eq!((t.outcome, outputs(&t)), (Outcome::Forwarded, vec![2]), "{:?}", t.notes);
     }
 
     #[test]
