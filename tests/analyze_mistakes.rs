@@ -563,3 +563,71 @@ fn a_packetcapture_intf0_pcapng_is_an_unknown_interface() {
     let (v, _) = analyze(&[dir.to_str().unwrap(), &format!("k8s-node2:eth0={}", dir.display())]);
     assert!(findings(&v, "bad-input").join("").contains("names the interface of a capture file"), "{v}");
 }
+
+#[test]
+fn a_pasted_prompt_line_costs_that_line_only() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = copy_sample("pod-to-pod-inter-node", tmp.path(), &|_| true);
+    let prompt = "user@k8s-node1:~$ kubectl exec -n kube-system antrea-agent-7xk2p -c antrea-agent -- ovs-ofctl dump-flows br-int";
+    let flows = dir.join("k8s-node1/flows");
+    let text = std::fs::read_to_string(&flows).unwrap();
+    std::fs::write(&flows, format!("{prompt}\n{text}")).unwrap();
+    // The earlier dump too, in its middle.
+    let before = dir.join("k8s-node1/before/flows");
+    let text = std::fs::read_to_string(&before).unwrap();
+    let mut lines: Vec<&str> = text.lines().collect();
+    let at = lines.len() / 2;
+    lines.insert(at, "user@k8s-node1:~$ ovs-ofctl dump-flows br-int");
+    std::fs::write(&before, lines.join("\n") + "\n").unwrap();
+    let (v, code) = analyze(&[dir.to_str().unwrap()]);
+    let (expected, _) = analyze(&[sample("pod-to-pod-inter-node").to_str().unwrap()]);
+    assert_eq!(code, 0, "{v}");
+    assert_eq!(v["phase"], "Succeeded");
+    assert_eq!(shape(&v), shape(&expected), "the rest of the dump gives the same path");
+    let bad = findings(&v, "bad-input").join("\n");
+    let not_a_flow = "not a flow: expected `key=value,...` match fields and `actions=`";
+    assert!(bad.contains(&format!("k8s-node1: {}:1: {not_a_flow}", flows.display())), "{bad}");
+    assert!(bad.contains(&format!("k8s-node1: {}:{}: {not_a_flow}", before.display(), at + 1)), "{bad}");
+    assert!(bad.contains("(it reads `user@k8s-node1:~$ kubectl exec"), "the skipped line is quoted: {bad}");
+    assert_every_observation_has_a_basis(&v);
+}
+
+#[test]
+fn a_flow_with_an_unknown_match_key_is_never_a_silent_drop() {
+    // No earlier dumps and no captures on the receiver: its path is the simulation of its
+    // pipeline, in which the ingress rule's source clause has a typo (`w_src=`). Skipping that
+    // flow (as hoptrace once did) gives a confident path through the flows below it, which the
+    // dump does not support; the answer must be that this node's path is not known.
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = copy_sample("pod-to-pod-inter-node", tmp.path(), &|p| {
+        let capture = p.extension().is_some_and(|e| e == "pcap" || e == "pcapng");
+        let earlier_dump = p.components().any(|c| c.as_os_str() == "before");
+        let receiver_capture = p.starts_with("k8s-node2") && capture;
+        !earlier_dump && !receiver_capture
+    });
+    let flows = dir.join("k8s-node2/flows");
+    let text = std::fs::read_to_string(&flows).unwrap();
+    let clause = "priority=200,ip,nw_src=10.10.1.5 actions=conjunction(2,1/3)";
+    let line = text.lines().position(|l| l.ends_with(clause)).expect("the ingress rule's source clause") + 1;
+    std::fs::write(&flows, text.replace(clause, "priority=200,ip,w_src=10.10.1.5 actions=conjunction(2,1/3)")).unwrap();
+    let (v, code) = analyze(&[dir.to_str().unwrap()]);
+    assert_eq!(code, 3, "{v}");
+    assert_eq!(v["phase"], "Failed");
+    for (node, obs) in shape(&v) {
+        assert!(obs.iter().all(|o| !o.ends_with("/Dropped")), "{node}: {obs:?}");
+        if node == "k8s-node2" {
+            assert_eq!(obs, ["Forwarding/-/Received"], "nothing past what the sender's path shows");
+        }
+    }
+    let place = format!("{}:{line}", flows.display());
+    let bad = findings(&v, "bad-input").join("\n");
+    assert!(bad.contains(&format!("k8s-node2: {place}: unknown match field `w_src=10.10.1.5`")), "{bad}");
+    let assumed = findings(&v, "assumption").join("\n");
+    assert!(
+        assumed.contains(&format!(
+            "flow {place} (priority 200) may match this packet, but its match item `w_src=10.10.1.5`"
+        )),
+        "{assumed}"
+    );
+    assert_every_observation_has_a_basis(&v);
+}

@@ -272,10 +272,20 @@ fn support_bundle_is_read_in_place() {
 fn bad_members_are_named_with_file_and_line() {
     let tmp = tempfile::tempdir().unwrap();
     let p = tmp.path().join("agent_bad.tar.gz");
+    // A bad flow line costs that line, and is reported with its line.
     tar_gz(&p, &[("flows", "table=0, priority=0 actions=drop\ntable=0, priority=1,reg0=zz actions=drop\n")]);
-    let e = NodeArtifacts::open(&p).unwrap_err();
-    let msg = e.to_string();
-    assert!(msg.contains("agent_bad.tar.gz:flows:2:"), "{msg}");
+    let a = NodeArtifacts::open(&p).unwrap();
+    assert_eq!(a.flows.as_ref().unwrap().flows.len(), 1);
+    assert_eq!(a.warnings.len(), 1, "{:?}", a.warnings);
+    assert!(
+        a.warnings[0].contains("agent_bad.tar.gz:flows:2: zz: invalid value for field reg0; line skipped"),
+        "{:?}",
+        a.warnings
+    );
+    // A flows member in which nothing parses is refused, naming its first bad line.
+    tar_gz(&p, &[("flows", "user@node:~$ ovs-ofctl dump-flows br-int\ntable=0, priority=1,reg0=zz actions=drop\n")]);
+    let msg = NodeArtifacts::open(&p).unwrap_err().to_string();
+    assert!(msg.contains("agent_bad.tar.gz:flows:1: not a flow"), "{msg}");
     // A YAML member that does not parse costs that member only, and is reported with its line.
     tar_gz(&p, &[("agentinfo", "a: 1\nb: [\n"), ("route", "default via 10.0.0.1 dev eth0\n")]);
     let a = NodeArtifacts::open(&p).unwrap();

@@ -65,16 +65,74 @@ fn hit_shows_flows_whose_counters_moved() {
 }
 
 #[test]
-fn errors_name_file_and_line_and_exit_2() {
+fn a_bad_line_is_a_warning_naming_file_and_line() {
     let tmp = tempfile::tempdir().unwrap();
     let p = tmp.path().join("bad.txt");
-    std::fs::write(&p, "table=0, priority=0 actions=drop\ntable=0, priority=1,ct_state=+bogus actions=drop\n").unwrap();
+    std::fs::write(
+        &p,
+        "user@node:~$ ovs-ofctl dump-flows br-int\n\
+         table=0, priority=0 actions=drop\n\
+         table=0, priority=1,ct_state=+bogus actions=drop\n\
+         table=0, priority=2,ip,w_dst=10.0.0.1 actions=drop\n",
+    )
+    .unwrap();
+    let out = hoptrace().arg("flows").arg(&p).output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(err.contains("bad.txt:1: not a flow: expected `key=value,...` match fields and `actions=`"), "{err}");
+    assert!(err.contains("bad.txt:3: "), "{err}");
+    assert!(err.contains("bad.txt:4: unknown match field `w_dst=10.0.0.1`"), "{err}");
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(
+        text.lines().collect::<Vec<_>>(),
+        ["table=0, priority=0 actions=drop", "table=0, priority=2,ip,w_dst=10.0.0.1 actions=drop"]
+    );
+}
+
+#[test]
+fn a_file_without_flows_names_file_and_line_and_exits_2() {
+    let tmp = tempfile::tempdir().unwrap();
+    let p = tmp.path().join("notes.txt");
+    std::fs::write(
+        &p,
+        "# my notes\nuser@node:~$ ovs-ofctl dump-flows br-int\ntable=0, priority=1,ct_state=+bogus actions=drop\n",
+    )
+    .unwrap();
     let out = hoptrace().arg("flows").arg(&p).output().unwrap();
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8(out.stderr).unwrap();
-    assert!(err.contains("bad.txt:2: "), "{err}");
-    let out = hoptrace().arg("flows").arg(&p).arg("--hit").output().unwrap();
+    assert!(err.contains("notes.txt:2: not a flow"), "{err}");
+    let out = hoptrace().arg("flows").arg(&p).arg(&p).arg("--hit").output().unwrap();
     assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn antctl_output_with_its_header() {
+    let tmp = tempfile::tempdir().unwrap();
+    let p = tmp.path().join("antctl.txt");
+    std::fs::write(&p, "FLOW\ntable=0, n_packets=3, n_bytes=180, priority=0 actions=drop\n").unwrap();
+    let out = hoptrace().arg("flows").arg(&p).arg("-q").output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(out.stderr.is_empty(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(String::from_utf8(out.stdout).unwrap(), "table=0, n_packets=3, n_bytes=180, priority=0 actions=drop\n");
+}
+
+#[test]
+fn port_filter_finds_the_load_form_of_older_dumps() {
+    // Before OpenFlow 1.5, Antrea's dumps write the output port register with `load:`.
+    let tmp = tempfile::tempdir().unwrap();
+    let p = tmp.path().join("of13.txt");
+    std::fs::write(
+        &p,
+        "table=70, priority=200,dl_dst=aa:bb:cc:dd:ee:05 actions=load:0x5->NXM_NX_REG1[],load:0x1->NXM_NX_REG0[16],goto_table:80\n\
+         table=70, priority=200,dl_dst=aa:bb:cc:dd:ee:06 actions=load:0x6->NXM_NX_REG1[],load:0x1->NXM_NX_REG0[16],goto_table:80\n\
+         table=70, priority=200,dl_dst=aa:bb:cc:dd:ee:07 actions=set_field:0x5->reg1,goto_table:80\n",
+    )
+    .unwrap();
+    let out = hoptrace().arg("flows").arg(&p).args(["--port", "5", "-q"]).output().unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(text.lines().count(), 2, "{text}");
+    assert!(text.contains("load:0x5->NXM_NX_REG1[]") && text.contains("set_field:0x5->reg1"), "{text}");
 }
 
 #[test]

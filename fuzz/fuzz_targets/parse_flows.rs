@@ -27,6 +27,18 @@ fuzz_target!(|data: &[u8]| {
                 assert_eq!(&alone, f, "line {n}");
             }
         }
+        // A skipped line is one that does not parse on its own; the list is bounded.
+        assert!(dump.skipped.len() <= hoptrace::ovs::flow::MAX_SKIPPED_LINES);
+        assert_eq!(dump.flows.len(), dump.lines.len());
+        for s in &dump.skipped {
+            let Some(line) = s.error.line.checked_sub(1).and_then(|i| lines.get(i)).map(|l| l.trim_ascii()) else {
+                continue;
+            };
+            if !line.ends_with('\\') && !line.starts_with(|c: char| c.is_ascii_digit()) {
+                assert!(Flow::parse(line).is_err(), "line {} was skipped but parses", s.error.line);
+            }
+        }
+        let _ = dump.warnings();
     }
     for line in text.lines() {
         if let Ok(g) = Group::parse(line) {

@@ -56,7 +56,7 @@ impl SimNode {
                 })
                 .collect(),
         });
-        let pipeline = Pipeline::build(flows.into_flows(), groups, ports, &tables.tables);
+        let pipeline = Pipeline::from_dump(flows, groups, ports, &tables.tables);
         SimNode { name: name.to_string(), pipeline, view, tables, transport_ips: Vec::new() }
     }
 

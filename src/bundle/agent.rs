@@ -463,7 +463,11 @@ impl NodeArtifacts {
                     yaml(&mut |v| out.extend(member_group(&v)));
                     a.applied_to_groups = out;
                 }
-                "flows" => a.flows = Some(FlowDump::parse(&text, &where_)?),
+                "flows" => {
+                    let dump = FlowDump::parse(&text, &where_)?;
+                    a.warnings.extend(dump.warnings());
+                    a.flows = Some(dump);
+                }
                 "groups" => a.groups = parse_groups(&text, &where_)?,
                 "ovsports" => a.ports = Some(PortTable::parse(&text)),
                 "address" => {

@@ -283,6 +283,7 @@ fn add_file(out: &mut AnalysisInputs, path: &Path, node: Option<&str>) {
                         let a = out.node_mut(n).artifacts.get_or_insert_with(NodeArtifacts::default);
                         a.node = n.to_string();
                         a.origin = path.display().to_string();
+                        a.warnings.extend(d.warnings());
                         a.flows = Some(d);
                     }
                     Err(e) => out.problem(path, format!("not a capture, bundle, evidence or flow dump: {e}")),

@@ -106,6 +106,9 @@ fn load(path: &Path) -> Result<Input, CliError> {
         return Ok(Input { origin: path.display().to_string(), dump, ports: node.ports.clone(), tables });
     }
     let dump = FlowDump::load(path).map_err(|e| CliError::usage(e.to_string()))?;
+    for w in dump.warnings() {
+        eprintln!("hoptrace: warning: {w}");
+    }
     let tables = TableMap::for_dump(&dump, &[]);
     Ok(Input { origin: path.display().to_string(), dump, ports: None, tables })
 }
@@ -157,6 +160,10 @@ fn actions_touch(want: &PortWant, actions: &[Action]) -> bool {
     actions.iter().any(|a| match a {
         Action::Output { port, .. } => port_is(want, port),
         Action::SetField { field: Field::Reg(1), value: Value::Bits { value, .. } } => {
+            want.number.is_some_and(|n| value.get() == u128::from(n))
+        }
+        // `load:0xN->NXM_NX_REG1[]`: how dumps before OpenFlow 1.5 write the same.
+        Action::Load { value, dst } if dst.field == Field::Reg(1) && dst.start == 0 => {
             want.number.is_some_and(|n| value.get() == u128::from(n))
         }
         Action::Ct(ct) => actions_touch(want, &ct.exec),

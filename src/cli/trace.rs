@@ -143,10 +143,14 @@ fn load_nodes(args: &TraceArgs) -> Result<Vec<SimNode>, CliError> {
     let no_flows = |d: &std::path::Path| CliError::usage(format!("{}: no flows", d.display()));
     if let Some(f) = &args.flows {
         let name = f.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "node".into());
+        let dump = FlowDump::load(f)?;
+        for w in dump.warnings() {
+            eprintln!("hoptrace: warning: {w}");
+        }
         let artifacts = NodeArtifacts {
             node: name.clone(),
             origin: f.display().to_string(),
-            flows: Some(FlowDump::load(f)?),
+            flows: Some(dump),
             groups: match &args.groups {
                 Some(g) => load_groups(g)?,
                 None => vec![],

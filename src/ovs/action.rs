@@ -484,6 +484,14 @@ pub enum Action {
     },
     /// `exit`.
     Exit,
+    /// `check_pkt_larger(N)->DST`: writes 1 to the one-bit `dst` when the packet is longer than
+    /// `len` bytes, else 0 (OVS's test for a packet that needs fragmenting or an ICMP error).
+    CheckPktLarger {
+        /// The length compared with, in bytes.
+        len: u16,
+        /// The bit written.
+        dst: SubField,
+    },
     /// Any other well-formed action, verbatim.
     Other {
         /// The action text.
@@ -568,6 +576,9 @@ fn parse_action_at<'a>(item: &'a str, depth: usize) -> Result<Action, ParseError
     }
     let (name, arg, paren) = match item.bytes().position(|b| matches!(b, b':' | b'=' | b'(')) {
         None => (item, None, false),
+        Some(i) if item.as_bytes()[i] == b'(' && item[..i].eq_ignore_ascii_case("check_pkt_larger") => {
+            return parse_check_pkt_larger(item, &item[i..]);
+        }
         Some(i) if item.as_bytes()[i] == b'(' => {
             let (name, inner) = call(item)
                 .ok_or_else(|| ParseError::syntax(format!("{item}: malformed action (unbalanced parentheses)")))?;
@@ -634,6 +645,7 @@ fn parse_action_at<'a>(item: &'a str, depth: usize) -> Result<Action, ParseError
         "exit" if arg.is_none() => Ok(Action::Exit),
         "note" => parse_note(arg.unwrap_or("")),
         "conjunction" => parse_conjunction(item, need(arg)?),
+        "check_pkt_larger" => parse_check_pkt_larger(item, need(arg)?),
         "clone" => {
             let mut actions = Vec::new();
             parse_nested(need(arg)?, &mut actions, depth + 1)?;
@@ -678,6 +690,22 @@ fn parse_output_action(item: &str, a: &str, paren: bool) -> Result<Action, Parse
         }
     }
     parse_output(port.ok_or_else(|| ParseError::missing(format!("{item}: output needs port=")))?, max_len)
+}
+
+/// `(N)->DST` (or `N->DST`, after `check_pkt_larger:`), the argument of `check_pkt_larger`.
+fn parse_check_pkt_larger(item: &str, a: &str) -> Result<Action, ParseError> {
+    let bad = || ParseError::syntax(format!("{item}: expected check_pkt_larger(LENGTH)->FIELD[BIT]"));
+    let (len, dst) = match a.strip_prefix('(') {
+        Some(a) => a.split_once(")->"),
+        None => a.split_once("->"),
+    }
+    .ok_or_else(bad)?;
+    let len: u16 = int(len.trim_ascii(), "check_pkt_larger length")?;
+    let dst = SubField::parse(dst.trim_ascii())?;
+    if dst.len != 1 {
+        return Err(ParseError::invalid(format!("{item}: the destination must be one bit (as OVS requires)")));
+    }
+    Ok(Action::CheckPktLarger { len, dst })
 }
 
 /// `conjunction(id,k/n)`.
@@ -903,6 +931,7 @@ impl fmt::Display for Action {
             Action::Learn { args } => write!(f, "learn({args})"),
             Action::Sample { args } => write!(f, "sample({args})"),
             Action::Exit => f.write_str("exit"),
+            Action::CheckPktLarger { len, dst } => write!(f, "check_pkt_larger({len})->{dst}"),
             Action::Other { text } => f.write_str(text),
         }
     }
@@ -1046,6 +1075,23 @@ mod tests {
         assert!(e.message.contains("nested more than 100"), "{e}");
         assert!(parse_actions(&nested(5_000)).is_err());
         rt(&nested(MAX_ACTION_NESTING - 1));
+    }
+
+    #[test]
+    fn check_pkt_larger_writes_one_bit() {
+        assert_eq!(
+            parse_action("check_pkt_larger(1500)->NXM_NX_REG0[0]").unwrap(),
+            Action::CheckPktLarger { len: 1500, dst: SubField { field: Field::Reg(0), start: 0, len: 1 } }
+        );
+        assert_eq!(
+            rt("check_pkt_larger(1500)->reg0[0],resubmit(,1)"),
+            "check_pkt_larger(1500)->NXM_NX_REG0[0],resubmit(,1)"
+        );
+        assert_eq!(rt("CHECK_PKT_LARGER:100->NXM_NX_REG0[2]"), "check_pkt_larger(100)->NXM_NX_REG0[2]");
+        assert!(parse_action("check_pkt_larger(1500)->reg0").unwrap_err().message.contains("one bit"));
+        assert!(parse_action("check_pkt_larger(1500)").unwrap_err().message.contains("expected check_pkt_larger("));
+        assert!(parse_action("check_pkt_larger(x)->reg0[0]").is_err());
+        assert!(parse_action("check_pkt_larger(70000)->reg0[0]").is_err());
     }
 
     #[test]

@@ -174,7 +174,7 @@ impl Flow {
         self.matches.fields = std::mem::take(&mut scratch.fields);
         let head = self.parse_head(line, &mut scratch.items);
         scratch.fields = std::mem::take(&mut self.matches.fields);
-        let actions_text = head?;
+        let actions_text = head.map_err(|e| not_a_flow(line, e))?;
         self.matches.fields = exact_copy(&mut scratch.fields);
         self.matches.check_prereqs()?;
         Ok(actions_text)
@@ -352,6 +352,16 @@ impl Flow {
     }
 }
 
+/// What to say about a line whose match part does not parse: without `actions=` anywhere it is
+/// most likely no flow at all (a shell prompt, a log line, a table header), so the message says
+/// what a flow looks like rather than which of its words tripped the parser first.
+fn not_a_flow(line: &str, e: ParseError) -> ParseError {
+    if memchr::memmem::find(line.as_bytes(), b"action").is_some() {
+        return e;
+    }
+    ParseError::syntax("not a flow: expected `key=value,...` match fields and `actions=`")
+}
+
 fn parse_duration(s: &str) -> Result<u64, ParseError> {
     let body =
         s.strip_suffix('s').ok_or_else(|| ParseError::syntax(format!("duration={s}: expected seconds like 1.605s")))?;
@@ -463,11 +473,40 @@ pub struct FlowDump {
     /// 1-based line of each flow.
     #[serde(skip)]
     pub lines: Vec<usize>,
+    /// Lines that hold no flow and are not blank, comments or headers, in file order: the
+    /// first [`MAX_SKIPPED_LINES`] of them (the dump is what the other lines give).
+    #[serde(skip)]
+    pub skipped: Vec<SkippedLine>,
+    /// How many more lines were skipped than [`FlowDump::skipped`] lists.
+    #[serde(skip)]
+    pub skipped_more: usize,
 }
 
-/// Whether a line of a dump carries no flow: blank, comment, or a reply header.
+/// How many skipped lines a dump lists one by one ([`FlowDump::skipped`]); the rest are counted.
+pub const MAX_SKIPPED_LINES: usize = 100;
+
+/// A line of a dump that does not parse as a flow: where, why, and how it begins. A damaged or
+/// pasted line costs that line only; the dump keeps the flows of the others.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SkippedLine {
+    /// Where and why (`FILE:LINE: message`).
+    pub error: LineError,
+    /// The beginning of the line (at most [`crate::textfile::EXCERPT_CHARS`] characters,
+    /// control characters escaped).
+    pub excerpt: String,
+}
+
+impl fmt::Display for SkippedLine {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}; line skipped (it reads `{}`)", self.error, self.excerpt)
+    }
+}
+
+/// Whether a line of a dump carries no flow: blank, comment, a reply header (`NXST_FLOW reply
+/// (xid=0x4):`, `OFPST_FLOW reply (OF1.3) (xid=0x2):`) or antctl's `FLOW` column header.
 fn skip_line(t: &str) -> bool {
-    t.is_empty() || t.starts_with('#') || t.starts_with("OFPST_") || t.starts_with("NXST_")
+    // `FLOW`: the column header `antctl get ovsflows` prints above the flows.
+    t.is_empty() || t.starts_with('#') || t.starts_with("OFPST_") || t.starts_with("NXST_") || t == "FLOW"
 }
 
 /// Strips the `N. ` numbering Antrea's design document puts before each flow.
@@ -482,7 +521,7 @@ fn strip_numbering(t: &str) -> &str {
 
 /// The flow texts of a dump, one per flow: blank, comment and header lines skipped, lines
 /// continued with a trailing `\` joined.
-struct FlowTexts<'a> {
+pub(crate) struct FlowTexts<'a> {
     text: &'a str,
     /// Byte offset of the next line.
     pos: usize,
@@ -491,10 +530,11 @@ struct FlowTexts<'a> {
 }
 
 /// One flow's text and the line it starts on; `Err` when the text ends inside a continued line.
-type FlowText<'a> = (usize, Result<Cow<'a, str>, &'static str>);
+pub(crate) type FlowText<'a> = (usize, Result<Cow<'a, str>, &'static str>);
 
 impl<'a> FlowTexts<'a> {
-    fn new(text: &'a str, first_line: usize) -> Self {
+    /// The texts of `text`, whose first line is numbered `first_line`.
+    pub(crate) fn new(text: &'a str, first_line: usize) -> Self {
         FlowTexts { text, pos: 0, next_line: first_line }
     }
 
@@ -615,48 +655,87 @@ fn chunks(text: &str, size: usize) -> Vec<Chunk<'_>> {
         .collect()
 }
 
+/// The lines of one chunk that did not parse: the first [`MAX_SKIPPED_LINES`], and a count of
+/// the others.
+#[derive(Default)]
+struct Skips {
+    listed: Vec<SkippedLine>,
+    more: usize,
+}
+
+impl Skips {
+    fn push(&mut self, origin: &str, line: usize, e: ParseError, text: &str) {
+        if self.listed.len() < MAX_SKIPPED_LINES {
+            let excerpt = crate::textfile::excerpt(text).to_string();
+            self.listed.push(SkippedLine { error: LineError::new(origin, line, e), excerpt });
+        } else {
+            self.more += 1;
+        }
+    }
+}
+
 /// Parses the flows of `chunk` into `flows` and their line numbers into `lines` (both exactly
-/// `chunk.flows` long).
+/// `chunk.flows` long). A text that does not parse leaves line number 0 in its slot (removed by
+/// the caller) and is recorded in the returned [`Skips`].
 ///
 /// Flows of one table tend to share their actions word for word (`goto_table:N`, the same
 /// `ct(...)` for every Service, the same `set_field`s for every rule of a policy), so a chunk
 /// remembers which earlier flow had each action text and copies that flow's parsed actions
 /// instead of parsing the text again. Parsing is a pure function of the text, so the result is
 /// the same; the memory is one entry per distinct text of the chunk.
-fn parse_chunk(chunk: &Chunk<'_>, origin: &str, flows: &mut [Flow], lines: &mut [usize]) -> Result<(), LineError> {
+fn parse_chunk(chunk: &Chunk<'_>, origin: &str, flows: &mut [Flow], lines: &mut [usize]) -> Skips {
     let mut scratch = Scratch::default();
+    let mut skips = Skips::default();
     // foldhash: a tenth of SipHash's cost on these short keys, still seeded per process.
     let mut parsed_actions: HashMap<&str, usize, foldhash::fast::RandomState> =
         HashMap::with_capacity_and_hasher(chunk.flows, Default::default());
     let texts = FlowTexts::new(chunk.text, chunk.first_line);
     for (k, ((line, text), number)) in texts.zip(lines.iter_mut()).enumerate() {
-        let error = |e: ParseError| LineError::new(origin, line, e);
         let (earlier, rest) = flows.split_at_mut(k);
         let Some(flow) = rest.first_mut() else { break };
-        match text.map_err(|m| error(ParseError::syntax(m)))? {
-            Cow::Borrowed(text) => {
-                let actions = flow.parse_match_into(text, &mut scratch).map_err(error)?;
-                match parsed_actions.entry(actions) {
+        let failed = match text {
+            Err(m) => Some((ParseError::syntax(m), Cow::Borrowed(""))),
+            Ok(Cow::Borrowed(text)) => match flow.parse_match_into(text, &mut scratch) {
+                Err(e) => Some((e, Cow::Borrowed(text))),
+                Ok(actions) => match parsed_actions.entry(actions) {
                     Entry::Occupied(e) => {
-                        flow.actions = earlier.get(*e.get()).map(|f| f.actions.clone()).unwrap_or_default()
+                        // Only flows that parsed are remembered, so the earlier one is whole.
+                        flow.actions = earlier.get(*e.get()).map(|f| f.actions.clone()).unwrap_or_default();
+                        None
                     }
-                    Entry::Vacant(e) => {
-                        flow.parse_actions_into(actions, &mut scratch).map_err(error)?;
-                        e.insert(k);
-                    }
-                }
+                    Entry::Vacant(e) => match flow.parse_actions_into(actions, &mut scratch) {
+                        Ok(()) => {
+                            e.insert(k);
+                            None
+                        }
+                        Err(err) => Some((err, Cow::Borrowed(text))),
+                    },
+                },
+            },
+            Ok(Cow::Owned(text)) => match flow.parse_into(&text, &mut Scratch::default()) {
+                Ok(()) => None,
+                Err(e) => Some((e, Cow::Owned(text))),
+            },
+        };
+        match failed {
+            None => *number = line,
+            Some((e, text)) => {
+                *number = 0;
+                *flow = Flow::default();
+                skips.push(origin, line, e, &text);
             }
-            Cow::Owned(text) => flow.parse_into(&text, &mut Scratch::default()).map_err(error)?,
         }
-        *number = line;
     }
-    Ok(())
+    skips
 }
 
 impl FlowDump {
-    /// Parses a dump (`dump-flows` output, an Antrea `flows` file, or an `add-flows` file;
-    /// a line ending in `\` continues on the next). Stops at the first bad line. Large dumps
-    /// are parsed in parallel, in line-aligned chunks, straight into the dump's one vector.
+    /// Parses a dump (`dump-flows` output, an Antrea `flows` file, `antctl get ovsflows`, or an
+    /// `add-flows` file; a line ending in `\` continues on the next). A line that does not parse
+    /// is skipped and recorded ([`FlowDump::skipped`]); the dump holds the other lines' flows.
+    /// When lines hold text but none of it parses (not a flow dump at all), the error names the
+    /// first bad line. Large dumps are parsed in parallel, in line-aligned chunks, straight into
+    /// the dump's one vector.
     pub fn parse(text: &str, origin: &str) -> Result<FlowDump, LineError> {
         use rayon::prelude::*;
         const CHUNK: usize = 1 << 20;
@@ -664,9 +743,9 @@ impl FlowDump {
         let total: usize = chunks.iter().map(|c| c.flows).sum();
         let mut flows: Vec<Flow> = Vec::with_capacity(total);
         let mut lines = vec![0; total];
-        if chunks.len() == 1 {
+        let skips: Vec<Skips> = if chunks.len() == 1 {
             flows.resize_with(total, Flow::default);
-            parse_chunk(&chunks[0], origin, &mut flows, &mut lines)?;
+            vec![parse_chunk(&chunks[0], origin, &mut flows, &mut lines)]
         } else {
             (0..total).into_par_iter().map(|_| Flow::default()).collect_into_vec(&mut flows);
             // Each chunk's own slice of the two vectors.
@@ -678,11 +757,62 @@ impl FlowDump {
                 jobs.push((chunk, f, l));
                 (flows_rest, lines_rest) = (fr, lr);
             }
-            let results: Vec<Result<(), LineError>> =
-                jobs.into_par_iter().map(|(chunk, f, l)| parse_chunk(chunk, origin, f, l)).collect();
-            results.into_iter().collect::<Result<(), LineError>>()?;
+            jobs.into_par_iter().map(|(chunk, f, l)| parse_chunk(chunk, origin, f, l)).collect()
+        };
+        let mut skipped = Vec::new();
+        let mut skipped_more = 0;
+        for s in skips {
+            let room = MAX_SKIPPED_LINES - skipped.len();
+            skipped_more += s.more + s.listed.len().saturating_sub(room);
+            skipped.extend(s.listed.into_iter().take(room));
         }
-        Ok(FlowDump { origin: origin.to_string(), flows, lines })
+        if !skipped.is_empty() {
+            // Only slots that parsed carry a line number.
+            let mut good = lines.iter().map(|&l| l != 0);
+            flows.retain(|_| good.next().unwrap_or(false));
+            lines.retain(|&l| l != 0);
+            if flows.is_empty() {
+                return Err(skipped.swap_remove(0).error);
+            }
+        }
+        Ok(FlowDump { origin: origin.to_string(), flows, lines, skipped, skipped_more })
+    }
+
+    /// The flows whose match has an item that names no field OVS knows (a typo like `w_dst=`,
+    /// `<b>` markup, a log timestamp before `cookie=`): each one's line and first such item.
+    /// Such a flow matches nothing real as written, so the simulator cannot use it.
+    pub fn unusable(&self) -> impl Iterator<Item = (usize, &str)> + '_ {
+        self.flows.iter().zip(&self.lines).filter_map(|(f, l)| f.matches.other.first().map(|o| (*l, o.as_str())))
+    }
+
+    /// What a reader of this dump is to be told, one message each naming `FILE:LINE`: the lines
+    /// skipped, then the flows with an unknown match item ([`FlowDump::unusable`]), each list
+    /// bounded by [`MAX_SKIPPED_LINES`] and followed by how many more there are.
+    pub fn warnings(&self) -> Vec<String> {
+        let mut out: Vec<String> = self.skipped.iter().map(ToString::to_string).collect();
+        if self.skipped_more > 0 {
+            out.push(format!(
+                "{}: {} more lines that are not flows skipped (the first {MAX_SKIPPED_LINES} are listed)",
+                self.origin, self.skipped_more
+            ));
+        }
+        let mut unusable = self.unusable();
+        for (line, item) in unusable.by_ref().take(MAX_SKIPPED_LINES) {
+            out.push(format!(
+                "{}:{line}: unknown match field `{}`: the flow is kept but cannot be simulated (which packets it \
+                 matches is unknown)",
+                self.origin,
+                crate::textfile::excerpt(item)
+            ));
+        }
+        let more = unusable.count();
+        if more > 0 {
+            out.push(format!(
+                "{}: {more} more flows with an unknown match field (the first {MAX_SKIPPED_LINES} are listed)",
+                self.origin
+            ));
+        }
+        out
     }
 
     /// Takes the flows out (the dump itself frees them in parallel when dropped, so they cannot
@@ -740,10 +870,18 @@ mod tests {
         let dump = FlowDump::parse(&text, "big").unwrap();
         assert_eq!(dump.flows.len(), n + 1);
         assert!(dump.lines.windows(2).all(|w| w[0] < w[1]));
+        // A bad line in the first chunk and one in the last cost those lines only.
         let mut bad = text.clone();
+        bad.insert_str(0, "table=0,reg0=zz actions=drop\n");
         bad.push_str("table=0,reg0=zz actions=drop\n");
-        let e = FlowDump::parse(&bad, "big").unwrap_err();
-        assert_eq!(e.line, bad.lines().count());
+        let d = FlowDump::parse(&bad, "big").unwrap();
+        assert_eq!(d.flows.len(), n + 1);
+        assert_eq!(d.lines.len(), n + 1);
+        assert_eq!(d.lines[0], 2);
+        assert!(d.lines.windows(2).all(|w| w[0] < w[1]));
+        let at: Vec<usize> = d.skipped.iter().map(|s| s.error.line).collect();
+        assert_eq!(at, [1, bad.lines().count()]);
+        assert!(d.flows.iter().all(|f| *f != Flow::default()));
     }
 
     #[test]
@@ -753,7 +891,9 @@ mod tests {
         assert_eq!(dump.flows.len(), 2);
         assert_eq!(dump.lines, vec![4, 6]);
         assert_eq!(dump.flows[0].to_string(), "table=0, priority=1 actions=drop");
-        let e = FlowDump::parse("table=0 actions=drop\ntable=1 \\\n", "cut").unwrap_err();
+        let d = FlowDump::parse("table=0 actions=drop\ntable=1 \\\n", "cut").unwrap();
+        assert_eq!(d.flows.len(), 1);
+        let e = &d.skipped[0].error;
         assert_eq!((e.line, e.message.as_str()), (2, r"file ends inside a continued (\) line"));
     }
 
@@ -803,7 +943,8 @@ mod tests {
         assert_eq!(fields[8], Field::UdpDst);
         // A bad action text fails on its own line even when an earlier flow had a good one.
         let bad = "table=0 actions=goto_table:1\ntable=0 actions=goto_table:1,set_field:1->nope\n";
-        assert_eq!(FlowDump::parse(bad, "b").unwrap_err().line, 2);
+        let d = FlowDump::parse(bad, "b").unwrap();
+        assert_eq!((d.flows.len(), d.skipped[0].error.line), (1, 2));
     }
 
     #[test]
@@ -812,9 +953,98 @@ mod tests {
         assert!(Flow::parse("tp_dst=80 actions=drop").unwrap_err().message.contains("prerequisites"));
         assert!(Flow::parse("ip,nw_tos=0xf0/0xf0,actions=drop").unwrap_err().message.contains("invalid mask"));
         assert!(Flow::parse("tun_tos=0,actions=drop").unwrap_err().message.contains("cannot be matched"));
-        let e = FlowDump::parse("table=0 actions=drop\n\ntable=0,reg0=zz actions=drop\n", "f.txt").unwrap_err();
-        assert_eq!(e.line, 3);
-        assert!(e.to_string().starts_with("f.txt:3: "));
+        let d = FlowDump::parse("table=0 actions=drop\n\ntable=0,reg0=zz actions=drop\n", "f.txt").unwrap();
+        assert_eq!(d.skipped[0].error.line, 3);
+        assert!(d.skipped[0].to_string().starts_with("f.txt:3: "), "{}", d.skipped[0]);
+        // A shell prompt or a log line is no flow, and the message says what one looks like.
+        for junk in ["user@node:~$ ovs-ofctl dump-flows br-int", "[root@k8s-node1 ~]# ovs-ofctl dump-flows br-int"] {
+            let e = Flow::parse(junk).unwrap_err();
+            assert!(
+                e.message.starts_with("not a flow: expected `key=value,...` match fields and `actions=`"),
+                "{junk}: {e}"
+            );
+        }
+    }
+
+    #[test]
+    fn pasted_lines_cost_only_themselves() {
+        let text = "user@node:~$ kubectl exec -n kube-system antrea-agent-x -c antrea-agent -- antctl get ovsflows\n\
+                    FLOW\n\
+                    table=0, priority=200,ip actions=goto_table:1\n\
+                    user@node:~$ ovs-ofctl dump-flows br-int\n\
+                    NXST_FLOW reply (xid=0x4):\n\
+                    OFPST_FLOW reply (OF1.3) (xid=0x2):\n\
+                    \u{1b}[1mtable=1, priority=0 actions=drop\n\
+                    table=1, priority=0 actions=drop\n";
+        let d = FlowDump::parse(text, "node1/flows").unwrap();
+        assert_eq!(d.lines, [3, 8], "{:?}", d.skipped);
+        let skipped: Vec<String> = d.skipped.iter().map(ToString::to_string).collect();
+        assert_eq!(skipped.len(), 3, "{skipped:#?}");
+        assert!(skipped[0].starts_with("node1/flows:1: not a flow: expected"), "{}", skipped[0]);
+        assert!(skipped[0].contains("it reads `user@node:~$ kubectl exec"), "{}", skipped[0]);
+        assert!(skipped[0].ends_with("…`)"), "excerpts are short: {}", skipped[0]);
+        assert!(skipped[1].starts_with("node1/flows:4: not a flow"), "{}", skipped[1]);
+        assert!(
+            skipped[2].starts_with("node1/flows:7: ") && skipped[2].contains("it reads `\\u{1b}[1mtable=1"),
+            "{}",
+            skipped[2]
+        );
+        // Nothing that parses: the whole file is refused, naming the first bad line.
+        let e = FlowDump::parse("# a README\n\nThis is not a dump.\nNor is this.\n", "README").unwrap_err();
+        assert_eq!((e.origin.as_str(), e.line), ("README", 3));
+        assert!(e.to_string().starts_with("README:3: not a flow"), "{e}");
+        // Empty and header-only files are empty dumps, as before.
+        assert!(FlowDump::parse("FLOW\n", "antctl").unwrap().flows.is_empty());
+    }
+
+    #[test]
+    fn unknown_match_fields_make_a_flow_unusable_and_say_where() {
+        let text = "table=0, priority=1 actions=drop\n\
+                    2024-05-01T10:00:00.123Z cookie=0x1, table=0, priority=200,ip actions=drop\n\
+                    table=1, priority=200,<b>ct_state=-new+trk</b>,ip actions=drop\n\
+                    table=2, priority=200,ip,w_dst=10.0.0.1 actions=drop\n";
+        let d = FlowDump::parse(text, "n/flows").unwrap();
+        assert!(d.skipped.is_empty());
+        let unusable: Vec<(usize, &str)> = d.unusable().collect();
+        assert_eq!(unusable, [(2, "2024-05-01T10:00:00.123Z"), (3, "<b>ct_state=-new+trk</b>"), (4, "w_dst=10.0.0.1")]);
+        // The rest of such a flow is read as written.
+        assert_eq!((d.flows[1].priority(), d.flows[1].cookie), (200, Some(1)));
+        let w = d.warnings();
+        assert_eq!(w.len(), 3, "{w:#?}");
+        assert!(
+            w[2].starts_with(
+                "n/flows:4: unknown match field `w_dst=10.0.0.1`: the flow is kept but cannot be simulated"
+            ),
+            "{}",
+            w[2]
+        );
+        // Bounded like the skipped lines.
+        let many = "table=0, priority=1,w_dst=1 actions=drop\n".repeat(MAX_SKIPPED_LINES + 7);
+        let w = FlowDump::parse(&many, "m").unwrap().warnings();
+        assert_eq!(w.len(), MAX_SKIPPED_LINES + 1);
+        assert_eq!(w[MAX_SKIPPED_LINES], "m: 7 more flows with an unknown match field (the first 100 are listed)");
+    }
+
+    #[test]
+    fn skipped_lines_are_listed_up_to_a_bound() {
+        let mut text = "junk\n".repeat(MAX_SKIPPED_LINES + 50);
+        text.push_str("table=0 actions=drop\n");
+        let d = FlowDump::parse(&text, "j").unwrap();
+        assert_eq!((d.flows.len(), d.skipped.len(), d.skipped_more), (1, MAX_SKIPPED_LINES, 50));
+        assert_eq!(d.lines, [MAX_SKIPPED_LINES + 51]);
+        // Across chunks too.
+        let line = "table=0, priority=1,ip actions=drop\n";
+        let mut big = String::new();
+        while big.len() < 3 << 20 {
+            big.push_str(line);
+            big.push_str("junk junk\n");
+        }
+        let d = FlowDump::parse(&big, "big").unwrap();
+        let junk = big.lines().filter(|l| l.starts_with("junk")).count();
+        assert_eq!(d.skipped.len() + d.skipped_more, junk);
+        assert_eq!(d.skipped.len(), MAX_SKIPPED_LINES);
+        assert_eq!(d.flows.len(), big.lines().count() - junk);
+        assert!(d.lines.iter().all(|l| l % 2 == 1));
     }
 
     proptest::proptest! {

@@ -174,15 +174,13 @@ impl fmt::Display for Group {
     }
 }
 
-/// Parses a `dump-groups` output or Antrea `groups` file (header lines skipped).
+/// Parses a `dump-groups` output or Antrea `groups` file: blank, comment and header lines
+/// skipped, a line ending in `\` continued on the next (as in flow dumps).
 pub fn parse_groups(text: &str, origin: &str) -> Result<Vec<Group>, LineError> {
     let mut out = Vec::new();
-    for (i, line) in text.lines().enumerate() {
-        let t = line.trim();
-        if t.is_empty() || t.starts_with('#') || t.starts_with("OFPST_") || t.starts_with("NXST_") {
-            continue;
-        }
-        out.push(Group::parse(t).map_err(|e| LineError::new(origin, i + 1, e))?);
+    for (line, t) in super::flow::FlowTexts::new(text, 1) {
+        let t = t.map_err(|m| LineError::new(origin, line, ParseError::syntax(m)))?;
+        out.push(Group::parse(&t).map_err(|e| LineError::new(origin, line, e))?);
     }
     Ok(out)
 }
@@ -210,5 +208,18 @@ mod tests {
         assert_eq!(g.buckets.len(), 2);
         assert_eq!(Group::parse(&g.to_string()).unwrap(), g);
         assert!(Group::parse("type=select,bucket=actions=drop").is_err());
+    }
+
+    #[test]
+    fn dump_lines_continued_numbered_and_skipped() {
+        let text = "OFPST_GROUP_DESC reply (OF1.5) (xid=0x2):\r\n group_id=1,type=all,\\\r\n  bucket=output:1,\\\n bucket=output:2\n\n # c\ngroup_id=2,type=all,bucket=output:3\n";
+        let g = parse_groups(text, "groups").unwrap();
+        assert_eq!(g.len(), 2);
+        assert_eq!(g[0].buckets.len(), 2);
+        assert_eq!(g[1].id, 2);
+        let e = parse_groups("group_id=1,type=all,bucket=output:1\ngroup_id=x,type=all\n", "g").unwrap_err();
+        assert_eq!((e.origin.as_str(), e.line), ("g", 2));
+        let e = parse_groups("group_id=1,type=all,\\\n", "g").unwrap_err();
+        assert!(e.message.contains("continued"), "{e}");
     }
 }

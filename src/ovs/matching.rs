@@ -201,13 +201,16 @@ impl Match {
     /// The field match a `key[=value]` item stands for after the items already pushed; `None`
     /// when `key` names no field (the item is kept verbatim in `other`).
     pub(crate) fn field_item(&self, key: &str, value: Option<&str>) -> Result<Option<FieldMatch>, ParseError> {
-        let (name, range) = match super::lex::split_byte(key, b'[') {
-            Some((n, r)) => {
-                (n, Some(r.strip_suffix(']').ok_or_else(|| ParseError::syntax(format!("{key}: malformed bit range")))?))
-            }
-            None => (key, None),
-        };
+        let (name, range) = super::lex::split_byte(key, b'[').map_or((key, None), |(n, r)| (n, Some(r)));
+        // An unknown name is unknown whatever follows it (`\x1b[1mtable=1` is markup, not a
+        // malformed bit range).
         let Some(field) = self.resolve(name) else { return Ok(None) };
+        let range = match range {
+            Some(r) => {
+                Some(r.strip_suffix(']').ok_or_else(|| ParseError::syntax(format!("{key}: malformed bit range")))?)
+            }
+            None => None,
+        };
         let Some(value) = value else {
             if matches!(field, Field::TunMetadata(_)) {
                 return Ok(Some(FieldMatch { field, value: Value::Text(String::new()) }));

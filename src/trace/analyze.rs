@@ -13,6 +13,7 @@ use crate::decode::evidence::CaptureReport;
 use crate::decode::scan::{scan_files, ScanTarget};
 use crate::decode::sighting::Sighting;
 use crate::ovs::delta::deltas;
+use crate::ovs::FlowDump;
 use crate::probe::Probe;
 use indicatif::ProgressBar;
 
@@ -99,7 +100,24 @@ fn model<'a>(
     let artifacts = n.artifacts.as_ref();
     let mut m = NodeModel::new(&n.name, artifacts);
     if let (Some(before), Some(flows)) = (&n.before, artifacts.and_then(|a| a.flows.as_ref())) {
-        m.hit = Some(deltas(before, flows).into_iter().filter(|d| d.packets > 0).map(|d| d.index).collect());
+        // A flow missing from an earlier dump that had lines skipped may be one of those lines:
+        // its whole counter is no evidence of a hit.
+        let unsure = !before.skipped.is_empty();
+        let (sure, unsure_hits): (Vec<_>, Vec<_>) =
+            deltas(before, flows).into_iter().filter(|d| d.packets > 0).partition(|d| !(unsure && d.new));
+        if !unsure_hits.is_empty() {
+            findings.push(Finding::new(
+                FindingKind::Assumption,
+                Some(&n.name),
+                format!(
+                    "{}: {} flows whose counters moved are not in this earlier dump, which had lines skipped: \
+                     they are not counted as hit",
+                    before.origin,
+                    unsure_hits.len()
+                ),
+            ));
+        }
+        m.hit = Some(sure.into_iter().map(|d| d.index).collect());
     }
     if let Some(p) = &mut m.pipeline {
         if let Some(a) = artifacts {
@@ -108,6 +126,9 @@ fn model<'a>(
     }
     for w in artifacts.iter().flat_map(|a| &a.warnings) {
         findings.push(Finding::new(FindingKind::BadInput, Some(&n.name), w.clone()));
+    }
+    for w in n.before.iter().flat_map(FlowDump::warnings) {
+        findings.push(Finding::new(FindingKind::BadInput, Some(&n.name), w));
     }
     m.sightings = sightings;
     m.reports = reports;

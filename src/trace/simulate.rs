@@ -39,6 +39,7 @@ fn mac_bits(octets: [u8; 6]) -> u128 {
 /// headers, DSCP tag, TTL and transport ports (ICMP echo request type and code).
 pub fn probe_packet(probe: &Probe, in_port: u32) -> Packet {
     let mut p = Packet::default();
+    p.set_frame_len(u32::try_from(probe.frame.length).ok());
     let exact = |p: &mut Packet, f: Field, v: u128| p.set(f, v, u128::MAX);
     let v6 = probe.ip.src.is_ipv6();
     exact(&mut p, Field::EthType, u128::from(if v6 { ether_type::IPV6 } else { ether_type::IPV4 }));

@@ -143,14 +143,26 @@ impl Exec<'_> {
                 self.note(format!("stopped after {MAX_STEPS} table visits"));
                 return Flow::Stop;
             }
-            let hit = match lookup_port.take() {
-                Some(port) => {
-                    let mut q = p.clone();
-                    q.set(Field::InPort, u128::from(port), u128::MAX);
-                    self.pl.lookup(table, &q)
-                }
-                None => self.pl.lookup(table, p),
-            };
+            let moved = lookup_port.take().map(|port| {
+                let mut q = p.clone();
+                q.set(Field::InPort, u128::from(port), u128::MAX);
+                q
+            });
+            let looked_up = moved.as_ref().unwrap_or(p);
+            let hit = self.pl.lookup(table, looked_up);
+            if let Some(u) = self.pl.unusable_in(table, looked_up, hit.as_ref().map(|h| h.priority)) {
+                // A flow the simulator cannot evaluate may win this lookup: what happens from
+                // here is not known, and a path through a lower flow would be a guess.
+                self.incomplete = true;
+                let place = self.pl.flow_place(u.flow);
+                self.note(format!(
+                    "table {table}: flow {place} (priority {}) may match this packet, but its match item `{}` \
+                     names no known field: the simulation stops there",
+                    u.priority,
+                    crate::textfile::excerpt(&u.item)
+                ));
+                return Flow::Stop;
+            }
             let idx = self.steps.len();
             let table_name = self.pl.table_text.get(&table).cloned();
             let Some(hit) = hit else {
@@ -295,6 +307,16 @@ impl Exec<'_> {
                     None => Done::Effects(vec![]),
                 },
                 Action::Exit => Done::Exit,
+                Action::CheckPktLarger { len, .. } if p.frame_len().is_none() => {
+                    // What follows depends on a bit the simulator cannot compute: stop here
+                    // rather than guess a branch.
+                    self.incomplete = true;
+                    self.note(format!(
+                        "check_pkt_larger({len}) not simulated: the packet's length is not known, so the pass stops there"
+                    ));
+                    self.record(step, a, vec!["packet length unknown: the pass stops here".into()]);
+                    return (None, Flow::Stop);
+                }
                 other => Done::Effects(self.simple(p, other, table)),
             };
             match done {
@@ -419,6 +441,18 @@ impl Exec<'_> {
             }
             Action::Controller(c) => fx = self.controller(p, c, table),
             Action::Meter { id } => self.note(format!("meter {id} ignored (rate limits not simulated)")),
+            Action::CheckPktLarger { len, dst } => match p.frame_len() {
+                Some(n) => {
+                    let larger = u128::from(n > u32::from(*len));
+                    p.set(dst.field, larger << dst.start, dst.mask());
+                    fx.push(format!(
+                        "{n}-byte frame {} {len} bytes: {dst} is now {larger}",
+                        if larger == 1 { ">" } else { "<=" }
+                    ));
+                }
+                // Stopped before it gets here (see `actions_of`).
+                None => self.incomplete = true,
+            },
             Action::Learn { .. } => {
                 fx.push("learn not simulated (no flow is added)".into());
                 self.note("learn actions are not simulated".into());
@@ -750,6 +784,82 @@ mod tests {
             chosen = best;
         }
         chosen
+    }
+
+    fn pipeline(text: &str) -> Pipeline {
+        let ports = " 1(p1): addr:02:00:00:00:00:01\n 2(p2): addr:02:00:00:00:00:02\n 3(p3): addr:02:00:00:00:00:03\n";
+        let dump = crate::ovs::FlowDump::parse(text, "t").unwrap();
+        Pipeline::build(dump.into_flows(), vec![], crate::ovs::PortTable::parse(ports), &[])
+    }
+
+    fn outputs(t: &Trace) -> Vec<u32> {
+        t.events.iter().filter_map(|e| if let Event::Output { port, .. } = e { Some(*port) } else { None }).collect()
+    }
+
+    #[test]
+    fn a_flow_with_an_unknown_match_field_stops_the_lookups_it_could_decide() {
+        let text = "table=0, priority=100,ip actions=resubmit(,1)\n\
+                    table=1, priority=300,ip,w_dst=10.0.0.9 actions=output:2\n\
+                    table=1, priority=200,ip,nw_dst=10.0.0.5 actions=output:3\n\
+                    table=1, priority=50,arp,w_dst=10.0.0.9 actions=output:2\n\
+                    table=1, priority=0 actions=drop\n";
+        let dump = crate::ovs::FlowDump::parse(text, "node/flows").unwrap();
+        let ports = crate::ovs::PortTable::parse(" 1(p1): addr:02:00:00:00:00:01\n 2(p2): addr:02:00:00:00:00:02\n");
+        let pl = Pipeline::from_dump(dump, vec![], ports, &[]);
+        // An IP packet: the unusable priority-300 flow could win over priority 200 or the drop.
+        let t = pl.trace(&Packet::parse("in_port=1,ip,nw_dst=10.0.0.5", None).unwrap(), &SimOptions::default());
+        assert_eq!((t.outcome, outputs(&t)), (Outcome::Incomplete, vec![]), "{:?}", t.notes);
+        assert!(
+            t.notes.iter().any(|n| n.contains("flow node/flows:2 (priority 300)") && n.contains("`w_dst=10.0.0.9`")),
+            "{:?}",
+            t.notes
+        );
+        assert_eq!(t.steps.len(), 1, "the lookup in table 1 is not claimed");
+        // An ARP packet meets neither unusable flow's known part... except the ARP one, which is
+        // below nothing but the drop: it could decide the lookup too.
+        let t = pl.trace(&Packet::parse("in_port=1,arp", None).unwrap(), &SimOptions::default());
+        assert_eq!(t.outcome, Outcome::Dropped, "table 0 has no ARP flow: {:?}", t.notes);
+        let pl2 = {
+            let text =
+                "table=0, priority=100 actions=resubmit(,1)\n".to_string() + &text[text.find('\n').unwrap() + 1..];
+            let dump = crate::ovs::FlowDump::parse(&text, "f").unwrap();
+            Pipeline::from_dump(dump, vec![], crate::ovs::PortTable::parse(" 1(p1): addr:02:00:00:00:00:01\n"), &[])
+        };
+        let t = pl2.trace(&Packet::parse("in_port=1,arp", None).unwrap(), &SimOptions::default());
+        assert_eq!(t.outcome, Outcome::Incomplete, "{:?}", t.notes);
+        assert!(t.notes.iter().any(|n| n.contains("flow f:4 (priority 50)")), "{:?}", t.notes);
+        // A known flow above every unusable one decides on its own.
+        let pl3 = {
+            let text = format!("{text}table=1, priority=400,ip,nw_dst=10.0.0.5 actions=output:2\n");
+            Pipeline::from_dump(
+                crate::ovs::FlowDump::parse(&text, "g").unwrap(),
+                vec![],
+                crate::ovs::PortTable::parse(" 2(p2): addr:02:00:00:00:00:02\n"),
+                &[],
+            )
+        };
+        let t = pl3.trace(&Packet::parse("in_port=1,ip,nw_dst=10.0.0.5", None).unwrap(), &SimOptions::default());
+        assert_eq!((t.outcome, outputs(&t)), (Outcome::Forwarded, vec![2]), "{:?}", t.notes);
+    }
+
+    #[test]
+    fn check_pkt_larger_compares_the_frame_length() {
+        let pl = pipeline(
+            "table=0, priority=100,ip actions=check_pkt_larger(1000)->NXM_NX_REG0[0],resubmit(,1)\n\
+             table=1, priority=200,reg0=0x1/0x1 actions=output:2\n\
+             table=1, priority=100 actions=output:3\n",
+        );
+        let mut p = Packet::parse("in_port=1,ip", None).unwrap();
+        for (len, port) in [(1500, 2), (1001, 2), (1000, 3), (64, 3)] {
+            p.set_frame_len(Some(len));
+            let t = pl.trace(&p, &SimOptions::default());
+            assert_eq!((t.outcome, outputs(&t)), (Outcome::Forwarded, vec![port]), "{len}: {:?}", t.notes);
+        }
+        // Without the length, the branch is unknown: no output is claimed.
+        p.set_frame_len(None);
+        let t = pl.trace(&p, &SimOptions::default());
+        assert_eq!((t.outcome, outputs(&t)), (Outcome::Incomplete, vec![]));
+        assert!(t.notes.iter().any(|n| n.contains("check_pkt_larger(1000) not simulated")), "{:?}", t.notes);
     }
 
     #[test]

@@ -61,12 +61,26 @@ pub(crate) struct Compiled {
     prereqs: Vec<crate::ovs::field::Prereq>,
 }
 
+impl Compiled {
+    /// Whether `p` meets this match (every item, and the prerequisites).
+    pub(crate) fn matches(&self, p: &Packet) -> bool {
+        self.shape.iter().zip(&self.key).all(|(i, k)| p.get(i.field) & i.mask == *k)
+            && self.prereqs.iter().all(|pr| p.meets(*pr))
+    }
+}
+
 /// Compiles a flow's match. `Err` explains why the flow cannot be evaluated.
 pub(crate) fn compile(flow: &Flow, ports: &PortTable) -> Result<Compiled, ParseError> {
-    let m = &flow.matches;
-    if let Some(o) = m.other.first() {
-        return Err(ParseError::invalid(format!("match item {o:?} is not modelled")));
+    if let Some(o) = flow.matches.other.first() {
+        return Err(ParseError::unknown_field(format!("match item {o:?} names no known field")));
     }
+    compile_known(flow, ports)
+}
+
+/// Compiles the items of a flow's match that name known fields, leaving out the others
+/// ([`crate::ovs::Match::other`]): a packet this does not match, the whole flow cannot match.
+pub(crate) fn compile_known(flow: &Flow, ports: &PortTable) -> Result<Compiled, ParseError> {
+    let m = &flow.matches;
     let mut items: Vec<(Field, u128, u128)> = Vec::new();
     if let Some(et) = m.eth_type() {
         items.push((Field::EthType, u128::from(et), Field::EthType.full_mask()));

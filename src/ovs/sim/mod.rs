@@ -20,7 +20,7 @@ pub use ct::CtOptions;
 pub use packet::Packet;
 pub use trace::{Event, Outcome, Step, Trace};
 
-use crate::ovs::{Flow, Group, PortTable, TableRef};
+use crate::ovs::{Flow, FlowDump, Group, PortTable, TableRef};
 use lookup::{Compiled, Table};
 use std::collections::HashMap;
 
@@ -57,12 +57,47 @@ pub struct Pipeline {
     pub(crate) action_text: Vec<Vec<trace::Text>>,
     /// Table names as shared text.
     pub(crate) table_text: HashMap<u8, trace::Text>,
+    /// The dump the flows came from and each flow's line in it, when built from a dump.
+    place: Option<(String, Vec<usize>)>,
+    /// Flows with a match item that names no known field, by table, highest priority first:
+    /// they are not in the lookup tables, and a lookup they could change stops the trace.
+    unusable: HashMap<u8, Vec<Unusable>>,
+}
+
+/// A flow the simulator cannot evaluate because an item of its match names no known field.
+#[derive(Clone, Debug)]
+pub(crate) struct Unusable {
+    /// Index of the flow.
+    pub(crate) flow: usize,
+    /// Its priority.
+    pub(crate) priority: u16,
+    /// The first unknown item.
+    pub(crate) item: String,
+    /// The rest of its match, when that compiles: a packet this does not match, the flow
+    /// cannot match whatever the unknown item meant.
+    known: Option<Compiled>,
 }
 
 impl Pipeline {
     /// Builds a pipeline. `tables` numbers named tables (e.g. Antrea's numbering); names it does
     /// not cover are numbered after the highest known id in the order they first appear.
     pub fn build(flows: Vec<Flow>, groups: Vec<Group>, ports: PortTable, tables: &[(u8, String)]) -> Pipeline {
+        Pipeline::build_placed(flows, None, groups, ports, tables)
+    }
+
+    /// [`Pipeline::build`] from a whole dump, so that notes name each flow by `FILE:LINE`.
+    pub fn from_dump(dump: FlowDump, groups: Vec<Group>, ports: PortTable, tables: &[(u8, String)]) -> Pipeline {
+        let place = (dump.origin.clone(), dump.lines.clone());
+        Pipeline::build_placed(dump.into_flows(), Some(place), groups, ports, tables)
+    }
+
+    fn build_placed(
+        flows: Vec<Flow>,
+        place: Option<(String, Vec<usize>)>,
+        groups: Vec<Group>,
+        ports: PortTable,
+        tables: &[(u8, String)],
+    ) -> Pipeline {
         let mut table_names: HashMap<u8, String> = tables.iter().map(|(i, n)| (*i, n.clone())).collect();
         let mut table_ids: HashMap<String, u8> = tables.iter().map(|(i, n)| (n.clone(), *i)).collect();
         let mut notes = Vec::new();
@@ -98,6 +133,8 @@ impl Pipeline {
             match_text: Vec::new(),
             action_text: Vec::new(),
             table_text: HashMap::new(),
+            place,
+            unusable: HashMap::new(),
         };
         for (idx, flow) in flows.into_iter().enumerate() {
             let compiled = lookup::compile(&flow, &out.ports);
@@ -107,8 +144,13 @@ impl Pipeline {
                     let soft = !lookup::conjunctions(&flow).is_empty();
                     out.tables.entry(t).or_default().insert(idx, flow.priority(), c, soft);
                 }
-                (Err(e), _) => out.notes.push(format!("flow {} ignored: {e}", idx + 1)),
-                (_, None) => out.notes.push(format!("flow {} ignored: unknown table", idx + 1)),
+                (Err(e), _) => out.notes.push(format!("flow {} ignored: {e}", out.flow_place(idx))),
+                (_, None) => out.notes.push(format!("flow {} ignored: unknown table", out.flow_place(idx))),
+            }
+            if let (Some(item), Some(t)) = (flow.matches.other.first(), table) {
+                let known = lookup::compile_known(&flow, &out.ports).ok();
+                let u = Unusable { flow: idx, priority: flow.priority(), item: item.clone(), known };
+                out.unusable.entry(t).or_default().push(u);
             }
             out.match_text.push(flow.matches.to_string().into());
             out.action_text.push(
@@ -121,6 +163,9 @@ impl Pipeline {
         }
         for t in out.tables.values_mut() {
             t.finish();
+        }
+        for u in out.unusable.values_mut() {
+            u.sort_by_key(|u| (std::cmp::Reverse(u.priority), u.flow));
         }
         out.table_text = out.table_names.iter().map(|(i, n)| (*i, trace::Text::from(n.as_str()))).collect();
         out
@@ -137,6 +182,25 @@ impl Pipeline {
     /// The name of a table id, if known.
     pub fn table_name(&self, id: u8) -> Option<&str> {
         self.table_names.get(&id).map(String::as_str)
+    }
+
+    /// Where flow `idx` came from: `FILE:LINE` when the pipeline was built from a dump, else
+    /// its 1-based position (`#N`).
+    pub fn flow_place(&self, idx: usize) -> String {
+        match &self.place {
+            Some((origin, lines)) if idx < lines.len() => format!("{origin}:{}", lines[idx]),
+            _ => format!("#{}", idx + 1),
+        }
+    }
+
+    /// The highest-priority flow with an unknown match item in `table` that `packet` could hit
+    /// instead of the flow found at priority `floor` (or of a table miss): one whose known items
+    /// match the packet, at `floor` or above.
+    pub(crate) fn unusable_in(&self, table: u8, packet: &Packet, floor: Option<u16>) -> Option<&Unusable> {
+        self.unusable
+            .get(&table)?
+            .iter()
+            .find(|u| floor.is_none_or(|f| u.priority >= f) && u.known.as_ref().is_none_or(|c| c.matches(packet)))
     }
 
     /// The flow at `idx`.

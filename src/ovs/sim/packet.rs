@@ -143,15 +143,28 @@ fn slot_of(f: Field) -> Option<(Slot, u32)> {
 pub struct Packet {
     slots: [u128; N_SLOTS],
     regs: [u32; N_REGS],
+    /// The frame's length in bytes from the Ethernet header on, when known (what
+    /// `check_pkt_larger` compares).
+    len: Option<u32>,
 }
 
 impl Default for Packet {
     fn default() -> Self {
-        Packet { slots: [0; N_SLOTS], regs: [0; N_REGS] }
+        Packet { slots: [0; N_SLOTS], regs: [0; N_REGS], len: None }
     }
 }
 
 impl Packet {
+    /// The frame's length in bytes (Ethernet header included), when known.
+    pub fn frame_len(&self) -> Option<u32> {
+        self.len
+    }
+
+    /// Sets the frame's length in bytes (Ethernet header included).
+    pub fn set_frame_len(&mut self, len: Option<u32>) {
+        self.len = len;
+    }
+
     /// The value of `field` (0 when unset; fields not modelled read as 0).
     pub fn get(&self, field: Field) -> u128 {
         match field {
