@@ -3,7 +3,7 @@
 //! `flows`, `groups`, `ovsports`, `agentinfo`, `networkpolicies`, `addressgroups`,
 //! `appliedtogroups`, `address`, `route` (antrea-traceflow.md §5.1).
 
-use super::lenient::{array, each_item, get, ip, meta, path, string};
+use super::lenient::{array, each_item, get, interface_ip, ip, meta, path, string};
 pub use crate::antrea::controlplane::{
     AgentInfo, GroupMember, MemberGroup, NetworkPolicy, PolicyRule, RuleAction, RuleDirection,
 };
@@ -83,8 +83,8 @@ impl AgentInfo {
             for (k, val) in obj {
                 if k.to_ascii_lowercase().contains("ip") {
                     match val {
-                        Value::Array(a) => transport_ips.extend(a.iter().filter_map(ip)),
-                        other => transport_ips.extend(ip(other)),
+                        Value::Array(a) => transport_ips.extend(a.iter().filter_map(interface_ip)),
+                        other => transport_ips.extend(interface_ip(other)),
                     }
                 }
             }
@@ -256,6 +256,10 @@ pub struct NodeArtifacts {
     pub addresses: Vec<InterfaceAddr>,
     /// `route`, one route per line as written.
     pub routes: Vec<String>,
+    /// The Node's InternalIPs from the cluster inventory (`clusterinfo` `#nodes`, or a kubectl
+    /// dump), set by whoever has the inventory: the node's transport IPs when agentinfo gives
+    /// none (Antrea before v2.6 writes no `networkInfo`; Windows bundles have no `address`).
+    pub inventory_ips: Vec<IpAddr>,
     /// Members that were skipped or partly read, and why.
     pub warnings: Vec<String>,
 }
@@ -462,18 +466,21 @@ impl NodeArtifacts {
         self.agent_info.as_ref().map(|i| i.flow_tables.keys().cloned().collect()).unwrap_or_default()
     }
 
-    /// The node's transport IPs: agentinfo, else the `address` of agentinfo's transport
-    /// interface.
+    /// The node's transport IPs: agentinfo's, else the `address` of agentinfo's transport
+    /// interface, else the inventory's InternalIPs of the Node ([`NodeArtifacts::inventory_ips`]).
     pub fn transport_ips(&self) -> Vec<IpAddr> {
         if let Some(info) = &self.agent_info {
             if !info.transport_ips.is_empty() {
                 return info.transport_ips.clone();
             }
             if let Some(ifname) = &info.transport_interface {
-                return self.addresses.iter().filter(|a| &a.interface == ifname).map(|a| a.ip).collect();
+                let ips: Vec<IpAddr> = self.addresses.iter().filter(|a| &a.interface == ifname).map(|a| a.ip).collect();
+                if !ips.is_empty() {
+                    return ips;
+                }
             }
         }
-        vec![]
+        self.inventory_ips.clone()
     }
 }
 

@@ -400,6 +400,11 @@ impl ClusterInfo {
         self.services.iter().find(|s| s.namespace == namespace && s.name == name)
     }
 
+    /// The Node called `name`.
+    pub fn node(&self, name: &str) -> Option<&NodeInfo> {
+        self.nodes.iter().find(|n| n.name == name)
+    }
+
     /// The Pod that owns `ip` (host-network Pods excluded: they share the Node's IP).
     pub fn pod_by_ip(&self, ip: IpAddr) -> Option<&PodInfo> {
         self.pods.iter().find(|p| !p.host_network && p.ips.contains(&ip))

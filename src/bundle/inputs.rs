@@ -127,6 +127,13 @@ pub fn discover(inputs: &[String]) -> AnalysisInputs {
         out.problem(&p.path, p.why);
     }
     out.nodes.sort_by(|a, b| a.name.cmp(&b.name));
+    if let Some(cluster) = &out.cluster {
+        for n in &mut out.nodes {
+            if let (Some(a), Some(k)) = (n.artifacts.as_mut(), cluster.node(&n.name)) {
+                a.inventory_ips = k.internal_ips.clone();
+            }
+        }
+    }
     out
 }
 

@@ -89,6 +89,22 @@ pub fn ip(v: &Value) -> Option<IpAddr> {
     }
 }
 
+/// An address as agentinfo's `transportInterfaceIPs` holds it: Go's `IPNet.String()`, i.e. a
+/// CIDR (`192.168.77.102/24`, `fd00:77::102/64`; Antrea v2.6+), or a bare IP in any encoding
+/// [`ip`] reads. The prefix length must fit the family; it is dropped (the address is what
+/// tunnels are addressed to).
+pub fn interface_ip(v: &Value) -> Option<IpAddr> {
+    if let Value::String(s) = v {
+        if let Some((addr, len)) = s.trim().split_once('/') {
+            let addr: IpAddr = addr.parse().ok()?;
+            let len: u8 = len.parse().ok()?;
+            let max = if addr.is_ipv4() { 32 } else { 128 };
+            return (len <= max).then_some(addr);
+        }
+    }
+    ip(v)
+}
+
 /// Hands every item of every YAML document of a file to `f` (see [`super::yaml`]: budgets
 /// checked before anything is materialised, one item held at a time). A document that does not
 /// parse, or breaks a budget, is reported as (file line, message) and costs only what of it
@@ -139,6 +155,12 @@ mod tests {
             ip(&serde_json::json!([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 255, 255, 10, 10, 0, 5])),
             Some("10.10.0.5".parse().unwrap())
         );
+        assert_eq!(interface_ip(&Value::String("192.168.77.102/24".into())), Some("192.168.77.102".parse().unwrap()));
+        assert_eq!(interface_ip(&Value::String("fd00:77::102/64".into())), Some("fd00:77::102".parse().unwrap()));
+        assert_eq!(interface_ip(&Value::String("192.168.77.102".into())), Some("192.168.77.102".parse().unwrap()));
+        assert_eq!(interface_ip(&Value::String("192.168.77.102/33".into())), None);
+        assert_eq!(interface_ip(&Value::String("fd00::1/129".into())), None);
+        assert_eq!(interface_ip(&Value::String("eth0/24".into())), None);
         let v = serde_json::json!({"GroupMembers": [1]});
         assert_eq!(array(&v, "groupmembers").len(), 1);
         let (docs, errs) = documents("a: 1\n---\nitems:\n- b: 2\n- b: 3\n---\nc: [\n");

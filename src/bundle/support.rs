@@ -39,6 +39,13 @@ impl SupportBundle {
             }
         }
         bundle.nodes.sort_by(|a, b| a.node.cmp(&b.node));
+        if let Some(cluster) = &bundle.cluster {
+            for n in &mut bundle.nodes {
+                if let Some(k) = cluster.node(&n.node) {
+                    n.inventory_ips = k.internal_ips.clone();
+                }
+            }
+        }
         Ok(bundle)
     }
 
