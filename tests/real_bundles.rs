@@ -69,3 +69,155 @@ fn an_empty_clusterinfo_section_does_not_swallow_the_next() {
     assert_eq!(pods, ["client", "server"]);
     assert_eq!(info.pod("default", "server").unwrap().node.as_deref(), Some("k8s-node-2"));
 }
+
+/// Packs the regular files under `dir` as Antrea's `PackDir` does: gzip around a tar of
+/// regular files only, names relative to `dir`.
+fn pack(dir: &Path, out: &Path) {
+    fn walk(root: &Path, dir: &Path, b: &mut tar::Builder<flate2::write::GzEncoder<std::fs::File>>) {
+        let mut entries: Vec<PathBuf> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().path()).collect();
+        entries.sort();
+        for p in entries {
+            if p.is_dir() {
+                walk(root, &p, b);
+            } else {
+                b.append_path_with_name(&p, p.strip_prefix(root).unwrap()).unwrap();
+            }
+        }
+    }
+    let f = std::fs::File::create(out).unwrap();
+    let mut b = tar::Builder::new(flate2::write::GzEncoder::new(f, flate2::Compression::default()));
+    walk(dir, dir, &mut b);
+    b.into_inner().unwrap().finish().unwrap();
+}
+
+/// `antctl supportbundle` puts the controller's bundle beside the agents': it is recognised by
+/// its content (`controllerinfo`, controller logs, no flows or agentinfo) and is not a node.
+#[test]
+fn the_controller_bundle_is_not_a_node() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("support-bundles_20260821T101542+0800");
+    std::fs::create_dir_all(&root).unwrap();
+    pack(&bundles("v2.6-controller"), &root.join("controller.tar.gz"));
+    let agent = node_dir(tmp.path(), "agent-k8s-node-2", &[("agentinfo", bundles("v2.6/agentinfo"))]);
+    pack(&agent, &root.join("agent_k8s-node-2.tar.gz"));
+    let inputs = discover(&[root.display().to_string()]);
+    let names: Vec<&str> = inputs.nodes.iter().map(|n| n.name.as_str()).collect();
+    assert_eq!(names, ["k8s-node-2"]);
+    assert_eq!(inputs.skipped.len(), 1, "{:?}", inputs.skipped);
+    assert!(inputs.skipped[0].0.ends_with("controller.tar.gz"), "{:?}", inputs.skipped);
+    assert!(inputs.skipped[0].1.contains("controller's bundle"), "{:?}", inputs.skipped);
+    assert!(inputs.problems.is_empty(), "{:?}", inputs.problems);
+    // Under another name too: the content decides.
+    std::fs::rename(root.join("controller.tar.gz"), root.join("antrea-controller-bundle.tar.gz")).unwrap();
+    let inputs = discover(&[root.display().to_string()]);
+    assert_eq!(inputs.nodes.len(), 1);
+    assert_eq!(inputs.skipped.len(), 1, "{:?}", inputs.skipped);
+}
+
+/// A SupportBundleCollection uploads `<nodeName>_<collectionName>.tar.gz`
+/// (`support_bundle_controller.go`): the node is the part before the `_`, and agentinfo's
+/// `noderef.name`, when present, is checked against it.
+#[test]
+fn support_bundle_collection_names_give_the_node() {
+    let tmp = tempfile::tempdir().unwrap();
+    // Without agentinfo (a flows-only bundle): the name alone.
+    let flows = node_dir(tmp.path(), "flows-only", &[]);
+    std::fs::write(flows.join("flows"), "table=0, priority=0 actions=drop").unwrap();
+    let p = tmp.path().join("k8s-node-2_sbc-incident-42.tar.gz");
+    pack(&flows, &p);
+    let a = NodeArtifacts::open(&p).unwrap();
+    assert_eq!(a.node, "k8s-node-2");
+    assert!(a.warnings.is_empty(), "{:?}", a.warnings);
+    // With agentinfo that agrees: no warning.
+    let agent = node_dir(tmp.path(), "agent", &[("agentinfo", bundles("v2.6/agentinfo"))]);
+    pack(&agent, &p);
+    let a = NodeArtifacts::open(&p).unwrap();
+    assert_eq!(a.node, "k8s-node-2");
+    assert!(a.warnings.is_empty(), "{:?}", a.warnings);
+    // With agentinfo that disagrees: agentinfo wins and the mismatch is said.
+    let other = tmp.path().join("k8s-node-1_sbc-incident-42.tar.gz");
+    pack(&agent, &other);
+    let a = NodeArtifacts::open(&other).unwrap();
+    assert_eq!(a.node, "k8s-node-2");
+    assert_eq!(a.warnings.len(), 1, "{:?}", a.warnings);
+    assert!(
+        a.warnings[0].contains("its name says node k8s-node-1, its agentinfo says node k8s-node-2"),
+        "{:?}",
+        a.warnings
+    );
+}
+
+const SCENARIO: &str = "pod-to-pod-inter-node";
+
+/// An `antctl supportbundle` directory of the sample scenario as a real v2.6 agent would write
+/// it: `clusterinfo`, the controller's bundle, and `agent_<node>.tar.gz` per node in `nodes`
+/// whose agentinfo gives the transport IP as a CIDR; no captures.
+fn real_bundle_dir(dir: &Path, nodes: &[&str]) -> PathBuf {
+    let src = support::sample(SCENARIO);
+    let root = dir.join("support-bundles_20261126T204720+0000");
+    std::fs::create_dir_all(&root).unwrap();
+    std::fs::copy(src.join("clusterinfo"), root.join("clusterinfo")).unwrap();
+    pack(&bundles("v2.6-controller"), &root.join("controller.tar.gz"));
+    for n in nodes {
+        let stage = dir.join(format!("stage-{n}"));
+        std::fs::create_dir_all(&stage).unwrap();
+        for f in ["flows", "groups", "ovsports", "networkpolicies", "addressgroups", "appliedtogroups", "route"] {
+            std::fs::copy(src.join(n).join(f), stage.join(f)).unwrap();
+        }
+        let info = std::fs::read_to_string(src.join(n).join("agentinfo")).unwrap();
+        let cidr = info
+            .replace("\"192.168.77.101\"", "\"192.168.77.101/24\"")
+            .replace("\"192.168.77.102\"", "\"192.168.77.102/24\"");
+        assert_ne!(info, cidr, "the sample's agentinfo names its transport IP");
+        std::fs::write(stage.join("agentinfo"), cidr).unwrap();
+        pack(&stage, &root.join(format!("agent_{n}.tar.gz")));
+    }
+    root
+}
+
+fn analyze(args: &[&str]) -> (serde_json::Value, String, i32) {
+    let out = support::hoptrace().args(["analyze", "--format", "json", "-v"]).args(args).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+    let v = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{args:?}: {e}: {stderr}"));
+    (v, stderr, out.status.code().unwrap())
+}
+
+/// The whole chain on a real-layout bundle directory without tunnel captures: the controller's
+/// bundle is skipped with a note, the CIDR transport IPs are read, and the next node is named
+/// (or, without its bundle, named as missing) — never a node called "controller".
+#[test]
+fn analyze_a_real_bundle_directory_without_tunnel_captures() {
+    let tmp = tempfile::tempdir().unwrap();
+    let src = support::sample(SCENARIO);
+    let probe = src.join("probe.json");
+    let client = src.join("k8s-node1").join("k8s-node1_client-05da76.pcap");
+    let pod_capture = format!("k8s-node1={}", client.display());
+
+    let root = real_bundle_dir(&tmp.path().join("both"), &["k8s-node1", "k8s-node2"]);
+    let (v, stderr, code) = analyze(&[root.to_str().unwrap(), &pod_capture, "--probe", probe.to_str().unwrap()]);
+    assert!(
+        stderr.contains("skipped") && stderr.contains("controller.tar.gz: the Antrea controller's bundle"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("-> controller:"), "{stderr}");
+    assert!(!v.to_string().contains("\"controller\""), "{v}");
+    let results = v["results"].as_array().unwrap();
+    let nodes: Vec<(&str, &str)> =
+        results.iter().map(|r| (r["node"].as_str().unwrap(), r["role"].as_str().unwrap())).collect();
+    assert_eq!(nodes, [("k8s-node1", "sender"), ("k8s-node2", "receiver")], "{v}");
+    let out = results[0]["observations"].as_array().unwrap().last().unwrap();
+    assert_eq!(out["tunnelDstIP"], "192.168.77.102", "{v}");
+    assert_eq!(code, 0, "{v}");
+
+    // Without the next node's bundle: that node is named as missing, from the inventory.
+    let root = real_bundle_dir(&tmp.path().join("one"), &["k8s-node1"]);
+    let (v, stderr, code) = analyze(&[root.to_str().unwrap(), &pod_capture, "--probe", probe.to_str().unwrap()]);
+    assert!(!stderr.contains("-> controller:"), "{stderr}");
+    assert_eq!(v["phase"], "Failed", "{v}");
+    assert_eq!(v["results"].as_array().unwrap().len(), 1, "{v}");
+    let missing: Vec<&serde_json::Value> =
+        v["findings"].as_array().unwrap().iter().filter(|f| f["kind"] == "missing-input").collect();
+    assert_eq!(missing.len(), 1, "{v}");
+    assert_eq!(missing[0]["node"], "k8s-node2", "{v}");
+    assert_eq!(code, 3, "{v}");
+}

@@ -260,6 +260,10 @@ pub struct NodeArtifacts {
     /// dump), set by whoever has the inventory: the node's transport IPs when agentinfo gives
     /// none (Antrea before v2.6 writes no `networkInfo`; Windows bundles have no `address`).
     pub inventory_ips: Vec<IpAddr>,
+    /// Whether this is the Antrea controller's bundle (`controller.tar.gz`, or a fallback
+    /// `controller_<node>.tar.gz`): it holds `controllerinfo` or controller logs and neither
+    /// `flows` nor `agentinfo`, so it describes no node.
+    pub controller: bool,
     /// Members that were skipped or partly read, and why.
     pub warnings: Vec<String>,
 }
@@ -289,7 +293,9 @@ impl NodeArtifacts {
             }
         }
         let fallback = dir.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
-        let mut a = NodeArtifacts::assemble(origin, node_from_name(&fallback), files)?;
+        let marks = dir.join(CONTROLLER_INFO).is_file() || dir.join("logs").join("controller").is_dir();
+        let mut a = NodeArtifacts::assemble(origin, NameSource::Directory(&fallback), files)?;
+        a.controller = marks && a.flows.is_none() && a.agent_info.is_none();
         a.warnings.extend(warnings);
         Ok(a)
     }
@@ -321,6 +327,8 @@ impl NodeArtifacts {
         // The member being read or last read, for messages.
         let mut at = String::from("(first member)");
         let mut damage: Option<String> = None;
+        // `controllerinfo` or `logs/controller/...`: the controller's bundle.
+        let mut controller_marks = false;
         let stream_msg = |what: &str, at: &str, e: &std::io::Error| {
             if streamed.get() > MAX_STREAM {
                 format!(
@@ -359,6 +367,12 @@ impl NodeArtifacts {
                 .collect();
             // Members at the root, or under one top-level directory; never under logs/.
             let Some(base) = comps.last() else { continue };
+            let in_logs = comps.iter().position(|c| c == "logs");
+            if base == CONTROLLER_INFO && comps.len() <= 2
+                || in_logs.is_some_and(|i| comps.get(i + 1).is_some_and(|c| c == "controller"))
+            {
+                controller_marks = true;
+            }
             if comps.len() > 2 || comps.iter().any(|c| c == "logs") || !MEMBERS.contains(&base.as_str()) {
                 continue;
             }
@@ -406,14 +420,17 @@ impl NodeArtifacts {
             }
             warnings.push(format!("{origin}: {d}; the members before it are used"));
         }
-        let mut a = NodeArtifacts::assemble(origin.clone(), node_from_name(name), files)?;
+        let mut a = NodeArtifacts::assemble(origin.clone(), NameSource::Archive(name), files)?;
+        a.controller = controller_marks && a.flows.is_none() && a.agent_info.is_none();
         a.warnings.extend(warnings);
         Ok(a)
     }
 
+    /// Builds the artifacts from the members read; `name` (the archive's or directory's name)
+    /// gives the node when agentinfo does not; an archive's is checked against agentinfo's.
     fn assemble(
         origin: String,
-        fallback_node: String,
+        name: NameSource<'_>,
         files: Vec<(String, String, String)>,
     ) -> Result<NodeArtifacts, BundleError> {
         let mut a = NodeArtifacts { origin, ..NodeArtifacts::default() };
@@ -457,7 +474,25 @@ impl NodeArtifacts {
                 _ => {}
             }
         }
-        a.node = a.agent_info.as_ref().and_then(|i| i.node.clone()).unwrap_or(fallback_node);
+        let from_name = match name {
+            NameSource::Archive(file) => node_from_name(file),
+            NameSource::Directory(dir) => Some(dir.to_string()),
+        };
+        a.node = match a.agent_info.as_ref().and_then(|i| i.node.clone()) {
+            Some(node) => {
+                let named = from_name.filter(|n| *n != node && matches!(name, NameSource::Archive(_)));
+                if let Some(named) = named {
+                    a.warnings.push(format!(
+                        "{}: its name says node {named}, its agentinfo says node {node}; {node} is used",
+                        a.origin
+                    ));
+                }
+                node
+            }
+            None => from_name.unwrap_or_else(|| match name {
+                NameSource::Archive(file) | NameSource::Directory(file) => stem(file).to_string(),
+            }),
+        };
         Ok(a)
     }
 
@@ -501,8 +536,55 @@ impl<R: Read> Read for Counting<'_, R> {
     }
 }
 
-/// `agent_<node>.tar.gz` → `<node>`; `<node>_<collection>.tar.gz` → `<node>`; a directory name as is.
-fn node_from_name(name: &str) -> String {
-    let stem = name.trim_end_matches(".tar.gz").trim_end_matches(".tgz").trim_end_matches(".tar");
-    stem.strip_prefix("agent_").unwrap_or(stem).to_string()
+/// Where a bundle's fallback node name comes from.
+#[derive(Clone, Copy)]
+enum NameSource<'n> {
+    /// An archive's file name (`agent_<node>.tar.gz`, `<node>_<collection>.tar.gz`, ...).
+    Archive(&'n str),
+    /// A directory's name, taken as it is.
+    Directory(&'n str),
+}
+
+/// The member that marks the controller's bundle (the AntreaControllerInfo object).
+const CONTROLLER_INFO: &str = "controllerinfo";
+
+/// A file name without its archive suffix.
+fn stem(name: &str) -> &str {
+    name.trim_end_matches(".tar.gz").trim_end_matches(".tgz").trim_end_matches(".tar")
+}
+
+/// The node an archive's file name gives: `agent_<node>.tar.gz` (antctl, and its v2.3+
+/// fallback bundles) → `<node>`; `<node>_<collection>.tar.gz` (a SupportBundleCollection upload,
+/// `pkg/agent/supportbundlecollection/support_bundle_controller.go`) → `<node>`. Kubernetes names (Nodes, collections) cannot hold `_`, so the first `_`
+/// separates the two. `bundle_<random>.tar.gz` (antctl inside the agent Pod) and
+/// `controller*` names give none.
+fn node_from_name(name: &str) -> Option<String> {
+    let stem = stem(name);
+    if stem.is_empty() || stem == "controller" || stem.starts_with("controller_") || stem.starts_with("bundle_") {
+        return None;
+    }
+    if let Some(node) = stem.strip_prefix("agent_") {
+        return (!node.is_empty()).then(|| node.to_string());
+    }
+    match stem.split_once('_') {
+        Some((node, collection)) if !node.is_empty() && !collection.is_empty() => Some(node.to_string()),
+        _ => Some(stem.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn node_names_from_file_names() {
+        let n = |s: &str| node_from_name(s);
+        assert_eq!(n("agent_k8s-node-1.tar.gz").as_deref(), Some("k8s-node-1"));
+        assert_eq!(n("worker1_support-bundle-for-nodes.tar.gz").as_deref(), Some("worker1"));
+        assert_eq!(n("ip-10-0-1-7.ec2.internal_sbc-1.tgz").as_deref(), Some("ip-10-0-1-7.ec2.internal"));
+        assert_eq!(n("k8s-node-2.tar").as_deref(), Some("k8s-node-2"));
+        assert_eq!(n("controller.tar.gz"), None);
+        assert_eq!(n("controller_k8s-node-1.tar.gz"), None);
+        assert_eq!(n("bundle_3121387.tar.gz"), None);
+    }
 }

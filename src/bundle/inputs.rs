@@ -38,6 +38,8 @@ pub struct AnalysisInputs {
     pub probe: Option<PathBuf>,
     /// What could not be used: (file, why).
     pub problems: Vec<(String, String)>,
+    /// Inputs recognised and deliberately not used (the controller's bundle): (file, what it is).
+    pub skipped: Vec<(String, String)>,
 }
 
 impl AnalysisInputs {
@@ -223,6 +225,10 @@ fn add_file(out: &mut AnalysisInputs, path: &Path, node: Option<&str>) {
             None => out.problem(path, "a capture needs its node: give it as NODE=FILE or inside a node directory"),
         },
         FileKind::AgentArchive => match NodeArtifacts::open(path) {
+            Ok(a) if a.controller => out.skipped.push((
+                path.display().to_string(),
+                "the Antrea controller's bundle (controllerinfo, controller logs, cluster-wide policies; no OVS flows): it describes no node".to_string(),
+            )),
             Ok(mut a) => {
                 let name = node.map(str::to_string).unwrap_or_else(|| a.node.clone());
                 a.node = name.clone();
