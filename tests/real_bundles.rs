@@ -5,6 +5,7 @@
 
 mod support;
 
+use hoptrace::antrea::controlplane::PortRef;
 use hoptrace::bundle::inputs::discover;
 use hoptrace::bundle::{ClusterInfo, NodeArtifacts};
 use std::net::IpAddr;
@@ -220,4 +221,37 @@ fn analyze_a_real_bundle_directory_without_tunnel_captures() {
     assert_eq!(missing.len(), 1, "{v}");
     assert_eq!(missing[0]["node"], "k8s-node2", "{v}");
     assert_eq!(code, 3, "{v}");
+}
+
+/// The agent's policy files (yaml.v2 of controlplane structs): `services[].port` is an
+/// `IntOrString` written as `{type, intval, strval}`; a named port is resolved through the
+/// endpoints' named ports (the applied-to Pods of an ingress rule), else said unresolved.
+#[test]
+fn v2_6_policy_ports_are_int_or_string() {
+    let a = NodeArtifacts::open(&bundles("v2.6")).unwrap();
+    assert!(a.warnings.is_empty(), "{:?}", a.warnings);
+    let np = &a.network_policies[0];
+    assert_eq!(np.source.as_deref(), Some("acnp-deny-db"));
+    let rule = &np.rules[0];
+    assert_eq!(rule.peer_ip_blocks, ["10.10.0.0/24"]);
+    let services: Vec<String> = rule.services.iter().map(ToString::to_string).collect();
+    assert_eq!(services, ["TCP/3306", "TCP/8000-8080", "TCP/http=8080", "UDP/metrics (unresolved)", "UDP/*"]);
+    assert_eq!(rule.services[2].port, Some(PortRef::Name("http".into())));
+    assert_eq!(a.applied_to_groups[0].members[0].ports.len(), 2);
+    assert_eq!(a.address_groups[0].members[0].ips, [ip("10.10.0.5")]);
+}
+
+/// Service `targetPort` (and, from Go YAML encoders, `port`) are `IntOrString`s: a number, a
+/// container port's name, or the `{type, intval, strval}` mapping.
+#[test]
+fn service_ports_are_int_or_string() {
+    let json = ClusterInfo::load(&bundles("services.json")).unwrap();
+    let web = json.service("default", "web").unwrap();
+    let ports: Vec<(u16, Option<PortRef>)> = web.ports.iter().map(|p| (p.port, p.target_port.clone())).collect();
+    assert_eq!(ports, [(80, Some(PortRef::Name("http".into()))), (9090, Some(PortRef::Number(9100)))]);
+    let yaml = ClusterInfo::load(&bundles("services.yaml")).unwrap();
+    let db = yaml.service("default", "db").unwrap();
+    assert_eq!(db.cluster_ips, [ip("10.96.40.2")]);
+    let ports: Vec<(u16, Option<PortRef>)> = db.ports.iter().map(|p| (p.port, p.target_port.clone())).collect();
+    assert_eq!(ports, [(3306, Some(PortRef::Number(3306))), (33062, Some(PortRef::Name("admin".into())))]);
 }

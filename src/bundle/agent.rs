@@ -3,9 +3,10 @@
 //! `flows`, `groups`, `ovsports`, `agentinfo`, `networkpolicies`, `addressgroups`,
 //! `appliedtogroups`, `address`, `route` (antrea-traceflow.md §5.1).
 
-use super::lenient::{array, each_item, get, interface_ip, ip, meta, path, string};
+use super::lenient::{array, each_item, get, int_or_string, interface_ip, ip, meta, path, string, IntOrString};
 pub use crate::antrea::controlplane::{
-    AgentInfo, GroupMember, MemberGroup, NetworkPolicy, PolicyRule, RuleAction, RuleDirection,
+    AgentInfo, GroupMember, MemberGroup, NamedPort, NetworkPolicy, PolicyRule, PortRef, RuleAction, RuleDirection,
+    RuleService,
 };
 use crate::ovs::flow::FileError;
 use crate::ovs::group::parse_groups;
@@ -125,10 +126,64 @@ fn member_group(v: &Value) -> Option<MemberGroup> {
             let node = get(m, "node").and_then(|n| string(n, "name").or_else(|| n.as_str().map(str::to_string)));
             let mut ips: Vec<IpAddr> = array(m, "ips").iter().filter_map(ip).collect();
             ips.extend(get(m, "ip").and_then(ip));
-            GroupMember { pod, node, ips }
+            let ports = array(m, "ports")
+                .iter()
+                .filter_map(|p| {
+                    Some(NamedPort {
+                        name: string(p, "name").filter(|n| !n.is_empty())?,
+                        port: get(p, "port").and_then(Value::as_u64).and_then(|n| u16::try_from(n).ok())?,
+                        protocol: string(p, "protocol").unwrap_or_else(|| "TCP".into()),
+                    })
+                })
+                .collect();
+            GroupMember { pod, node, ips, ports }
         })
         .collect();
     Some(MemberGroup { name, members })
+}
+
+/// One `services[]` entry: `port` is an `IntOrString` (a mapping in the agent's YAML, a number
+/// or name in JSON); a named port is resolved later, from the groups.
+fn rule_service(s: &Value) -> RuleService {
+    let port = get(s, "port").and_then(int_or_string).and_then(|p| match p {
+        IntOrString::Int(n) => u16::try_from(n).ok().map(PortRef::Number),
+        IntOrString::Str(name) => Some(PortRef::Name(name)),
+    });
+    RuleService {
+        protocol: string(s, "protocol").filter(|p| !p.is_empty()).unwrap_or_else(|| "TCP".into()),
+        port,
+        end_port: get(s, "endPort").and_then(Value::as_u64).and_then(|n| u16::try_from(n).ok()),
+        resolved: Vec::new(),
+    }
+}
+
+/// Resolves the named ports of every rule through the members of its endpoint groups: the
+/// applied-to groups (the rule's, else the policy's) for an ingress rule, the peer address
+/// groups for an egress rule. A name no member gives stays unresolved.
+fn resolve_named_ports(policies: &mut [NetworkPolicy], applied_to: &[MemberGroup], address: &[MemberGroup]) {
+    for np in policies {
+        for rule in &mut np.rules {
+            let (names, groups): (&[String], &[MemberGroup]) = match rule.direction {
+                Some(RuleDirection::Out) => (&rule.peer_groups, address),
+                _ if !rule.applied_to.is_empty() => (&rule.applied_to, applied_to),
+                _ => (&np.applied_to, applied_to),
+            };
+            for svc in &mut rule.services {
+                let Some(PortRef::Name(name)) = &svc.port else { continue };
+                let mut nums: Vec<u16> = groups
+                    .iter()
+                    .filter(|g| names.contains(&g.name))
+                    .flat_map(|g| &g.members)
+                    .flat_map(|m| &m.ports)
+                    .filter(|p| &p.name == name && p.protocol.eq_ignore_ascii_case(&svc.protocol))
+                    .map(|p| p.port)
+                    .collect();
+                nums.sort_unstable();
+                nums.dedup();
+                svc.resolved = nums;
+            }
+        }
+    }
 }
 
 fn policy(v: &Value) -> Option<NetworkPolicy> {
@@ -167,17 +222,7 @@ fn policy(v: &Value) -> Option<NetworkPolicy> {
                         }
                     })
                     .collect(),
-                services: array(r, "services")
-                    .iter()
-                    .map(|s| {
-                        let proto = string(s, "protocol").unwrap_or_else(|| "TCP".into());
-                        let port = string(s, "port").unwrap_or_else(|| "*".into());
-                        match get(s, "endPort").and_then(Value::as_u64) {
-                            Some(e) => format!("{proto}/{port}-{e}"),
-                            None => format!("{proto}/{port}"),
-                        }
-                    })
-                    .collect(),
+                services: array(r, "services").iter().map(rule_service).collect(),
                 applied_to: strings(r, "appliedToGroups"),
                 direction,
             }
@@ -474,6 +519,7 @@ impl NodeArtifacts {
                 _ => {}
             }
         }
+        resolve_named_ports(&mut a.network_policies, &a.applied_to_groups, &a.address_groups);
         let from_name = match name {
             NameSource::Archive(file) => node_from_name(file),
             NameSource::Directory(dir) => Some(dir.to_string()),

@@ -32,6 +32,50 @@ pub fn array<'a>(v: &'a Value, key: &str) -> &'a [Value] {
     get(v, key).and_then(Value::as_array).map(Vec::as_slice).unwrap_or(&[])
 }
 
+/// A Kubernetes `IntOrString` value (a port or target port).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum IntOrString {
+    /// A number.
+    Int(i64),
+    /// A name.
+    Str(String),
+}
+
+/// An `IntOrString` as JSON writes it (`80`, `"http"`) or as Go's YAML encoders write the
+/// struct, which has no YAML marshaller: `{type: 0, intval: 80, strval: ""}` (`type: 1` for a
+/// name in `strval`). A string of digits is read as the number; `None` for anything else.
+pub fn int_or_string(v: &Value) -> Option<IntOrString> {
+    match v {
+        Value::Number(n) => n.as_i64().map(IntOrString::Int),
+        Value::String(s) => {
+            let s = s.trim();
+            if s.is_empty() {
+                None
+            } else if s.bytes().all(|b| b.is_ascii_digit()) {
+                s.parse().ok().map(IntOrString::Int)
+            } else {
+                Some(IntOrString::Str(s.to_string()))
+            }
+        }
+        Value::Object(_) => {
+            let int = || get(v, "intVal").and_then(Value::as_i64).map(IntOrString::Int);
+            let name = || {
+                get(v, "strVal")
+                    .and_then(Value::as_str)
+                    .filter(|s| !s.is_empty())
+                    .map(|s| IntOrString::Str(s.to_string()))
+            };
+            match get(v, "type").and_then(Value::as_i64) {
+                Some(0) => int(),
+                Some(1) => name(),
+                Some(_) => None,
+                None => name().or_else(int),
+            }
+        }
+        _ => None,
+    }
+}
+
 /// `metadata` / `objectmeta` (or inlined) name and namespace.
 pub fn meta(v: &Value) -> (Option<String>, Option<String>) {
     let m = get(v, "metadata").or_else(|| get(v, "objectmeta")).unwrap_or(v);
@@ -161,6 +205,18 @@ mod tests {
         assert_eq!(interface_ip(&Value::String("192.168.77.102/33".into())), None);
         assert_eq!(interface_ip(&Value::String("fd00::1/129".into())), None);
         assert_eq!(interface_ip(&Value::String("eth0/24".into())), None);
+        let ios = |v: Value| int_or_string(&v);
+        assert_eq!(ios(serde_json::json!({"type": 0, "intval": 80, "strval": ""})), Some(IntOrString::Int(80)));
+        assert_eq!(
+            ios(serde_json::json!({"type": 1, "intval": 0, "strval": "http"})),
+            Some(IntOrString::Str("http".into()))
+        );
+        assert_eq!(ios(serde_json::json!({"Type": 0, "IntVal": 53})), Some(IntOrString::Int(53)));
+        assert_eq!(ios(serde_json::json!({"type": 2})), None);
+        assert_eq!(ios(serde_json::json!(443)), Some(IntOrString::Int(443)));
+        assert_eq!(ios(serde_json::json!("8080")), Some(IntOrString::Int(8080)));
+        assert_eq!(ios(serde_json::json!("web")), Some(IntOrString::Str("web".into())));
+        assert_eq!(ios(Value::Null), None);
         let v = serde_json::json!({"GroupMembers": [1]});
         assert_eq!(array(&v, "groupmembers").len(), 1);
         let (docs, errs) = documents("a: 1\n---\nitems:\n- b: 2\n- b: 3\n---\nc: [\n");
