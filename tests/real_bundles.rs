@@ -255,3 +255,30 @@ fn service_ports_are_int_or_string() {
     let ports: Vec<(u16, Option<PortRef>)> = db.ports.iter().map(|p| (p.port, p.target_port.clone())).collect();
     assert_eq!(ports, [(3306, Some(PortRef::Number(3306))), (33062, Some(PortRef::Name("admin".into())))]);
 }
+
+/// Antrea before v2.0 dumps no `groups`: a Service group the flows use exists on the switch but
+/// its buckets are unknown, so the simulation stops there as unresolved — never "dropped".
+#[test]
+fn without_a_groups_file_group_actions_are_unresolved() {
+    let tmp = tempfile::tempdir().unwrap();
+    let src = support::sample("pod-to-service-remote").join("k8s-node1");
+    let files: Vec<(&str, PathBuf)> = ["flows", "ovsports", "agentinfo"].iter().map(|f| (*f, src.join(f))).collect();
+    let dir = node_dir(tmp.path(), "k8s-node1", &files);
+    let a = NodeArtifacts::open(&dir).unwrap();
+    assert!(a.groups_missing);
+    let out = support::run(&[
+        "trace",
+        "--node-dir",
+        dir.to_str().unwrap(),
+        "--in-port",
+        "client-05da76",
+        "tcp,dl_src=d6:f8:54:e5:46:56,dl_dst=f2:37:83:15:41:84,nw_src=10.10.1.5,nw_dst=10.96.0.20,tp_src=10004,tp_dst=80,nw_ttl=64",
+    ]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("Result: incomplete"), "{text}");
+    assert!(!text.contains("Result: dropped"), "{text}");
+    assert!(text.contains("group 2 is unresolved") && text.contains("no groups file"), "{text}");
+    // With the groups file the same packet goes through the group.
+    std::fs::copy(src.join("groups"), dir.join("groups")).unwrap();
+    assert!(!NodeArtifacts::open(&dir).unwrap().groups_missing);
+}

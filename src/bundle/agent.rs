@@ -305,6 +305,9 @@ pub struct NodeArtifacts {
     /// dump), set by whoever has the inventory: the node's transport IPs when agentinfo gives
     /// none (Antrea before v2.6 writes no `networkInfo`; Windows bundles have no `address`).
     pub inventory_ips: Vec<IpAddr>,
+    /// Whether the bundle (or directory) had no `groups` member: Antrea dumps groups only since
+    /// v2.0, so the Service groups the flows use are unknown, not absent.
+    pub groups_missing: bool,
     /// Whether this is the Antrea controller's bundle (`controller.tar.gz`, or a fallback
     /// `controller_<node>.tar.gz`): it holds `controllerinfo` or controller logs and neither
     /// `flows` nor `agentinfo`, so it describes no node.
@@ -479,6 +482,7 @@ impl NodeArtifacts {
         files: Vec<(String, String, String)>,
     ) -> Result<NodeArtifacts, BundleError> {
         let mut a = NodeArtifacts { origin, ..NodeArtifacts::default() };
+        a.groups_missing = !files.iter().any(|(m, _, _)| m == "groups");
         for (member, where_, text) in files {
             // A YAML document that cannot be read costs that document; the rest is kept.
             let mut yaml = |f: &mut dyn FnMut(Value)| {

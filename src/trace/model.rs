@@ -25,6 +25,10 @@ pub fn assemble(name: &str, artifacts: &NodeArtifacts) -> Option<SimNode> {
         &artifacts.declared_tables(),
     );
     node.transport_ips = artifacts.transport_ips();
+    if artifacts.groups_missing {
+        node.pipeline.groups_unknown =
+            Some(format!("{} has no groups file (Antrea dumps groups only since v2.0)", artifacts.origin));
+    }
     Some(node)
 }
 

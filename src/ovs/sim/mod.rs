@@ -57,6 +57,11 @@ pub struct Pipeline {
     pub(crate) action_text: Vec<Vec<trace::Text>>,
     /// Table names as shared text.
     pub(crate) table_text: HashMap<u8, trace::Text>,
+    /// Why the groups are not known, when no group dump was given with the flows (a group the
+    /// flows use exists on the switch, since OVS refuses flows naming a missing group, but its
+    /// buckets are unknown): a group action then stops the simulation as unresolved instead of
+    /// dropping.
+    pub groups_unknown: Option<String>,
 }
 
 impl Pipeline {
@@ -98,6 +103,7 @@ impl Pipeline {
             match_text: Vec::new(),
             action_text: Vec::new(),
             table_text: HashMap::new(),
+            groups_unknown: None,
         };
         for (idx, flow) in flows.into_iter().enumerate() {
             let compiled = lookup::compile(&flow, &out.ports);
