@@ -6,6 +6,8 @@
 mod support;
 
 use hoptrace::antrea::controlplane::PortRef;
+use hoptrace::antrea::tables::Table;
+use hoptrace::antrea::{AntreaVersion, TableMap, TableMapSource};
 use hoptrace::bundle::inputs::discover;
 use hoptrace::bundle::{ClusterInfo, NodeArtifacts};
 use std::net::IpAddr;
@@ -281,4 +283,39 @@ fn without_a_groups_file_group_actions_are_unresolved() {
     // With the groups file the same packet goes through the group.
     std::fs::copy(src.join("groups"), dir.join("groups")).unwrap();
     assert!(!NodeArtifacts::open(&dir).unwrap().groups_missing);
+}
+
+/// v1.4: agentinfo is indented JSON (camelCase), the flows are an OpenFlow 1.3 dump without
+/// `idle_age` and with the fixed numeric table ids, which agentinfo's legacy table names
+/// (`Classification`, `L2Forwarding`) must not renumber.
+#[test]
+fn v1_4_json_agentinfo_and_openflow13_numeric_flows() {
+    let a = NodeArtifacts::open(&bundles("v1.4")).unwrap();
+    assert!(a.warnings.is_empty(), "{:?}", a.warnings);
+    assert_eq!(a.node, "k8s-node-1");
+    let info = a.agent_info.as_ref().unwrap();
+    assert_eq!(info.version.as_deref(), Some("v1.4.0"));
+    assert_eq!(info.node_subnets, ["10.10.0.0/24"]);
+    assert_eq!(info.bridge.as_deref(), Some("br-int"));
+    assert!(info.flow_tables.contains_key("Classification"));
+    assert_eq!(a.antrea_version(), Some(AntreaVersion::new(1, 4)));
+    assert!(a.network_policies.is_empty() && a.groups_missing);
+    let dump = a.flows.as_ref().unwrap();
+    assert_eq!(dump.flows.len(), 18);
+    assert!(dump.flows.iter().all(|f| f.idle_age.is_none() && f.duration_ms.is_some()));
+    // The fixed ids, by version and by the names alike.
+    for version in [a.antrea_version(), None] {
+        let tables = TableMap::for_node(dump, &a.declared_tables(), version);
+        assert_eq!(tables.source, TableMapSource::Legacy, "{version:?}: {:?}", tables.notes);
+        let of = |i: usize| tables.table_of(&dump.flows[i]);
+        assert_eq!(of(0), Some(Table::Classifier));
+        assert_eq!(of(4), Some(Table::SpoofGuard));
+        assert_eq!(of(9), Some(Table::L3Forwarding));
+        assert_eq!(of(13), Some(Table::L2ForwardingCalc));
+        assert_eq!(of(16), Some(Table::Output));
+    }
+    // The node's view of its flows: the tunnel peer of the remote Pod CIDR.
+    let tables = TableMap::for_node(dump, &a.declared_tables(), a.antrea_version());
+    let view = hoptrace::antrea::NodeView::build(dump, &a.groups, a.ports.as_ref(), &tables);
+    assert_eq!(view.peer_for(ip("10.10.1.9")).unwrap().peer, ip("192.168.77.102"));
 }

@@ -546,6 +546,11 @@ impl NodeArtifacts {
         Ok(a)
     }
 
+    /// The agent's release, from agentinfo's `version`.
+    pub fn antrea_version(&self) -> Option<crate::antrea::AntreaVersion> {
+        self.agent_info.as_ref()?.version.as_deref().and_then(crate::antrea::AntreaVersion::parse)
+    }
+
     /// The table names agentinfo declares (for [`crate::antrea::TableMap::for_dump`]).
     pub fn declared_tables(&self) -> Vec<String> {
         self.agent_info.as_ref().map(|i| i.flow_tables.keys().cloned().collect()).unwrap_or_default()
