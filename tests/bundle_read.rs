@@ -256,7 +256,8 @@ fn support_bundle_is_read_in_place() {
     assert_eq!(np.rules[0].action, Some(hoptrace::bundle::agent::RuleAction::Drop));
     assert_eq!(np.rules[0].peer_groups, vec!["ag-client".to_string()]);
     assert_eq!(np.rules[0].peer_ip_blocks, vec!["10.10.0.0/24".to_string()]);
-    assert_eq!(np.rules[0].services, vec!["TCP/3306".to_string()]);
+    let services: Vec<String> = np.rules[0].services.iter().map(ToString::to_string).collect();
+    assert_eq!(services, ["TCP/3306"]);
     assert_eq!(n1.address_groups.len(), 2);
     assert_eq!(n1.address_groups[0].members[0].ips, vec![ip("10.10.0.26")]);
     assert_eq!(n1.address_groups[1].members[0].ips, vec![ip("10.10.0.24")]);

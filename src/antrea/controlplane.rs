@@ -91,6 +91,64 @@ pub struct GroupMember {
     pub node: Option<String>,
     /// IPs.
     pub ips: Vec<IpAddr>,
+    /// Named ports of the member (`ports[]`: the Pod's container ports that have a name).
+    pub ports: Vec<NamedPort>,
+}
+
+/// A named port of a group member (controlplane `NamedPort`).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct NamedPort {
+    /// The name.
+    pub name: String,
+    /// The number.
+    pub port: u16,
+    /// `TCP`, `UDP` or `SCTP`.
+    pub protocol: String,
+}
+
+/// A port as Kubernetes' `IntOrString` holds it: a number, or the name of a container port.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub enum PortRef {
+    /// A port number.
+    Number(u16),
+    /// A port name, resolved per endpoint.
+    Name(String),
+}
+
+/// The traffic one rule matches (controlplane `Service`): protocol and destination ports.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct RuleService {
+    /// `TCP`, `UDP`, `SCTP`, `ICMP`, ... (`TCP` when the file says none, as Antrea defaults).
+    pub protocol: String,
+    /// The port or its name; `None` matches every port.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub port: Option<PortRef>,
+    /// The last port of a range starting at `port`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub end_port: Option<u16>,
+    /// For a named port: the numbers the rule's endpoints give that name (the applied-to Pods
+    /// for an ingress rule, the peer Pods for an egress rule); empty when none of the groups
+    /// read names it (unresolved).
+    pub resolved: Vec<u16>,
+}
+
+impl std::fmt::Display for RuleService {
+    /// `TCP/3306`, `TCP/8000-8080`, `TCP/*`, `TCP/http=8080`, `TCP/http (unresolved)`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/", self.protocol)?;
+        match &self.port {
+            None => f.write_str("*"),
+            Some(PortRef::Number(p)) => match self.end_port {
+                Some(e) => write!(f, "{p}-{e}"),
+                None => write!(f, "{p}"),
+            },
+            Some(PortRef::Name(n)) if self.resolved.is_empty() => write!(f, "{n} (unresolved)"),
+            Some(PortRef::Name(n)) => {
+                let nums: Vec<String> = self.resolved.iter().map(u16::to_string).collect();
+                write!(f, "{n}={}", nums.join(","))
+            }
+        }
+    }
 }
 
 /// An `AddressGroup` or `AppliedToGroup`.
@@ -121,8 +179,8 @@ pub struct PolicyRule {
     pub peer_groups: Vec<String>,
     /// Peer IP blocks (CIDR strings).
     pub peer_ip_blocks: Vec<String>,
-    /// Services as `protocol/port[-endPort]`.
-    pub services: Vec<String>,
+    /// The traffic the rule matches (empty: all).
+    pub services: Vec<RuleService>,
     /// Rule-level applied-to groups.
     pub applied_to: Vec<String>,
 }

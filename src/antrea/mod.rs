@@ -13,7 +13,9 @@ pub mod policy;
 pub mod registers;
 pub mod simulated;
 pub mod tables;
+pub mod version;
 
 pub use cookie::{Cookie, CookieCategory};
 pub use node::{Endpoint, NodeView, PortInfo, PortRole, RemoteCidr, ServiceEntry};
 pub use tables::{TableMap, TableMapSource};
+pub use version::AntreaVersion;

@@ -6,6 +6,7 @@ use super::node::{NodeView, PortRole};
 use super::observe::TerminalState;
 use super::registers::{RegField, AP_CONJ_ID, MARKS_REGISTER, TARGET_OFPORT, TF_EGRESS_CONJ_ID, TF_INGRESS_CONJ_ID};
 use super::tables::TableMap;
+use super::version::AntreaVersion;
 use crate::ether::ether_type;
 use crate::ovs::field::Field;
 use crate::ovs::sim::multinode::Node;
@@ -45,7 +46,20 @@ impl SimNode {
         ports: Option<PortTable>,
         declared: &[String],
     ) -> SimNode {
-        let tables = TableMap::for_dump(&flows, declared);
+        SimNode::for_agent(name, flows, groups, ports, declared, None)
+    }
+
+    /// [`SimNode::with_tables`] knowing the agent's release, which decides the table numbering
+    /// where releases differ ([`TableMap::for_node`]).
+    pub fn for_agent(
+        name: &str,
+        flows: FlowDump,
+        groups: Vec<Group>,
+        ports: Option<PortTable>,
+        declared: &[String],
+        version: Option<AntreaVersion>,
+    ) -> SimNode {
+        let tables = TableMap::for_node(&flows, declared, version);
         let view = NodeView::build(&flows, &groups, ports.as_ref(), &tables);
         let ports = ports.unwrap_or_else(|| PortTable {
             ports: view

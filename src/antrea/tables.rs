@@ -4,6 +4,7 @@
 //! `groups` file, which Antrea dumps without `--names`, and numeric dumps use numbers).
 
 use super::observation::Component;
+use super::version::AntreaVersion;
 use crate::ovs::{Action, Flow, FlowDump, Group, TableRef};
 use serde::Serialize;
 
@@ -392,19 +393,33 @@ impl TableMap {
     /// otherwise inferred from the table names present (plus `declared`, e.g. agentinfo's
     /// `ovsInfo.flowTable` keys, which also lists tables without flows).
     pub fn for_dump(dump: &FlowDump, declared: &[String]) -> TableMap {
-        let names: Vec<&str> = dump
+        TableMap::for_node(dump, declared, None)
+    }
+
+    /// [`TableMap::for_dump`] knowing the agent's release: before v1.6 table ids were fixed,
+    /// so the legacy numbering is used whatever the names say. A numeric dump whose declared
+    /// names are not those of a v1.6+ pipeline (no `PipelineRootClassifier`: v1.4/v1.5
+    /// agentinfo lists `Classification`, ...) also gets the legacy numbering, since inferring
+    /// an allocation order from legacy names would number them wrongly.
+    pub fn for_node(dump: &FlowDump, declared: &[String], version: Option<AntreaVersion>) -> TableMap {
+        if let Some(v) = version.filter(|v| v.fixed_table_ids()) {
+            let mut map = TableMap::legacy();
+            map.notes.push(format!("Antrea {v}: the fixed table ids of releases before v1.6"));
+            return map;
+        }
+        let named: Vec<&str> = dump
             .flows
             .iter()
             .filter_map(|f| match &f.table {
                 Some(TableRef::Name(n)) => Some(n.as_str()),
                 _ => None,
             })
-            .chain(declared.iter().map(String::as_str))
             .collect();
-        if names.is_empty() {
+        let current = declared.iter().any(|d| d == Table::PipelineRootClassifier.name());
+        if named.is_empty() && !current {
             return TableMap::legacy();
         }
-        TableMap::infer(names)
+        TableMap::infer(named.into_iter().chain(declared.iter().map(String::as_str)))
     }
 
     /// The id of a table name.

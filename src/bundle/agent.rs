@@ -3,9 +3,10 @@
 //! `flows`, `groups`, `ovsports`, `agentinfo`, `networkpolicies`, `addressgroups`,
 //! `appliedtogroups`, `address`, `route` (antrea-traceflow.md §5.1).
 
-use super::lenient::{array, each_item, get, ip, meta, path, string};
+use super::lenient::{array, each_item, get, int_or_string, interface_ip, ip, meta, path, string, IntOrString};
 pub use crate::antrea::controlplane::{
-    AgentInfo, GroupMember, MemberGroup, NetworkPolicy, PolicyRule, RuleAction, RuleDirection,
+    AgentInfo, GroupMember, MemberGroup, NamedPort, NetworkPolicy, PolicyRule, PortRef, RuleAction, RuleDirection,
+    RuleService,
 };
 use crate::ovs::flow::FileError;
 use crate::ovs::group::parse_groups;
@@ -84,8 +85,8 @@ impl AgentInfo {
             for (k, val) in obj {
                 if k.to_ascii_lowercase().contains("ip") {
                     match val {
-                        Value::Array(a) => transport_ips.extend(a.iter().filter_map(ip)),
-                        other => transport_ips.extend(ip(other)),
+                        Value::Array(a) => transport_ips.extend(a.iter().filter_map(interface_ip)),
+                        other => transport_ips.extend(interface_ip(other)),
                     }
                 }
             }
@@ -126,10 +127,64 @@ fn member_group(v: &Value) -> Option<MemberGroup> {
             let node = get(m, "node").and_then(|n| string(n, "name").or_else(|| n.as_str().map(str::to_string)));
             let mut ips: Vec<IpAddr> = array(m, "ips").iter().filter_map(ip).collect();
             ips.extend(get(m, "ip").and_then(ip));
-            GroupMember { pod, node, ips }
+            let ports = array(m, "ports")
+                .iter()
+                .filter_map(|p| {
+                    Some(NamedPort {
+                        name: string(p, "name").filter(|n| !n.is_empty())?,
+                        port: get(p, "port").and_then(Value::as_u64).and_then(|n| u16::try_from(n).ok())?,
+                        protocol: string(p, "protocol").unwrap_or_else(|| "TCP".into()),
+                    })
+                })
+                .collect();
+            GroupMember { pod, node, ips, ports }
         })
         .collect();
     Some(MemberGroup { name, members })
+}
+
+/// One `services[]` entry: `port` is an `IntOrString` (a mapping in the agent's YAML, a number
+/// or name in JSON); a named port is resolved later, from the groups.
+fn rule_service(s: &Value) -> RuleService {
+    let port = get(s, "port").and_then(int_or_string).and_then(|p| match p {
+        IntOrString::Int(n) => u16::try_from(n).ok().map(PortRef::Number),
+        IntOrString::Str(name) => Some(PortRef::Name(name)),
+    });
+    RuleService {
+        protocol: string(s, "protocol").filter(|p| !p.is_empty()).unwrap_or_else(|| "TCP".into()),
+        port,
+        end_port: get(s, "endPort").and_then(Value::as_u64).and_then(|n| u16::try_from(n).ok()),
+        resolved: Vec::new(),
+    }
+}
+
+/// Resolves the named ports of every rule through the members of its endpoint groups: the
+/// applied-to groups (the rule's, else the policy's) for an ingress rule, the peer address
+/// groups for an egress rule. A name no member gives stays unresolved.
+fn resolve_named_ports(policies: &mut [NetworkPolicy], applied_to: &[MemberGroup], address: &[MemberGroup]) {
+    for np in policies {
+        for rule in &mut np.rules {
+            let (names, groups): (&[String], &[MemberGroup]) = match rule.direction {
+                Some(RuleDirection::Out) => (&rule.peer_groups, address),
+                _ if !rule.applied_to.is_empty() => (&rule.applied_to, applied_to),
+                _ => (&np.applied_to, applied_to),
+            };
+            for svc in &mut rule.services {
+                let Some(PortRef::Name(name)) = &svc.port else { continue };
+                let mut nums: Vec<u16> = groups
+                    .iter()
+                    .filter(|g| names.contains(&g.name))
+                    .flat_map(|g| &g.members)
+                    .flat_map(|m| &m.ports)
+                    .filter(|p| &p.name == name && p.protocol.eq_ignore_ascii_case(&svc.protocol))
+                    .map(|p| p.port)
+                    .collect();
+                nums.sort_unstable();
+                nums.dedup();
+                svc.resolved = nums;
+            }
+        }
+    }
 }
 
 fn policy(v: &Value) -> Option<NetworkPolicy> {
@@ -168,17 +223,7 @@ fn policy(v: &Value) -> Option<NetworkPolicy> {
                         }
                     })
                     .collect(),
-                services: array(r, "services")
-                    .iter()
-                    .map(|s| {
-                        let proto = string(s, "protocol").unwrap_or_else(|| "TCP".into());
-                        let port = string(s, "port").unwrap_or_else(|| "*".into());
-                        match get(s, "endPort").and_then(Value::as_u64) {
-                            Some(e) => format!("{proto}/{port}-{e}"),
-                            None => format!("{proto}/{port}"),
-                        }
-                    })
-                    .collect(),
+                services: array(r, "services").iter().map(rule_service).collect(),
                 applied_to: strings(r, "appliedToGroups"),
                 direction,
             }
@@ -276,6 +321,17 @@ pub struct NodeArtifacts {
     pub interface_indexes: Vec<(u32, String)>,
     /// `route`, one route per line as written.
     pub routes: Vec<String>,
+    /// The Node's InternalIPs from the cluster inventory (`clusterinfo` `#nodes`, or a kubectl
+    /// dump), set by whoever has the inventory: the node's transport IPs when agentinfo gives
+    /// none (Antrea before v2.6 writes no `networkInfo`; Windows bundles have no `address`).
+    pub inventory_ips: Vec<IpAddr>,
+    /// Whether the bundle (or directory) had no `groups` member: Antrea dumps groups only since
+    /// v2.0, so the Service groups the flows use are unknown, not absent.
+    pub groups_missing: bool,
+    /// Whether this is the Antrea controller's bundle (`controller.tar.gz`, or a fallback
+    /// `controller_<node>.tar.gz`): it holds `controllerinfo` or controller logs and neither
+    /// `flows` nor `agentinfo`, so it describes no node.
+    pub controller: bool,
     /// Members that were skipped or partly read, and why.
     pub warnings: Vec<String>,
 }
@@ -305,7 +361,9 @@ impl NodeArtifacts {
             }
         }
         let fallback = dir.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
-        let mut a = NodeArtifacts::assemble(origin, node_from_name(&fallback), files)?;
+        let marks = dir.join(CONTROLLER_INFO).is_file() || dir.join("logs").join("controller").is_dir();
+        let mut a = NodeArtifacts::assemble(origin, NameSource::Directory(&fallback), files)?;
+        a.controller = marks && a.flows.is_none() && a.agent_info.is_none();
         a.warnings.extend(warnings);
         Ok(a)
     }
@@ -337,6 +395,8 @@ impl NodeArtifacts {
         // The member being read or last read, for messages.
         let mut at = String::from("(first member)");
         let mut damage: Option<String> = None;
+        // `controllerinfo` or `logs/controller/...`: the controller's bundle.
+        let mut controller_marks = false;
         let stream_msg = |what: &str, at: &str, e: &std::io::Error| {
             if streamed.get() > MAX_STREAM {
                 format!(
@@ -375,6 +435,12 @@ impl NodeArtifacts {
                 .collect();
             // Members at the root, or under one top-level directory; never under logs/.
             let Some(base) = comps.last() else { continue };
+            let in_logs = comps.iter().position(|c| c == "logs");
+            if base == CONTROLLER_INFO && comps.len() <= 2
+                || in_logs.is_some_and(|i| comps.get(i + 1).is_some_and(|c| c == "controller"))
+            {
+                controller_marks = true;
+            }
             if comps.len() > 2 || comps.iter().any(|c| c == "logs") || !MEMBERS.contains(&base.as_str()) {
                 continue;
             }
@@ -422,17 +488,21 @@ impl NodeArtifacts {
             }
             warnings.push(format!("{origin}: {d}; the members before it are used"));
         }
-        let mut a = NodeArtifacts::assemble(origin.clone(), node_from_name(name), files)?;
+        let mut a = NodeArtifacts::assemble(origin.clone(), NameSource::Archive(name), files)?;
+        a.controller = controller_marks && a.flows.is_none() && a.agent_info.is_none();
         a.warnings.extend(warnings);
         Ok(a)
     }
 
+    /// Builds the artifacts from the members read; `name` (the archive's or directory's name)
+    /// gives the node when agentinfo does not; an archive's is checked against agentinfo's.
     fn assemble(
         origin: String,
-        fallback_node: String,
+        name: NameSource<'_>,
         files: Vec<(String, String, String)>,
     ) -> Result<NodeArtifacts, BundleError> {
         let mut a = NodeArtifacts { origin, ..NodeArtifacts::default() };
+        a.groups_missing = !files.iter().any(|(m, _, _)| m == "groups");
         for (member, where_, text) in files {
             // A YAML document that cannot be read costs that document; the rest is kept.
             let mut yaml = |f: &mut dyn FnMut(Value)| {
@@ -483,7 +553,26 @@ impl NodeArtifacts {
                 _ => {}
             }
         }
-        a.node = a.agent_info.as_ref().and_then(|i| i.node.clone()).unwrap_or(fallback_node);
+        resolve_named_ports(&mut a.network_policies, &a.applied_to_groups, &a.address_groups);
+        let from_name = match name {
+            NameSource::Archive(file) => node_from_name(file),
+            NameSource::Directory(dir) => Some(dir.to_string()),
+        };
+        a.node = match a.agent_info.as_ref().and_then(|i| i.node.clone()) {
+            Some(node) => {
+                let named = from_name.filter(|n| *n != node && matches!(name, NameSource::Archive(_)));
+                if let Some(named) = named {
+                    a.warnings.push(format!(
+                        "{}: its name says node {named}, its agentinfo says node {node}; {node} is used",
+                        a.origin
+                    ));
+                }
+                node
+            }
+            None => from_name.unwrap_or_else(|| match name {
+                NameSource::Archive(file) | NameSource::Directory(file) => stem(file).to_string(),
+            }),
+        };
         Ok(a)
     }
 
@@ -492,23 +581,31 @@ impl NodeArtifacts {
         self.interface_indexes.iter().find(|(i, _)| *i == index).map(|(_, n)| n.as_str())
     }
 
+    /// The agent's release, from agentinfo's `version`.
+    pub fn antrea_version(&self) -> Option<crate::antrea::AntreaVersion> {
+        self.agent_info.as_ref()?.version.as_deref().and_then(crate::antrea::AntreaVersion::parse)
+    }
+
     /// The table names agentinfo declares (for [`crate::antrea::TableMap::for_dump`]).
     pub fn declared_tables(&self) -> Vec<String> {
         self.agent_info.as_ref().map(|i| i.flow_tables.keys().cloned().collect()).unwrap_or_default()
     }
 
-    /// The node's transport IPs: agentinfo, else the `address` of agentinfo's transport
-    /// interface.
+    /// The node's transport IPs: agentinfo's, else the `address` of agentinfo's transport
+    /// interface, else the inventory's InternalIPs of the Node ([`NodeArtifacts::inventory_ips`]).
     pub fn transport_ips(&self) -> Vec<IpAddr> {
         if let Some(info) = &self.agent_info {
             if !info.transport_ips.is_empty() {
                 return info.transport_ips.clone();
             }
             if let Some(ifname) = &info.transport_interface {
-                return self.addresses.iter().filter(|a| &a.interface == ifname).map(|a| a.ip).collect();
+                let ips: Vec<IpAddr> = self.addresses.iter().filter(|a| &a.interface == ifname).map(|a| a.ip).collect();
+                if !ips.is_empty() {
+                    return ips;
+                }
             }
         }
-        vec![]
+        self.inventory_ips.clone()
     }
 }
 
@@ -529,15 +626,57 @@ impl<R: Read> Read for Counting<'_, R> {
     }
 }
 
-/// `agent_<node>.tar.gz` → `<node>`; `<node>_<collection>.tar.gz` → `<node>`; a directory name as is.
-fn node_from_name(name: &str) -> String {
-    let stem = name.trim_end_matches(".tar.gz").trim_end_matches(".tgz").trim_end_matches(".tar");
-    stem.strip_prefix("agent_").unwrap_or(stem).to_string()
+/// Where a bundle's fallback node name comes from.
+#[derive(Clone, Copy)]
+enum NameSource<'n> {
+    /// An archive's file name (`agent_<node>.tar.gz`, `<node>_<collection>.tar.gz`, ...).
+    Archive(&'n str),
+    /// A directory's name, taken as it is.
+    Directory(&'n str),
+}
+
+/// The member that marks the controller's bundle (the AntreaControllerInfo object).
+const CONTROLLER_INFO: &str = "controllerinfo";
+
+/// A file name without its archive suffix.
+fn stem(name: &str) -> &str {
+    name.trim_end_matches(".tar.gz").trim_end_matches(".tgz").trim_end_matches(".tar")
+}
+
+/// The node an archive's file name gives: `agent_<node>.tar.gz` (antctl, and its v2.3+
+/// fallback bundles) → `<node>`; `<node>_<collection>.tar.gz` (a SupportBundleCollection upload,
+/// `pkg/agent/supportbundlecollection/support_bundle_controller.go`) → `<node>`. Kubernetes names (Nodes, collections) cannot hold `_`, so the first `_`
+/// separates the two. `bundle_<random>.tar.gz` (antctl inside the agent Pod) and
+/// `controller*` names give none.
+fn node_from_name(name: &str) -> Option<String> {
+    let stem = stem(name);
+    if stem.is_empty() || stem == "controller" || stem.starts_with("controller_") || stem.starts_with("bundle_") {
+        return None;
+    }
+    if let Some(node) = stem.strip_prefix("agent_") {
+        return (!node.is_empty()).then(|| node.to_string());
+    }
+    match stem.split_once('_') {
+        Some((node, collection)) if !node.is_empty() && !collection.is_empty() => Some(node.to_string()),
+        _ => Some(stem.to_string()),
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn node_names_from_file_names() {
+        let n = |s: &str| node_from_name(s);
+        assert_eq!(n("agent_k8s-node-1.tar.gz").as_deref(), Some("k8s-node-1"));
+        assert_eq!(n("worker1_support-bundle-for-nodes.tar.gz").as_deref(), Some("worker1"));
+        assert_eq!(n("ip-10-0-1-7.ec2.internal_sbc-1.tgz").as_deref(), Some("ip-10-0-1-7.ec2.internal"));
+        assert_eq!(n("k8s-node-2.tar").as_deref(), Some("k8s-node-2"));
+        assert_eq!(n("controller.tar.gz"), None);
+        assert_eq!(n("controller_k8s-node-1.tar.gz"), None);
+        assert_eq!(n("bundle_3121387.tar.gz"), None);
+    }
 
     #[test]
     fn interface_indexes_from_ip_link_and_ip_addr() {

@@ -2,6 +2,8 @@
 //! from a support bundle's `clusterinfo` (multi-document YAML, antrea-traceflow.md §5.1), read
 //! leniently: keys compared case-insensitively, metadata nested or inlined, unknown objects skipped.
 
+use super::lenient::{int_or_string, IntOrString};
+use crate::antrea::controlplane::PortRef;
 use crate::probe::resolve::{NamedPod, NamedService, Names};
 use serde::de::{DeserializeSeed, Deserializer, Error as _, MapAccess, SeqAccess, Visitor};
 use serde_json::Value;
@@ -34,6 +36,9 @@ pub struct ServicePort {
     pub port: u16,
     /// `TCP`, `UDP` or `SCTP` (upper case as Kubernetes writes it).
     pub protocol: String,
+    /// `targetPort`: the Endpoints' port, a number or a container port's name (which only the
+    /// endpoint Pods resolve); `None` when not given (Kubernetes then uses `port`).
+    pub target_port: Option<PortRef>,
 }
 
 /// A Service and its ClusterIPs.
@@ -377,7 +382,12 @@ impl ClusterInfo {
                     items.iter().for_each(|i| self.add_value(i, section));
                     return;
                 }
-                let kind = get(v, "kind").and_then(Value::as_str).map(str::to_ascii_lowercase);
+                // `kind` inlined (JSON) or under a nested `typemeta` (Go YAML encoders).
+                let kind = get(v, "kind")
+                    .or_else(|| path(v, &["typemeta", "kind"]))
+                    .and_then(Value::as_str)
+                    .filter(|k| !k.is_empty())
+                    .map(str::to_ascii_lowercase);
                 let kind = kind.as_deref().or(section.map(|s| s.trim_end_matches('s')));
                 match kind {
                     Some("pod") => self.pods.extend(pod(v)),
@@ -398,6 +408,11 @@ impl ClusterInfo {
     /// The Service `namespace/name`.
     pub fn service(&self, namespace: &str, name: &str) -> Option<&ServiceInfo> {
         self.services.iter().find(|s| s.namespace == namespace && s.name == name)
+    }
+
+    /// The Node called `name`.
+    pub fn node(&self, name: &str) -> Option<&NodeInfo> {
+        self.nodes.iter().find(|n| n.name == name)
     }
 
     /// The Pod that owns `ip` (host-network Pods excluded: they share the Node's IP).
@@ -519,10 +534,19 @@ fn service(v: &Value) -> Option<ServiceInfo> {
         .map(|ps| {
             ps.iter()
                 .filter_map(|p| {
+                    // Numbers, or `IntOrString` mappings as Go's YAML encoders write them.
+                    let number = |k| match get(p, k).and_then(int_or_string)? {
+                        IntOrString::Int(n) => u16::try_from(n).ok(),
+                        IntOrString::Str(_) => None,
+                    };
                     Some(ServicePort {
                         name: get(p, "name").and_then(Value::as_str).unwrap_or("").to_string(),
-                        port: u16::try_from(get(p, "port")?.as_u64()?).ok()?,
+                        port: number("port")?,
                         protocol: get(p, "protocol").and_then(Value::as_str).unwrap_or("TCP").to_ascii_uppercase(),
+                        target_port: get(p, "targetPort").and_then(int_or_string).and_then(|t| match t {
+                            IntOrString::Int(n) => u16::try_from(n).ok().map(PortRef::Number),
+                            IntOrString::Str(name) => Some(PortRef::Name(name)),
+                        }),
                     })
                 })
                 .collect()

@@ -41,6 +41,8 @@ pub struct AnalysisInputs {
     pub probe: Option<PathBuf>,
     /// What could not be used: (file, why).
     pub problems: Vec<(String, String)>,
+    /// Inputs recognised and deliberately not used (the controller's bundle): (file, what it is).
+    pub skipped: Vec<(String, String)>,
 }
 
 impl AnalysisInputs {
@@ -131,6 +133,13 @@ pub fn discover(inputs: &[String]) -> AnalysisInputs {
         out.problem(&p.path, p.why);
     }
     out.nodes.sort_by(|a, b| a.name.cmp(&b.name));
+    if let Some(cluster) = &out.cluster {
+        for n in &mut out.nodes {
+            if let (Some(a), Some(k)) = (n.artifacts.as_mut(), cluster.node(&n.name)) {
+                a.inventory_ips = k.internal_ips.clone();
+            }
+        }
+    }
     out
 }
 
@@ -241,6 +250,10 @@ fn add_file(out: &mut AnalysisInputs, path: &Path, node: Option<&str>) {
             None => out.problem(path, "a capture needs its node: give it as NODE=FILE or inside a node directory"),
         },
         FileKind::AgentArchive => match NodeArtifacts::open(path) {
+            Ok(a) if a.controller => out.skipped.push((
+                path.display().to_string(),
+                "the Antrea controller's bundle (controllerinfo, controller logs, cluster-wide policies; no OVS flows): it describes no node".to_string(),
+            )),
             Ok(mut a) => {
                 let name = node.map(str::to_string).unwrap_or_else(|| a.node.clone());
                 a.node = name.clone();

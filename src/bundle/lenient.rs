@@ -32,6 +32,50 @@ pub fn array<'a>(v: &'a Value, key: &str) -> &'a [Value] {
     get(v, key).and_then(Value::as_array).map(Vec::as_slice).unwrap_or(&[])
 }
 
+/// A Kubernetes `IntOrString` value (a port or target port).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum IntOrString {
+    /// A number.
+    Int(i64),
+    /// A name.
+    Str(String),
+}
+
+/// An `IntOrString` as JSON writes it (`80`, `"http"`) or as Go's YAML encoders write the
+/// struct, which has no YAML marshaller: `{type: 0, intval: 80, strval: ""}` (`type: 1` for a
+/// name in `strval`). A string of digits is read as the number; `None` for anything else.
+pub fn int_or_string(v: &Value) -> Option<IntOrString> {
+    match v {
+        Value::Number(n) => n.as_i64().map(IntOrString::Int),
+        Value::String(s) => {
+            let s = s.trim();
+            if s.is_empty() {
+                None
+            } else if s.bytes().all(|b| b.is_ascii_digit()) {
+                s.parse().ok().map(IntOrString::Int)
+            } else {
+                Some(IntOrString::Str(s.to_string()))
+            }
+        }
+        Value::Object(_) => {
+            let int = || get(v, "intVal").and_then(Value::as_i64).map(IntOrString::Int);
+            let name = || {
+                get(v, "strVal")
+                    .and_then(Value::as_str)
+                    .filter(|s| !s.is_empty())
+                    .map(|s| IntOrString::Str(s.to_string()))
+            };
+            match get(v, "type").and_then(Value::as_i64) {
+                Some(0) => int(),
+                Some(1) => name(),
+                Some(_) => None,
+                None => name().or_else(int),
+            }
+        }
+        _ => None,
+    }
+}
+
 /// `metadata` / `objectmeta` (or inlined) name and namespace.
 pub fn meta(v: &Value) -> (Option<String>, Option<String>) {
     let m = get(v, "metadata").or_else(|| get(v, "objectmeta")).unwrap_or(v);
@@ -89,6 +133,22 @@ pub fn ip(v: &Value) -> Option<IpAddr> {
     }
 }
 
+/// An address as agentinfo's `transportInterfaceIPs` holds it: Go's `IPNet.String()`, i.e. a
+/// CIDR (`192.168.77.102/24`, `fd00:77::102/64`; Antrea v2.6+), or a bare IP in any encoding
+/// [`ip`] reads. The prefix length must fit the family; it is dropped (the address is what
+/// tunnels are addressed to).
+pub fn interface_ip(v: &Value) -> Option<IpAddr> {
+    if let Value::String(s) = v {
+        if let Some((addr, len)) = s.trim().split_once('/') {
+            let addr: IpAddr = addr.parse().ok()?;
+            let len: u8 = len.parse().ok()?;
+            let max = if addr.is_ipv4() { 32 } else { 128 };
+            return (len <= max).then_some(addr);
+        }
+    }
+    ip(v)
+}
+
 /// Hands every item of every YAML document of a file to `f` (see [`super::yaml`]: budgets
 /// checked before anything is materialised, one item held at a time). A document that does not
 /// parse, or breaks a budget, is reported as (file line, message) and costs only what of it
@@ -139,6 +199,24 @@ mod tests {
             ip(&serde_json::json!([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 255, 255, 10, 10, 0, 5])),
             Some("10.10.0.5".parse().unwrap())
         );
+        assert_eq!(interface_ip(&Value::String("192.168.77.102/24".into())), Some("192.168.77.102".parse().unwrap()));
+        assert_eq!(interface_ip(&Value::String("fd00:77::102/64".into())), Some("fd00:77::102".parse().unwrap()));
+        assert_eq!(interface_ip(&Value::String("192.168.77.102".into())), Some("192.168.77.102".parse().unwrap()));
+        assert_eq!(interface_ip(&Value::String("192.168.77.102/33".into())), None);
+        assert_eq!(interface_ip(&Value::String("fd00::1/129".into())), None);
+        assert_eq!(interface_ip(&Value::String("eth0/24".into())), None);
+        let ios = |v: Value| int_or_string(&v);
+        assert_eq!(ios(serde_json::json!({"type": 0, "intval": 80, "strval": ""})), Some(IntOrString::Int(80)));
+        assert_eq!(
+            ios(serde_json::json!({"type": 1, "intval": 0, "strval": "http"})),
+            Some(IntOrString::Str("http".into()))
+        );
+        assert_eq!(ios(serde_json::json!({"Type": 0, "IntVal": 53})), Some(IntOrString::Int(53)));
+        assert_eq!(ios(serde_json::json!({"type": 2})), None);
+        assert_eq!(ios(serde_json::json!(443)), Some(IntOrString::Int(443)));
+        assert_eq!(ios(serde_json::json!("8080")), Some(IntOrString::Int(8080)));
+        assert_eq!(ios(serde_json::json!("web")), Some(IntOrString::Str("web".into())));
+        assert_eq!(ios(Value::Null), None);
         let v = serde_json::json!({"GroupMembers": [1]});
         assert_eq!(array(&v, "groupmembers").len(), 1);
         let (docs, errs) = documents("a: 1\n---\nitems:\n- b: 2\n- b: 3\n---\nc: [\n");

@@ -18,7 +18,9 @@ pub struct SupportBundle {
 
 impl SupportBundle {
     /// Opens `dir`: `agent_*.tar.gz` / `agent_*.tgz` archives and sub-directories that contain a
-    /// `flows` file are nodes; `clusterinfo` is the inventory. The controller bundle is skipped.
+    /// `flows` file are nodes; `clusterinfo` is the inventory. The controller's bundle
+    /// (`controller.tar.gz`, or content without flows or agentinfo but with `controllerinfo`) is
+    /// skipped.
     pub fn open(dir: &Path) -> Result<SupportBundle, BundleError> {
         let rd = std::fs::read_dir(dir)
             .map_err(|e| BundleError::Read { path: dir.display().to_string(), message: e.to_string() })?;
@@ -35,10 +37,20 @@ impl SupportBundle {
             } else if (name.starts_with("agent_") && (name.ends_with(".tar.gz") || name.ends_with(".tgz")))
                 || (p.is_dir() && p.join("flows").is_file())
             {
-                bundle.nodes.push(NodeArtifacts::open(&p)?);
+                let a = NodeArtifacts::open(&p)?;
+                if !a.controller {
+                    bundle.nodes.push(a);
+                }
             }
         }
         bundle.nodes.sort_by(|a, b| a.node.cmp(&b.node));
+        if let Some(cluster) = &bundle.cluster {
+            for n in &mut bundle.nodes {
+                if let Some(k) = cluster.node(&n.node) {
+                    n.inventory_ips = k.internal_ips.clone();
+                }
+            }
+        }
         Ok(bundle)
     }
 

@@ -379,8 +379,9 @@ pub struct Document {
     pub text: String,
     /// The file line its text starts on (1-based).
     pub first_line: usize,
-    /// The `#name` comment on its first line, or else the previous document's (Antrea's
-    /// `clusterinfo` sections: `#pods` before the first Pod, `#nodes` before the first Node).
+    /// The last `#name` comment line before its first content line, or else the previous
+    /// document's (Antrea's `clusterinfo` sections: `#pods` before the first Pod, `#nodes`
+    /// before the first Node; an empty section's line is followed directly by the next one's).
     pub section: Option<String>,
 }
 
@@ -507,10 +508,19 @@ impl<R: BufRead> Iterator for Documents<R> {
             Ok(s) => s,
             Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
         };
-        let named = text.lines().next().and_then(|l| l.trim_end().strip_prefix('#')).and_then(|name| {
-            let name = name.trim().to_ascii_lowercase();
-            (!name.is_empty() && !name.contains(' ')).then_some(name)
-        });
+        // Antrea writes a section's `#name` line and then its objects, each followed by `---`; an
+        // empty section leaves its line directly above the next one's, so the last `#name` line
+        // before the first content line names the document.
+        let named = text
+            .lines()
+            .map(str::trim_end)
+            .take_while(|l| l.is_empty() || l.starts_with('#'))
+            .filter_map(|l| l.strip_prefix('#'))
+            .filter_map(|name| {
+                let name = name.trim().to_ascii_lowercase();
+                (!name.is_empty() && !name.contains(' ')).then_some(name)
+            })
+            .last();
         if named.is_some() {
             self.section = named;
         }

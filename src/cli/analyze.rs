@@ -148,6 +148,9 @@ pub fn run(args: &AnalyzeArgs, quiet: bool, verbose: bool) -> Outcome {
         for u in &analysis.inputs {
             eprintln!("hoptrace: {} -> {}: {}", u.file, u.node, u.role);
         }
+        for (file, what) in &inputs.skipped {
+            eprintln!("hoptrace: skipped {file}: {what}");
+        }
         for (file, why) in &inputs.problems {
             eprintln!("hoptrace: ignored {file}: {why}");
         }

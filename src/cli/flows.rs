@@ -102,7 +102,7 @@ fn load(path: &Path) -> Result<Input, CliError> {
             .flows
             .clone()
             .ok_or_else(|| CliError::usage(format!("{}: no flows file in this bundle", path.display())))?;
-        let tables = TableMap::for_dump(&dump, &node.declared_tables());
+        let tables = TableMap::for_node(&dump, &node.declared_tables(), node.antrea_version());
         return Ok(Input { origin: path.display().to_string(), dump, ports: node.ports.clone(), tables });
     }
     let dump = FlowDump::load(path).map_err(|e| CliError::usage(e.to_string()))?;

@@ -17,14 +17,24 @@ use std::net::IpAddr;
 /// Assembles a node's pipeline from its artifacts: `None` without a flow dump.
 pub fn assemble(name: &str, artifacts: &NodeArtifacts) -> Option<SimNode> {
     let flows = artifacts.flows.clone()?;
-    let mut node = SimNode::with_tables(
+    let mut node = SimNode::for_agent(
         name,
         flows,
         artifacts.groups.clone(),
         artifacts.ports.clone(),
         &artifacts.declared_tables(),
+        artifacts.antrea_version(),
     );
     node.transport_ips = artifacts.transport_ips();
+    if artifacts.groups_missing {
+        let origin = &artifacts.origin;
+        node.pipeline.groups_unknown = Some(match artifacts.antrea_version() {
+            Some(v) if !v.dumps_groups() => {
+                format!("{origin} has no groups file: Antrea {v} does not dump groups (v2.0 and later do)")
+            }
+            _ => format!("{origin} has no groups file (Antrea dumps groups only since v2.0)"),
+        });
+    }
     Some(node)
 }
 

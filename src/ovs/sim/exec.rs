@@ -561,6 +561,12 @@ impl Exec<'_> {
     fn group(&mut self, p: &mut Packet, id: u32, table: u8, depth: u32, step: usize) -> Flow {
         let pl = self.pl;
         let Some(g) = pl.groups.get(&id) else {
+            if let Some(why) = &pl.groups_unknown {
+                self.incomplete = true;
+                self.record_effect(step, format!("group {id}: buckets unknown ({why}): stopped"));
+                self.note(format!("group {id} is unresolved: {why}"));
+                return Flow::Stop;
+            }
             self.record_effect(step, format!("group {id} does not exist: drop"));
             self.note(format!("group {id} is not in the groups file"));
             return Flow::Continue;

@@ -62,6 +62,11 @@ pub struct Pipeline {
     /// Flows with a match item that names no known field, by table, highest priority first:
     /// they are not in the lookup tables, and a lookup they could change stops the trace.
     unusable: HashMap<u8, Vec<Unusable>>,
+    /// Why the groups are not known, when no group dump was given with the flows (a group the
+    /// flows use exists on the switch, since OVS refuses flows naming a missing group, but its
+    /// buckets are unknown): a group action then stops the simulation as unresolved instead of
+    /// dropping.
+    pub groups_unknown: Option<String>,
 }
 
 /// A flow the simulator cannot evaluate because an item of its match names no known field.
@@ -135,6 +140,7 @@ impl Pipeline {
             table_text: HashMap::new(),
             place,
             unusable: HashMap::new(),
+            groups_unknown: None,
         };
         for (idx, flow) in flows.into_iter().enumerate() {
             let compiled = lookup::compile(&flow, &out.ports);
