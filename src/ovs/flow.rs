@@ -815,6 +815,21 @@ impl FlowDump {
         out
     }
 
+    /// `N flows`, followed by how many lines were skipped and how many flows cannot be simulated
+    /// when there are any (for listings of inputs).
+    pub fn counts(&self) -> String {
+        let mut s = format!("{} flows", self.flows.len());
+        let skipped = self.skipped.len() + self.skipped_more;
+        if skipped > 0 {
+            s.push_str(&format!(", {skipped} {} skipped", if skipped == 1 { "line" } else { "lines" }));
+        }
+        let unusable = self.unusable().count();
+        if unusable > 0 {
+            s.push_str(&format!(", {unusable} with an unknown match field"));
+        }
+        s
+    }
+
     /// Takes the flows out (the dump itself frees them in parallel when dropped, so they cannot
     /// be moved out of it directly).
     pub fn into_flows(mut self) -> Vec<Flow> {
@@ -995,6 +1010,7 @@ mod tests {
         assert!(e.to_string().starts_with("README:3: not a flow"), "{e}");
         // Empty and header-only files are empty dumps, as before.
         assert!(FlowDump::parse("FLOW\n", "antctl").unwrap().flows.is_empty());
+        assert_eq!(d.counts(), "2 flows, 3 lines skipped");
     }
 
     #[test]
@@ -1011,6 +1027,7 @@ mod tests {
         assert_eq!((d.flows[1].priority(), d.flows[1].cookie), (200, Some(1)));
         let w = d.warnings();
         assert_eq!(w.len(), 3, "{w:#?}");
+        assert_eq!(d.counts(), "4 flows, 3 with an unknown match field");
         assert!(
             w[2].starts_with(
                 "n/flows:4: unknown match field `w_dst=10.0.0.1`: the flow is kept but cannot be simulated"
