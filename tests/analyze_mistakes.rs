@@ -590,6 +590,8 @@ fn a_pasted_prompt_line_costs_that_line_only() {
     assert!(bad.contains(&format!("k8s-node1: {}:{}: {not_a_flow}", before.display(), at + 1)), "{bad}");
     assert!(bad.contains("(it reads `user@k8s-node1:~$ kubectl exec"), "the skipped line is quoted: {bad}");
     assert_every_observation_has_a_basis(&v);
+    let (_, verbose, _) = run(&[dir.to_str().unwrap(), "--format", "json", "-o", "-", "-v"]);
+    assert!(verbose.contains(", 1 line skipped (counter deltas)"), "-v says what each dump lost: {verbose}");
 }
 
 #[test]

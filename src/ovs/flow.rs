@@ -480,6 +480,38 @@ pub struct FlowDump {
     /// How many more lines were skipped than [`FlowDump::skipped`] lists.
     #[serde(skip)]
     pub skipped_more: usize,
+    /// Every skipped line that looks like a damaged flow (it has `actions=`), listed or not:
+    /// a flow of the bridge that the dump does not give, which the simulator must not ignore.
+    #[serde(skip)]
+    pub damaged: Vec<DamagedFlow>,
+}
+
+/// A skipped line that has `actions=`: most likely a flow of the bridge, damaged in the copy.
+/// Its table and priority are read from its text where they can be.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DamagedFlow {
+    /// 1-based line.
+    pub line: usize,
+    /// The `table=` the line names, if it names one that parses (none: it could be any table).
+    pub table: Option<TableRef>,
+    /// The `priority=` the line names, if it parses (none: any priority).
+    pub priority: Option<u16>,
+}
+
+impl DamagedFlow {
+    /// The damaged flow `text` (at `line`) may be, when it has `actions=`.
+    fn of(line: usize, text: &str) -> Option<DamagedFlow> {
+        let head = &text[..memchr::memmem::find(text.as_bytes(), b"action")?];
+        let (mut table, mut priority) = (None, None);
+        for word in head.split([',', ' ', '\t']) {
+            if let Some(t) = word.strip_prefix("table=") {
+                table = TableRef::parse(t).ok();
+            } else if let Some(p) = word.strip_prefix("priority=") {
+                priority = p.parse().ok();
+            }
+        }
+        Some(DamagedFlow { line, table, priority })
+    }
 }
 
 /// How many skipped lines a dump lists one by one ([`FlowDump::skipped`]); the rest are counted.
@@ -661,10 +693,12 @@ fn chunks(text: &str, size: usize) -> Vec<Chunk<'_>> {
 struct Skips {
     listed: Vec<SkippedLine>,
     more: usize,
+    damaged: Vec<DamagedFlow>,
 }
 
 impl Skips {
     fn push(&mut self, origin: &str, line: usize, e: ParseError, text: &str) {
+        self.damaged.extend(DamagedFlow::of(line, text));
         if self.listed.len() < MAX_SKIPPED_LINES {
             let excerpt = crate::textfile::excerpt(text).to_string();
             self.listed.push(SkippedLine { error: LineError::new(origin, line, e), excerpt });
@@ -761,10 +795,12 @@ impl FlowDump {
         };
         let mut skipped = Vec::new();
         let mut skipped_more = 0;
+        let mut damaged = Vec::new();
         for s in skips {
             let room = MAX_SKIPPED_LINES - skipped.len();
             skipped_more += s.more + s.listed.len().saturating_sub(room);
             skipped.extend(s.listed.into_iter().take(room));
+            damaged.extend(s.damaged);
         }
         if !skipped.is_empty() {
             // Only slots that parsed carry a line number.
@@ -775,7 +811,7 @@ impl FlowDump {
                 return Err(skipped.swap_remove(0).error);
             }
         }
-        Ok(FlowDump { origin: origin.to_string(), flows, lines, skipped, skipped_more })
+        Ok(FlowDump { origin: origin.to_string(), flows, lines, skipped, skipped_more, damaged })
     }
 
     /// The flows whose match has an item that names no field OVS knows (a typo like `w_dst=`,
@@ -813,6 +849,21 @@ impl FlowDump {
             ));
         }
         out
+    }
+
+    /// `N flows`, followed by how many lines were skipped and how many flows cannot be simulated
+    /// when there are any (for listings of inputs).
+    pub fn counts(&self) -> String {
+        let mut s = format!("{} flows", self.flows.len());
+        let skipped = self.skipped.len() + self.skipped_more;
+        if skipped > 0 {
+            s.push_str(&format!(", {skipped} {} skipped", if skipped == 1 { "line" } else { "lines" }));
+        }
+        let unusable = self.unusable().count();
+        if unusable > 0 {
+            s.push_str(&format!(", {unusable} with an unknown match field"));
+        }
+        s
     }
 
     /// Takes the flows out (the dump itself frees them in parallel when dropped, so they cannot
@@ -995,6 +1046,13 @@ mod tests {
         assert!(e.to_string().starts_with("README:3: not a flow"), "{e}");
         // Empty and header-only files are empty dumps, as before.
         assert!(FlowDump::parse("FLOW\n", "antctl").unwrap().flows.is_empty());
+        assert_eq!(d.counts(), "2 flows, 3 lines skipped");
+        // Only the line with `actions=` may be a flow of the bridge (table and priority unreadable).
+        assert_eq!(d.damaged, [DamagedFlow { line: 7, table: None, priority: Some(0) }]);
+        let d = FlowDump::parse("table=0 actions=drop\ntable=L3Forwarding, priority=200,reg0=zz actions=drop\n", "f")
+            .unwrap();
+        let table = Some(TableRef::Name("L3Forwarding".into()));
+        assert_eq!(d.damaged, [DamagedFlow { line: 2, table, priority: Some(200) }]);
     }
 
     #[test]
@@ -1011,6 +1069,7 @@ mod tests {
         assert_eq!((d.flows[1].priority(), d.flows[1].cookie), (200, Some(1)));
         let w = d.warnings();
         assert_eq!(w.len(), 3, "{w:#?}");
+        assert_eq!(d.counts(), "4 flows, 3 with an unknown match field");
         assert!(
             w[2].starts_with(
                 "n/flows:4: unknown match field `w_dst=10.0.0.1`: the flow is kept but cannot be simulated"

@@ -161,7 +161,7 @@ fn input_uses(n: &NodeInput, m: &NodeModel<'_>) -> Vec<InputUse> {
     let mut out = Vec::new();
     let mut add = |file: &str, role: String| out.push(InputUse { node: n.name.clone(), file: file.to_string(), role });
     if let Some(a) = &n.artifacts {
-        let flows = a.flows.as_ref().map_or("no flows".to_string(), |f| format!("{} flows", f.flows.len()));
+        let flows = a.flows.as_ref().map_or("no flows".to_string(), FlowDump::counts);
         let version = a.agent_info.as_ref().and_then(|i| i.version.as_deref()).map(|v| format!(", agent {v}"));
         add(
             &a.origin,
@@ -175,7 +175,7 @@ fn input_uses(n: &NodeInput, m: &NodeModel<'_>) -> Vec<InputUse> {
         );
     }
     if let Some(b) = &n.before {
-        add(&b.origin, format!("earlier flow dump: {} flows (counter deltas)", b.flows.len()));
+        add(&b.origin, format!("earlier flow dump: {} (counter deltas)", b.counts()));
     }
     for r in &m.reports {
         let ifaces = if r.interfaces.is_empty() { "interface unknown".to_string() } else { r.interfaces.join(" ") };

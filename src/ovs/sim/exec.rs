@@ -154,12 +154,10 @@ impl Exec<'_> {
                 // A flow the simulator cannot evaluate may win this lookup: what happens from
                 // here is not known, and a path through a lower flow would be a guess.
                 self.incomplete = true;
-                let place = self.pl.flow_place(u.flow);
+                let priority = u.priority.map_or("priority unknown".to_string(), |p| format!("priority {p}"));
                 self.note(format!(
-                    "table {table}: flow {place} (priority {}) may match this packet, but its match item `{}` \
-                     names no known field: the simulation stops there",
-                    u.priority,
-                    crate::textfile::excerpt(&u.item)
+                    "table {table}: flow {} ({priority}) may match this packet, but {}: the simulation stops there",
+                    u.place, u.why
                 ));
                 return Flow::Stop;
             }
@@ -846,6 +844,42 @@ mod tests {
         };
         let t = pl3.trace(&Packet::parse("in_port=1,ip,nw_dst=10.0.0.5", None).unwrap(), &SimOptions::default());
         assert_eq!((t.outcome, outputs(&t)), (Outcome::Forwarded, vec![2]), "{:?}", t.notes);
+    }
+
+    #[test]
+    fn a_damaged_flow_line_stops_the_lookups_it_could_decide() {
+        let ports = " 1(p1): addr:02:00:00:00:00:01\n 2(p2): addr:02:00:00:00:00:02\n";
+        let build = |text: &str| {
+            let dump = crate::ovs::FlowDump::parse(text, "d").unwrap();
+            Pipeline::from_dump(dump, vec![], crate::ovs::PortTable::parse(ports), &[])
+        };
+        let ip = Packet::parse("in_port=1,ip", None).unwrap();
+        // Table and priority readable: only lookups in table 1 below priority 300 are affected.
+        let pl = build(
+            "table=0, priority=100,ip actions=resubmit(,1),output:2\n\
+             table=1, priority=300,ct_state=+bogus actions=drop\n\
+             table=1, priority=0 actions=resubmit(,2)\n\
+             table=2, priority=0 actions=drop\n",
+        );
+        let t = pl.trace(&ip, &SimOptions::default());
+        assert_eq!((t.outcome, outputs(&t)), (Outcome::Incomplete, vec![]), "{:?}", t.notes);
+        assert!(
+            t.notes.iter().any(|n| n
+                == "table 1: flow d:2 (priority 300) may match this packet, but its line in the dump \
+                                         does not parse: the simulation stops there"),
+            "{:?}",
+            t.notes
+        );
+        let pl =
+            build("table=0, priority=100,ip actions=output:2\ntable=1, priority=300,ct_state=+bogus actions=drop\n");
+        assert_eq!(pl.trace(&ip, &SimOptions::default()).outcome, Outcome::Forwarded);
+        // Table unreadable: any table.
+        let pl = build(
+            "table=0, priority=100,ip actions=output:2\n<b>table=0, priority=200,ip,ct_state=+bogus actions=drop\n",
+        );
+        let t = pl.trace(&ip, &SimOptions::default());
+        assert_eq!(t.outcome, Outcome::Incomplete, "{:?}", t.notes);
+        assert!(t.notes.iter().any(|n| n.starts_with("table 0: flow d:2 (priority 200)")), "{:?}", t.notes);
     }
 
     #[test]

@@ -59,27 +59,30 @@ pub struct Pipeline {
     pub(crate) table_text: HashMap<u8, trace::Text>,
     /// The dump the flows came from and each flow's line in it, when built from a dump.
     place: Option<(String, Vec<usize>)>,
-    /// Flows with a match item that names no known field, by table, highest priority first:
-    /// they are not in the lookup tables, and a lookup they could change stops the trace.
+    /// Flows the simulator cannot evaluate, by table, highest priority first: they are not in
+    /// the lookup tables, and a lookup they could change stops the trace.
     unusable: HashMap<u8, Vec<Unusable>>,
     /// Why the groups are not known, when no group dump was given with the flows (a group the
     /// flows use exists on the switch, since OVS refuses flows naming a missing group, but its
     /// buckets are unknown): a group action then stops the simulation as unresolved instead of
     /// dropping.
     pub groups_unknown: Option<String>,
+    /// Damaged flow lines whose table is unknown: they could be in any table.
+    unusable_anywhere: Vec<Unusable>,
 }
 
-/// A flow the simulator cannot evaluate because an item of its match names no known field.
+/// A flow the simulator cannot evaluate: an item of its match names no known field, or its line
+/// in the dump did not parse.
 #[derive(Clone, Debug)]
 pub(crate) struct Unusable {
-    /// Index of the flow.
-    pub(crate) flow: usize,
-    /// Its priority.
-    pub(crate) priority: u16,
-    /// The first unknown item.
-    pub(crate) item: String,
-    /// The rest of its match, when that compiles: a packet this does not match, the flow
-    /// cannot match whatever the unknown item meant.
+    /// Where it is (`FILE:LINE`).
+    pub(crate) place: String,
+    /// Its priority, when known (none: any).
+    pub(crate) priority: Option<u16>,
+    /// Why it cannot be evaluated (``its match item `w_dst=1` names no known field``).
+    pub(crate) why: String,
+    /// The part of its match that is known, when that compiles: a packet this does not match,
+    /// the flow cannot match whatever the rest meant.
     known: Option<Compiled>,
 }
 
@@ -91,9 +94,35 @@ impl Pipeline {
     }
 
     /// [`Pipeline::build`] from a whole dump, so that notes name each flow by `FILE:LINE`.
+    /// The lines of the dump that look like damaged flows ([`FlowDump::damaged`]) are flows the
+    /// simulator cannot evaluate, in their table (any table when it cannot be read).
     pub fn from_dump(dump: FlowDump, groups: Vec<Group>, ports: PortTable, tables: &[(u8, String)]) -> Pipeline {
         let place = (dump.origin.clone(), dump.lines.clone());
-        Pipeline::build_placed(dump.into_flows(), Some(place), groups, ports, tables)
+        let (origin, damaged) = (dump.origin.clone(), dump.damaged.clone());
+        let mut out = Pipeline::build_placed(dump.into_flows(), Some(place), groups, ports, tables);
+        for d in damaged {
+            let u = Unusable {
+                place: format!("{origin}:{}", d.line),
+                priority: d.priority,
+                why: "its line in the dump does not parse".into(),
+                known: None,
+            };
+            match d.table.as_ref().and_then(|t| out.resolve_table(t)) {
+                Some(t) => out.unusable.entry(t).or_default().push(u),
+                None => out.unusable_anywhere.push(u),
+            }
+        }
+        out.sort_unusable();
+        out
+    }
+
+    /// Orders the unusable flows highest priority first (unknown priorities first of all).
+    fn sort_unusable(&mut self) {
+        let key = |u: &Unusable| std::cmp::Reverse(u.priority.unwrap_or(u16::MAX));
+        for u in self.unusable.values_mut() {
+            u.sort_by_key(key);
+        }
+        self.unusable_anywhere.sort_by_key(key);
     }
 
     fn build_placed(
@@ -141,6 +170,7 @@ impl Pipeline {
             place,
             unusable: HashMap::new(),
             groups_unknown: None,
+            unusable_anywhere: Vec::new(),
         };
         for (idx, flow) in flows.into_iter().enumerate() {
             let compiled = lookup::compile(&flow, &out.ports);
@@ -154,8 +184,12 @@ impl Pipeline {
                 (_, None) => out.notes.push(format!("flow {} ignored: unknown table", out.flow_place(idx))),
             }
             if let (Some(item), Some(t)) = (flow.matches.other.first(), table) {
-                let known = lookup::compile_known(&flow, &out.ports).ok();
-                let u = Unusable { flow: idx, priority: flow.priority(), item: item.clone(), known };
+                let u = Unusable {
+                    place: out.flow_place(idx),
+                    priority: Some(flow.priority()),
+                    why: format!("its match item `{}` names no known field", crate::textfile::excerpt(item)),
+                    known: lookup::compile_known(&flow, &out.ports).ok(),
+                };
                 out.unusable.entry(t).or_default().push(u);
             }
             out.match_text.push(flow.matches.to_string().into());
@@ -170,9 +204,7 @@ impl Pipeline {
         for t in out.tables.values_mut() {
             t.finish();
         }
-        for u in out.unusable.values_mut() {
-            u.sort_by_key(|u| (std::cmp::Reverse(u.priority), u.flow));
-        }
+        out.sort_unusable();
         out.table_text = out.table_names.iter().map(|(i, n)| (*i, trace::Text::from(n.as_str()))).collect();
         out
     }
@@ -203,10 +235,12 @@ impl Pipeline {
     /// instead of the flow found at priority `floor` (or of a table miss): one whose known items
     /// match the packet, at `floor` or above.
     pub(crate) fn unusable_in(&self, table: u8, packet: &Packet, floor: Option<u16>) -> Option<&Unusable> {
-        self.unusable
-            .get(&table)?
-            .iter()
-            .find(|u| floor.is_none_or(|f| u.priority >= f) && u.known.as_ref().is_none_or(|c| c.matches(packet)))
+        let matters = |u: &&Unusable| {
+            floor.is_none_or(|f| u.priority.is_none_or(|p| p >= f))
+                && u.known.as_ref().is_none_or(|c| c.matches(packet))
+        };
+        let here = self.unusable.get(&table).and_then(|list| list.iter().find(matters));
+        here.or_else(|| self.unusable_anywhere.iter().find(matters))
     }
 
     /// The flow at `idx`.
