@@ -319,3 +319,20 @@ fn v1_4_json_agentinfo_and_openflow13_numeric_flows() {
     let view = hoptrace::antrea::NodeView::build(dump, &a.groups, a.ports.as_ref(), &tables);
     assert_eq!(view.peer_for(ip("10.10.1.9")).unwrap().peer, ip("192.168.77.102"));
 }
+
+/// Two bundles of one node (two SupportBundleCollections, or two antctl runs in one directory)
+/// do not silently replace each other: the second is used and the input problem says so.
+#[test]
+fn two_bundles_of_one_node_are_reported() {
+    let tmp = tempfile::tempdir().unwrap();
+    let agent = node_dir(tmp.path(), "agent", &[("agentinfo", bundles("v2.6/agentinfo"))]);
+    let root = tmp.path().join("uploads");
+    std::fs::create_dir_all(&root).unwrap();
+    pack(&agent, &root.join("k8s-node-2_sbc-before.tar.gz"));
+    pack(&agent, &root.join("k8s-node-2_sbc-incident.tar.gz"));
+    let inputs = discover(&[root.display().to_string()]);
+    assert_eq!(inputs.nodes.len(), 1);
+    assert!(inputs.nodes[0].artifacts.as_ref().unwrap().origin.ends_with("k8s-node-2_sbc-incident.tar.gz"));
+    assert_eq!(inputs.problems.len(), 1, "{:?}", inputs.problems);
+    assert!(inputs.problems[0].1.contains("a second bundle of node k8s-node-2"), "{:?}", inputs.problems);
+}

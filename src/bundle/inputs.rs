@@ -257,7 +257,16 @@ fn add_file(out: &mut AnalysisInputs, path: &Path, node: Option<&str>) {
             Ok(mut a) => {
                 let name = node.map(str::to_string).unwrap_or_else(|| a.node.clone());
                 a.node = name.clone();
-                out.node_mut(&name).artifacts = Some(a);
+                let slot = &mut out.node_mut(&name).artifacts;
+                let earlier = slot.as_ref().map(|e| e.origin.clone());
+                *slot = Some(a);
+                if let Some(earlier) = earlier {
+                    // Two collections (or two antctl runs) of one node: say which one is used.
+                    out.problem(
+                        path,
+                        format!("a second bundle of node {name} (the first: {earlier}); this one is used, give the other with --before for counter deltas"),
+                    );
+                }
             }
             Err(e) => out.problem(path, e.to_string()),
         },
