@@ -59,6 +59,8 @@ fn before_v2_6_transport_ips_come_from_the_inventory() {
     let a = inputs.nodes[0].artifacts.as_ref().unwrap();
     assert!(a.agent_info.as_ref().unwrap().transport_ips.is_empty());
     assert_eq!(a.transport_ips(), vec![ip("192.168.77.101")]);
+    // The inventory names the node of an address; it is not what the node's own files say.
+    assert!(a.reported_transport_ips().is_empty());
 }
 
 /// `clusterinfo` writes each section's `#name` line even when the section is empty (e.g.

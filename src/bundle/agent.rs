@@ -591,21 +591,31 @@ impl NodeArtifacts {
         self.agent_info.as_ref().map(|i| i.flow_tables.keys().cloned().collect()).unwrap_or_default()
     }
 
-    /// The node's transport IPs: agentinfo's, else the `address` of agentinfo's transport
-    /// interface, else the inventory's InternalIPs of the Node ([`NodeArtifacts::inventory_ips`]).
-    pub fn transport_ips(&self) -> Vec<IpAddr> {
+    /// The transport IPs the node's own files give: agentinfo's, else the `address` of
+    /// agentinfo's transport interface. These are the addresses its tunnels start from.
+    pub fn reported_transport_ips(&self) -> Vec<IpAddr> {
         if let Some(info) = &self.agent_info {
             if !info.transport_ips.is_empty() {
                 return info.transport_ips.clone();
             }
             if let Some(ifname) = &info.transport_interface {
-                let ips: Vec<IpAddr> = self.addresses.iter().filter(|a| &a.interface == ifname).map(|a| a.ip).collect();
-                if !ips.is_empty() {
-                    return ips;
-                }
+                return self.addresses.iter().filter(|a| &a.interface == ifname).map(|a| a.ip).collect();
             }
         }
-        self.inventory_ips.clone()
+        vec![]
+    }
+
+    /// The node's transport IPs for mapping an address to its node:
+    /// [`NodeArtifacts::reported_transport_ips`], else the inventory's InternalIPs of the Node
+    /// ([`NodeArtifacts::inventory_ips`]; on a node with several interfaces the transport IP can
+    /// be another address, so these only name the node, they do not bound its tunnels).
+    pub fn transport_ips(&self) -> Vec<IpAddr> {
+        let reported = self.reported_transport_ips();
+        if reported.is_empty() {
+            self.inventory_ips.clone()
+        } else {
+            reported
+        }
     }
 }
 

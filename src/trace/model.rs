@@ -84,9 +84,15 @@ impl<'a> NodeModel<'a> {
         self.artifacts.and_then(|a| a.flows.as_ref()).map_or(&[], |d| d.flows.as_slice())
     }
 
-    /// The node's transport IPs from its agent info.
+    /// The node's transport IPs for naming the node of an address (agentinfo, `address`, else
+    /// the inventory's InternalIP).
     pub fn transport_ips(&self) -> Vec<IpAddr> {
         self.artifacts.map(|a| a.transport_ips()).unwrap_or_default()
+    }
+
+    /// The transport IPs the node's own files give (agentinfo, `address`), not the inventory's.
+    pub fn reported_transport_ips(&self) -> Vec<IpAddr> {
+        self.artifacts.map(|a| a.reported_transport_ips()).unwrap_or_default()
     }
 
     /// The transport interface agentinfo names.

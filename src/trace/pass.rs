@@ -268,7 +268,8 @@ impl Pass<'_, '_, '_> {
         }
         .map(|(_, s)| *s);
         // This node's tunnel endpoint: agentinfo's transport IPs, else where the probe arrived.
-        let mut local_ips = node.transport_ips();
+        // (Not the inventory's InternalIP: with several interfaces the transport IP differs.)
+        let mut local_ips = node.reported_transport_ips();
         if local_ips.is_empty() && !self.is_sender {
             local_ips.extend(entry.and_then(|e| e.tunnels.first().map(|t| t.dst)));
         }
