@@ -255,9 +255,8 @@ pub fn parse_addresses(text: &str) -> Vec<InterfaceAddr> {
     let mut iface = String::new();
     for line in text.lines() {
         if line.starts_with(|c: char| c.is_ascii_digit()) {
-            // "2: eth0@if5: <...>"
-            if let Some(name) = line.split(": ").nth(1) {
-                iface = name.split('@').next().unwrap_or(name).to_string();
+            if let Some((_, name)) = interface_header(line) {
+                iface = name.to_string();
             }
             continue;
         }
@@ -278,17 +277,16 @@ pub fn parse_addresses(text: &str) -> Vec<InterfaceAddr> {
 /// The `N: NAME[@PEER]: <FLAGS>` header lines of `ip link` / `ip addr` output: interface index
 /// and name (without the `@PEER` suffix), in file order. Other lines are ignored.
 pub fn parse_interface_indexes(text: &str) -> Vec<(u32, String)> {
-    let mut out = Vec::new();
-    for line in text.lines() {
-        let mut parts = line.splitn(3, ": ");
-        let (Some(index), Some(name), Some(_flags)) = (parts.next(), parts.next(), parts.next()) else { continue };
-        let Ok(index) = index.trim().parse::<u32>() else { continue };
-        let name = name.split('@').next().unwrap_or(name).trim();
-        if !name.is_empty() && !name.contains(char::is_whitespace) {
-            out.push((index, name.to_string()));
-        }
-    }
-    out
+    text.lines().filter_map(interface_header).map(|(i, n)| (i, n.to_string())).collect()
+}
+
+/// One `2: eth0@if5: <...>` header line: the index and the name without `@PEER`.
+fn interface_header(line: &str) -> Option<(u32, &str)> {
+    let mut parts = line.splitn(3, ": ");
+    let (index, name, _flags) = (parts.next()?, parts.next()?, parts.next()?);
+    let index = index.trim().parse::<u32>().ok()?;
+    let name = name.split('@').next().unwrap_or(name).trim();
+    (!name.is_empty() && !name.contains(char::is_whitespace)).then_some((index, name))
 }
 
 /// Everything read from one node.
