@@ -5,10 +5,13 @@ use super::exit::{is_broken_pipe, CliError, DROPPED, INCOMPLETE, SUCCESS};
 use super::sim_args::SimArgs;
 use super::Outcome;
 use crate::bundle::inputs::{discover, AnalysisInputs};
+use crate::export::live::{live_summary_line, write_live_csv, write_live_json, write_live_table};
 use crate::export::result::{summary_line, write_csv, write_json, write_table};
 use crate::export::write_output;
 use crate::probe::Probe;
 use crate::trace::copies::CopyChoice;
+use crate::trace::live::follow::{follow, FollowOptions, Which};
+use crate::trace::live::spec::LiveMatch;
 use crate::trace::phase::{outcome, PathOutcome};
 use crate::trace::reconstruct::Options;
 use crate::trace::{self, Analysis, AnalyzeOptions};
@@ -97,6 +100,23 @@ pub struct AnalyzeArgs {
     /// `2026-11-26T20:33:22Z`, or Unix seconds).
     #[arg(long, value_name = "TIME", value_parser = parse_at)]
     pub at: Option<i64>,
+    /// Follow real traffic instead of a probe: SPEC is the packet as the source Pod sent it,
+    /// before any NAT, in ovs-ofctl syntax (`tcp,nw_src=10.10.1.5,nw_dst=10.96.0.20,tp_dst=80`).
+    #[arg(long = "match", value_name = "SPEC", conflicts_with_all = ["probe", "copy", "at"])]
+    pub live: Option<String>,
+    /// With --match: which connections to report: `first` (as Antrea's liveTraffic
+    /// Traceflow), `all`, or a number N (the first N).
+    #[arg(long, value_name = "first|all|N", default_value = "first", requires = "live", value_parser = parse_which)]
+    pub connections: Which,
+    /// With --match: only connections with a dropped packet.
+    #[arg(long, requires = "live")]
+    pub dropped_only: bool,
+    /// With --match: only packets sent at or after TIME (RFC 3339 or Unix seconds).
+    #[arg(long, value_name = "TIME", value_parser = parse_at, requires = "live")]
+    pub from: Option<i64>,
+    /// With --match: only packets sent at or before TIME.
+    #[arg(long, value_name = "TIME", value_parser = parse_at, requires = "live")]
+    pub to: Option<i64>,
     /// Conntrack, bucket and endpoint choices for the simulation.
     #[command(flatten)]
     pub sim: SimArgs,
@@ -104,6 +124,17 @@ pub struct AnalyzeArgs {
     /// values are lowered to that).
     #[arg(short = 'j', long, value_name = "N", value_parser = super::jobs::parse_jobs)]
     pub threads: Option<usize>,
+}
+
+fn parse_which(s: &str) -> Result<Which, String> {
+    match s {
+        "first" => Ok(Which::First),
+        "all" => Ok(Which::All),
+        n => match n.parse::<usize>() {
+            Ok(n) if n > 0 => Ok(Which::Count(n)),
+            _ => Err(format!("{s:?}: use first, all or a number of connections (1 or more)")),
+        },
+    }
 }
 
 fn parse_at(s: &str) -> Result<i64, String> {
@@ -137,6 +168,9 @@ pub fn run(args: &AnalyzeArgs, quiet: bool, verbose: bool) -> Outcome {
             if why.is_empty() { String::new() } else { format!(": {}", why.join("; ")) }
         )));
     }
+    if let Some(spec) = &args.live {
+        return run_live(args, spec, &inputs, quiet, verbose);
+    }
     let probe_path =
         args.probe.clone().or_else(|| inputs.probe.clone()).ok_or_else(|| {
             CliError::usage("no probe: give --probe probe.json (the document `hoptrace craft` wrote)")
@@ -156,21 +190,11 @@ pub fn run(args: &AnalyzeArgs, quiet: bool, verbose: bool) -> Outcome {
         }
     }
     let result = analysis.result;
-    let format = args.format.unwrap_or(if std::io::stdout().is_terminal() && args.output.as_os_str() == "-" {
-        Format::Table
-    } else {
-        Format::Json
-    });
-    let written = write_output(&args.output, |w| match format {
+    write_result(args, |w| match format_of(args) {
         Format::Table => write_table(w, &result),
         Format::Json => write_json(w, &result),
         Format::Csv => write_csv(w, &result),
-    });
-    match written {
-        Ok(()) => {}
-        Err(e) if is_broken_pipe(&e) => {}
-        Err(e) => return Err(CliError::usage(format!("{}: cannot write: {e}", args.output.display()))),
-    }
+    })?;
     if !quiet {
         eprintln!("hoptrace: {}", summary_line(&result));
     }
@@ -181,9 +205,68 @@ pub fn run(args: &AnalyzeArgs, quiet: bool, verbose: bool) -> Outcome {
     })
 }
 
-/// Scans the captures, builds the node models and reconstructs (with a progress bar on a
-/// terminal).
-pub fn analyze(probe: &Probe, inputs: &AnalysisInputs, args: &AnalyzeArgs, quiet: bool) -> Result<Analysis, CliError> {
+/// The output format asked for, or the default for where the output goes.
+fn format_of(args: &AnalyzeArgs) -> Format {
+    args.format.unwrap_or(if std::io::stdout().is_terminal() && args.output.as_os_str() == "-" {
+        Format::Table
+    } else {
+        Format::Json
+    })
+}
+
+/// Writes the result document, atomically; a closed pipe is not an error.
+fn write_result(
+    args: &AnalyzeArgs,
+    fill: impl FnOnce(&mut dyn std::io::Write) -> std::io::Result<()>,
+) -> Result<(), CliError> {
+    match write_output(&args.output, fill) {
+        Ok(()) => Ok(()),
+        Err(e) if is_broken_pipe(&e) => Ok(()),
+        Err(e) => Err(CliError::usage(format!("{}: cannot write: {e}", args.output.display()))),
+    }
+}
+
+/// `analyze --match SPEC`: follows real traffic.
+fn run_live(args: &AnalyzeArgs, spec: &str, inputs: &AnalysisInputs, quiet: bool, verbose: bool) -> Outcome {
+    let spec = LiveMatch::parse(spec).map_err(|e| CliError::usage(e.to_string()))?;
+    let opts = FollowOptions {
+        spec,
+        from_ns: args.from,
+        to_ns: args.to,
+        which: args.connections,
+        dropped_only: args.dropped_only,
+        analyze: analyze_options(args)?,
+    };
+    let progress = progress_bar(inputs, quiet);
+    let result = follow(&opts, inputs, progress.as_ref()).map_err(|e| CliError::usage(e.to_string()))?;
+    if verbose {
+        for (file, what) in &inputs.skipped {
+            eprintln!("hoptrace: skipped {file}: {what}");
+        }
+        for (file, why) in &inputs.problems {
+            eprintln!("hoptrace: ignored {file}: {why}");
+        }
+    }
+    write_result(args, |w| match format_of(args) {
+        Format::Table => write_live_table(w, &result),
+        Format::Json => write_live_json(w, &result),
+        Format::Csv => write_live_csv(w, &result),
+    })?;
+    if !quiet {
+        eprintln!("hoptrace: {}", live_summary_line(&result));
+    }
+    let s = &result.summary;
+    Ok(if s.dropped > 0 {
+        DROPPED
+    } else if s.unknown > 0 || s.reported == 0 {
+        INCOMPLETE
+    } else {
+        SUCCESS
+    })
+}
+
+/// A progress bar over the captures' total size, on a terminal.
+fn progress_bar(inputs: &AnalysisInputs, quiet: bool) -> Option<ProgressBar> {
     let total: u64 = inputs
         .nodes
         .iter()
@@ -191,7 +274,7 @@ pub fn analyze(probe: &Probe, inputs: &AnalysisInputs, args: &AnalyzeArgs, quiet
         .filter_map(|f| std::fs::metadata(f).ok())
         .map(|m| m.len())
         .sum();
-    let progress = (!quiet && std::io::stderr().is_terminal() && total > 0).then(|| {
+    (!quiet && std::io::stderr().is_terminal() && total > 0).then(|| {
         let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
         bar.set_style(
             ProgressStyle::with_template(
@@ -200,8 +283,12 @@ pub fn analyze(probe: &Probe, inputs: &AnalysisInputs, args: &AnalyzeArgs, quiet
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
         );
         bar
-    });
-    let opts = AnalyzeOptions {
+    })
+}
+
+/// The analysis options the arguments give.
+fn analyze_options(args: &AnalyzeArgs) -> Result<AnalyzeOptions, CliError> {
+    Ok(AnalyzeOptions {
         reconstruct: Options {
             hops: args.detail == Detail::Hops,
             simulate: !args.no_simulate,
@@ -215,6 +302,13 @@ pub fn analyze(probe: &Probe, inputs: &AnalysisInputs, args: &AnalyzeArgs, quiet
             (None, Some(t)) => CopyChoice::At(t),
             (None, None) => CopyChoice::LatestComplete,
         },
-    };
+    })
+}
+
+/// Scans the captures, builds the node models and reconstructs (with a progress bar on a
+/// terminal).
+pub fn analyze(probe: &Probe, inputs: &AnalysisInputs, args: &AnalyzeArgs, quiet: bool) -> Result<Analysis, CliError> {
+    let opts = analyze_options(args)?;
+    let progress = progress_bar(inputs, quiet);
     trace::analyze(probe, inputs, &opts, progress.as_ref()).map_err(|e| CliError::usage(e.to_string()))
 }

@@ -68,6 +68,13 @@ pub struct CaptureReport {
     pub packets: u64,
     /// Bytes of capture data read (after decompression).
     pub bytes: u64,
+    /// The earliest packet time in the file (ns since the Unix epoch): with [`Self::latest_ns`],
+    /// the span the capture covered.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub earliest_ns: Option<i64>,
+    /// The latest packet time in the file.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub latest_ns: Option<i64>,
     /// Link types met (tcpdump names).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub link_types: Vec<String>,

@@ -6,6 +6,7 @@ pub mod bytes;
 pub mod evidence;
 pub mod geneve;
 pub mod gre;
+pub mod identity;
 pub mod layers;
 pub mod numbers;
 pub mod prefilter;

@@ -1,6 +1,7 @@
 //! Outputs: documents written atomically, frames as pcap.
 
 pub mod atomic;
+pub mod live;
 pub mod pcap;
 pub mod result;
 

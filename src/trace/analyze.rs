@@ -73,26 +73,31 @@ fn sightings(
             reports.extend(ev.captures.iter().cloned());
         }
     }
-    // The command line's `NODE:IFACE=FILE` names every packet's interface in that file.
-    for (file, iface) in &n.capture_interfaces {
-        let file = file.display().to_string();
-        for s in out.iter_mut().filter(|s| s.file == file) {
-            s.interface = Some(iface.clone());
-        }
-    }
-    // `tcpdump -i any` (SLL2) records the interface index only: the node's `link` names it.
-    if let Some(a) = &n.artifacts {
-        for s in out.iter_mut().filter(|s| s.interface.is_none()) {
-            s.interface = s.ifindex.and_then(|i| a.interface_name(i)).map(str::to_string);
-        }
-    }
+    name_interfaces(n, &mut out);
     out.sort_by_key(|s| (s.timestamp_ns.unwrap_or(i64::MAX), s.file.clone(), s.packet));
     (out, reports)
 }
 
+/// Names the interface of every sighting that lacks one: the command line's `NODE:IFACE=FILE`
+/// names every packet's interface in that file; a `tcpdump -i any` (SLL2) capture records the
+/// interface index only, which the node's `link` names.
+pub(crate) fn name_interfaces(n: &NodeInput, sightings: &mut [Sighting]) {
+    for (file, iface) in &n.capture_interfaces {
+        let file = file.display().to_string();
+        for s in sightings.iter_mut().filter(|s| s.file == file) {
+            s.interface = Some(iface.clone());
+        }
+    }
+    if let Some(a) = &n.artifacts {
+        for s in sightings.iter_mut().filter(|s| s.interface.is_none()) {
+            s.interface = s.ifindex.and_then(|i| a.interface_name(i)).map(str::to_string);
+        }
+    }
+}
+
 /// One node's model: its pipeline assembled once, the flows whose counters moved since the
 /// earlier dump, its sightings.
-fn model<'a>(
+pub(crate) fn model<'a>(
     n: &'a NodeInput,
     (sightings, reports): (Vec<Sighting>, Vec<CaptureReport>),
     findings: &mut Vec<Finding>,
@@ -157,7 +162,7 @@ pub struct Analysis {
 }
 
 /// The inputs of one node and what each gave.
-fn input_uses(n: &NodeInput, m: &NodeModel<'_>) -> Vec<InputUse> {
+pub(crate) fn input_uses(n: &NodeInput, m: &NodeModel<'_>) -> Vec<InputUse> {
     let mut out = Vec::new();
     let mut add = |file: &str, role: String| out.push(InputUse { node: n.name.clone(), file: file.to_string(), role });
     if let Some(a) = &n.artifacts {
@@ -202,7 +207,7 @@ fn edit_distance(a: &str, b: &str) -> usize {
 
 /// Node names that look like typos of each other (a `NODE=` name beside the bundle's own
 /// name), and capture files whose `NODE_` prefix names another node than the one given.
-fn name_findings(inputs: &AnalysisInputs) -> Vec<Finding> {
+pub(crate) fn name_findings(inputs: &AnalysisInputs) -> Vec<Finding> {
     let mut out = Vec::new();
     let known: Vec<&str> = inputs.nodes.iter().filter(|n| n.artifacts.is_some()).map(|n| n.name.as_str()).collect();
     for n in inputs.nodes.iter().filter(|n| n.artifacts.is_none()) {

@@ -4,5 +4,7 @@
 //! connection's fate.
 
 pub mod connection;
-pub mod identity;
+pub mod follow;
+pub mod packets;
+pub mod report;
 pub mod spec;

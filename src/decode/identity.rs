@@ -5,7 +5,7 @@
 //! length and a hash of the first payload bytes; ICMP type, code, sequence and a payload hash.
 //! Equal keys still need a time window: a 16-bit ID comes round again.
 
-use crate::decode::{IpInfo, TransportInfo};
+use super::{IpInfo, TransportInfo};
 
 /// How many payload bytes the hash covers (a capture's snapshot length can cut more).
 pub const HASHED_PAYLOAD: usize = 64;

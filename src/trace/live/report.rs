@@ -1,0 +1,270 @@
+//! The result of `analyze --match` (schema `hoptrace.live/v1`, docs/evidence-schema.md): a
+//! summary across connections first, then per connection its first packet as a liveTraffic
+//! Traceflow would report it and every packet's sightings and fate.
+
+use crate::antrea::observation::{Action, Component};
+use crate::trace::result::{EvidenceKind, Finding, TraceResult};
+use serde::{Deserialize, Serialize};
+
+/// The value of `schema` in a live result.
+pub const LIVE_SCHEMA: &str = "hoptrace.live/v1";
+
+/// What happened to a packet, or a connection (the fate of its last packet with a known fate).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Fate {
+    /// It reached its destination Pod (or the gateway / node it was sent to).
+    Delivered,
+    /// It left the cluster network.
+    ForwardedOut,
+    /// Dropped or rejected.
+    Dropped,
+    /// The evidence does not say (see the packet's result and the findings).
+    Unknown,
+}
+
+impl Fate {
+    /// The name as serialised.
+    pub fn name(self) -> &'static str {
+        match self {
+            Fate::Delivered => "delivered",
+            Fate::ForwardedOut => "forwarded-out",
+            Fate::Dropped => "dropped",
+            Fate::Unknown => "unknown",
+        }
+    }
+}
+
+/// Where a packet was dropped, as its reconstruction's terminal observation says.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DropPoint {
+    /// The node.
+    pub node: String,
+    /// Antrea's component.
+    pub component: Component,
+    /// Dropped or Rejected.
+    pub action: Action,
+    /// Antrea's `componentInfo` (the table).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub component_info: Option<String>,
+    /// Antrea's `networkPolicy`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub network_policy: Option<String>,
+    /// Antrea's `networkPolicyRule`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub network_policy_rule: Option<String>,
+    /// What supports the observation (captures, counters, simulation).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub evidence: Vec<EvidenceKind>,
+}
+
+/// One sighting of a packet.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SeenAt {
+    /// Node.
+    pub node: String,
+    /// Interface, when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub interface: Option<String>,
+    /// Capture file.
+    pub file: String,
+    /// Packet number in it.
+    pub packet: u64,
+    /// Capture time (the node's clock).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time: Option<String>,
+    /// The innermost 5-tuple as seen there (after any NAT).
+    pub tuple: String,
+    /// TTL or hop limit there.
+    pub ttl: u8,
+}
+
+/// One packet of a connection.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PacketResult {
+    /// 1-based, in the order the source Pod sent them.
+    pub number: usize,
+    /// When it was first seen (the seed's capture time).
+    pub time: String,
+    /// Its IPv4 ID (absent for IPv6 and ID 0).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ip_id: Option<u16>,
+    /// The conntrack state its reconstruction assumed.
+    pub ct_state: String,
+    /// TCP: the same sequence number, flags and length as an earlier packet.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub retransmission: bool,
+    /// Extra sightings on one capture point (duplicates, or packets the key cannot separate).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub duplicates: u32,
+    /// Its fate.
+    pub fate: Fate,
+    /// Where it was dropped.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub drop: Option<DropPoint>,
+    /// Its last sighting.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_seen: Option<SeenAt>,
+    /// Every sighting, in time order.
+    pub sightings: Vec<SeenAt>,
+    /// Its own reconstruction, when it did not get as far as its connection's first packet.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub result: Option<TraceResult>,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
+}
+
+/// Packet counts of a connection.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Counts {
+    /// Packets followed.
+    pub packets: usize,
+    /// Delivered.
+    pub delivered: usize,
+    /// Forwarded out of the network.
+    pub forwarded_out: usize,
+    /// Dropped.
+    pub dropped: usize,
+    /// Fate unknown.
+    pub unknown: usize,
+    /// TCP retransmissions.
+    pub retransmissions: usize,
+    /// Packets seen twice on one capture point.
+    pub duplicates: usize,
+}
+
+impl Counts {
+    /// Counts the packets of one connection.
+    pub fn of(packets: &[PacketResult]) -> Counts {
+        let fate = |f: Fate| packets.iter().filter(|p| p.fate == f).count();
+        Counts {
+            packets: packets.len(),
+            delivered: fate(Fate::Delivered),
+            forwarded_out: fate(Fate::ForwardedOut),
+            dropped: fate(Fate::Dropped),
+            unknown: fate(Fate::Unknown),
+            retransmissions: packets.iter().filter(|p| p.retransmission).count(),
+            duplicates: packets.iter().filter(|p| p.duplicates > 0).count(),
+        }
+    }
+}
+
+/// One followed connection.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ConnectionResult {
+    /// Its 5-tuple as the source Pod sent it (`tcp 10.10.1.5:40001 > 10.96.0.20:80`).
+    pub tuple: String,
+    /// TCP: its first packet in the captures is not a SYN (the capture began mid-connection).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub mid_connection: bool,
+    /// The fate of its last packet with a known fate.
+    pub fate: Fate,
+    /// Where it was delivered: the post-NAT destination (`ns/pod IP:PORT`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub endpoint: Option<String>,
+    /// Where its last dropped packet was dropped, when the connection's fate is `dropped`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub drop: Option<DropPoint>,
+    /// Packet counts.
+    pub counts: Counts,
+    /// Its first packet, reconstructed as a liveTraffic Traceflow reports it.
+    pub first_packet: TraceResult,
+    /// Every packet.
+    pub packets: Vec<PacketResult>,
+}
+
+/// Dropped connections sharing a drop point.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DropGroup {
+    /// Node.
+    pub node: String,
+    /// Component.
+    pub component: Component,
+    /// Antrea's `componentInfo` (the table).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub component_info: Option<String>,
+    /// Policy.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub network_policy: Option<String>,
+    /// Rule.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub network_policy_rule: Option<String>,
+    /// How many connections.
+    pub connections: usize,
+}
+
+/// Across connections.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Summary {
+    /// Connections found in the captures.
+    pub found: usize,
+    /// Connections reported (after `--connections` and `--dropped-only`).
+    pub reported: usize,
+    /// Reported connections delivered.
+    pub delivered: usize,
+    /// Forwarded out of the network.
+    pub forwarded_out: usize,
+    /// Dropped.
+    pub dropped: usize,
+    /// Unknown.
+    pub unknown: usize,
+    /// Where connections were delivered, with counts (`ns/pod IP:PORT`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub endpoints: Vec<(String, usize)>,
+    /// Drop points, most connections first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub drops: Vec<DropGroup>,
+}
+
+impl Summary {
+    /// The summary of the reported connections.
+    pub fn of(found: usize, connections: &[ConnectionResult], drops: &[DropGroup]) -> Summary {
+        let fate = |f: Fate| connections.iter().filter(|c| c.fate == f).count();
+        let mut endpoints: Vec<(String, usize)> = Vec::new();
+        for e in connections.iter().filter_map(|c| c.endpoint.as_ref()) {
+            match endpoints.iter_mut().find(|(n, _)| n == e) {
+                Some((_, count)) => *count += 1,
+                None => endpoints.push((e.clone(), 1)),
+            }
+        }
+        endpoints.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        Summary {
+            found,
+            reported: connections.len(),
+            delivered: fate(Fate::Delivered),
+            forwarded_out: fate(Fate::ForwardedOut),
+            dropped: fate(Fate::Dropped),
+            unknown: fate(Fate::Unknown),
+            endpoints,
+            drops: drops.to_vec(),
+        }
+    }
+}
+
+/// The whole live result.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LiveResult {
+    /// Always [`LIVE_SCHEMA`].
+    pub schema: String,
+    /// The SPEC as given.
+    pub spec: String,
+    /// Packets found matching the SPEC as sent.
+    pub seeds: u64,
+    /// Across connections.
+    pub summary: Summary,
+    /// The reported connections, in order of their first packet.
+    pub connections: Vec<ConnectionResult>,
+    /// Findings (bad inputs, what was searched when nothing matched, limits reached).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub findings: Vec<Finding>,
+}
