@@ -5,49 +5,7 @@
 mod support;
 
 use serde_json::Value;
-use support::{hoptrace, sample};
-
-/// The fields Antrea's e2e comparison checks, plus tunnelDstIP and translatedSrcIP.
-const FIELDS: [&str; 13] = [
-    "component",
-    "componentInfo",
-    "action",
-    "pod",
-    "srcPodIP",
-    "translatedDstIP",
-    "translatedSrcIP",
-    "tunnelDstIP",
-    "egressIP",
-    "egress",
-    "egressNode",
-    "networkPolicy",
-    "networkPolicyRule",
-];
-
-/// An observation reduced to the compared fields.
-type Fields = Vec<(String, String)>;
-
-fn essentials(results: &Value) -> Vec<(String, Vec<Fields>)> {
-    results
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| {
-            let obs = r["observations"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|o| {
-                    FIELDS
-                        .iter()
-                        .filter_map(|f| o.get(*f).and_then(Value::as_str).map(|v| (f.to_string(), v.to_string())))
-                        .collect()
-                })
-                .collect();
-            (r["node"].as_str().unwrap().to_string(), obs)
-        })
-        .collect()
-}
+use support::{antrea_essentials as essentials, hoptrace, sample};
 
 pub fn scenarios() -> Vec<String> {
     let mut v: Vec<String> = std::fs::read_dir(sample(""))

@@ -96,3 +96,48 @@ pub fn craft(path: &Path, extra: &[&str]) {
     let out = run(&args);
     assert!(out.status.success(), "craft: {}", String::from_utf8_lossy(&out.stderr));
 }
+
+/// The fields Antrea's e2e comparison checks, plus tunnelDstIP and translatedSrcIP.
+pub const ANTREA_FIELDS: [&str; 13] = [
+    "component",
+    "componentInfo",
+    "action",
+    "pod",
+    "srcPodIP",
+    "translatedDstIP",
+    "translatedSrcIP",
+    "tunnelDstIP",
+    "egressIP",
+    "egress",
+    "egressNode",
+    "networkPolicy",
+    "networkPolicyRule",
+];
+
+/// An observation reduced to the compared fields.
+pub type Fields = Vec<(String, String)>;
+
+/// Each node of a result's `results` with its observations reduced to [`ANTREA_FIELDS`], in order.
+pub fn antrea_essentials(results: &serde_json::Value) -> Vec<(String, Vec<Fields>)> {
+    results
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            let obs = r["observations"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|o| {
+                    ANTREA_FIELDS
+                        .iter()
+                        .filter_map(|f| {
+                            o.get(*f).and_then(serde_json::Value::as_str).map(|v| (f.to_string(), v.to_string()))
+                        })
+                        .collect()
+                })
+                .collect();
+            (r["node"].as_str().unwrap().to_string(), obs)
+        })
+        .collect()
+}

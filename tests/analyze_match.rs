@@ -1,0 +1,173 @@
+//! `hoptrace analyze --match SPEC`: real packets followed through the captures by the fields no
+//! hop rewrites. A probe is a real packet too: followed by its headers as sent (SPEC) instead of
+//! its tag, every sample's packet must give the observations Antrea would report (expected.json,
+//! written by hand from Antrea's rules) — what a liveTraffic Traceflow reports for the first
+//! packet of a connection — and the fate the scenario says.
+
+mod support;
+
+use serde_json::Value;
+use support::{antrea_essentials, hoptrace, sample};
+
+fn scenarios() -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(sample(""))
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.path().join("expected.json").is_file() && e.path().join("probe.json").is_file())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    v.sort();
+    v
+}
+
+/// The SPEC of a sample's probe as its source Pod sent it: protocol, addresses, destination port.
+fn spec_of(probe: &Value) -> String {
+    let ip = &probe["ip"];
+    let t = &probe["transport"];
+    let v6 = ip["version"] == 6;
+    let proto = t["protocol"].as_str().unwrap();
+    let proto = match (proto, v6) {
+        ("icmp", true) => "icmp6".to_string(),
+        (p, true) => format!("{p}6"),
+        (p, false) => p.to_string(),
+    };
+    let (src, dst) = if v6 { ("ipv6_src", "ipv6_dst") } else { ("nw_src", "nw_dst") };
+    let mut spec = format!("{proto},{src}={},{dst}={}", ip["src"].as_str().unwrap(), ip["dst"].as_str().unwrap());
+    if let Some(p) = t.get("dstPort").and_then(Value::as_u64) {
+        spec.push_str(&format!(",tp_dst={p}"));
+    }
+    spec
+}
+
+fn json(out: &std::process::Output, what: &str) -> Value {
+    serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{what}: {e}: {}", String::from_utf8_lossy(&out.stderr)))
+}
+
+#[test]
+fn every_sample_probe_followed_as_real_traffic_reads_like_antrea() {
+    let all = scenarios();
+    assert!(all.len() >= 9, "{all:?}");
+    for name in all {
+        let dir = sample(&name);
+        let probe: Value = serde_json::from_str(&std::fs::read_to_string(dir.join("probe.json")).unwrap()).unwrap();
+        let spec = spec_of(&probe);
+        let out = hoptrace().args(["analyze", "--format", "json", "-q", "--match", &spec]).arg(&dir).output().unwrap();
+        let got = json(&out, &name);
+        let want: Value = serde_json::from_str(&std::fs::read_to_string(dir.join("expected.json")).unwrap()).unwrap();
+        assert_eq!(got["schema"], "hoptrace.live/v1", "{name}");
+        let conns = got["connections"].as_array().unwrap();
+        assert_eq!(conns.len(), 1, "{name} ({spec}): {}", got["summary"]);
+        let first = &conns[0]["firstPacket"];
+        assert_eq!(first["phase"], want["phase"], "{name}");
+        assert_eq!(antrea_essentials(&first["results"]), antrea_essentials(&want["results"]), "{name}");
+        let dropped = want["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|r| r["observations"].as_array().unwrap())
+            .any(|o| o["action"] == "Dropped" || o["action"] == "Rejected");
+        let fate = conns[0]["fate"].as_str().unwrap();
+        if dropped {
+            assert_eq!(fate, "dropped", "{name}");
+            assert_eq!(out.status.code(), Some(1), "{name}");
+            assert_eq!(got["summary"]["drops"][0]["connections"], 1, "{name}");
+        } else {
+            assert!(fate == "delivered" || fate == "forwarded-out", "{name}: {fate}");
+            assert_eq!(out.status.code(), Some(0), "{name}");
+        }
+        // The packet's sightings start where the source Pod sent it, as sent.
+        let p = &conns[0]["packets"][0];
+        let seen = p["sightings"].as_array().unwrap();
+        assert!(!seen.is_empty(), "{name}");
+        assert_eq!(p["ipId"], probe["ip"]["identification"], "{name}");
+    }
+}
+
+/// A Service connection is reported as sent (ClusterIP), delivered to the endpoint the
+/// captures show, with the table and CSV views naming both.
+#[test]
+fn a_service_connection_names_its_endpoint() {
+    let dir = sample("pod-to-service-remote");
+    let spec = "tcp,nw_src=10.10.1.5,nw_dst=10.96.0.20,tp_dst=80";
+    let out = hoptrace().args(["analyze", "--format", "json", "-q", "--match", spec]).arg(&dir).output().unwrap();
+    let got = json(&out, "json");
+    let c = &got["connections"][0];
+    assert_eq!(c["tuple"], "tcp 10.10.1.5:10004 > 10.96.0.20:80");
+    assert_eq!(c["endpoint"], "default/web-b 10.10.2.6:8080");
+    assert_eq!(got["summary"]["endpoints"][0][0], "default/web-b 10.10.2.6:8080");
+    let last = &c["packets"][0]["lastSeen"];
+    assert_eq!((last["node"].as_str(), last["ttl"].as_u64()), (Some("k8s-node2"), Some(62)));
+    let table = hoptrace().args(["analyze", "--format", "table", "-q", "--match", spec]).arg(&dir).output().unwrap();
+    let text = String::from_utf8(table.stdout).unwrap();
+    assert!(
+        text.contains("connection 1: tcp 10.10.1.5:10004 > 10.96.0.20:80  delivered -> default/web-b 10.10.2.6:8080"),
+        "{text}"
+    );
+    let csv = hoptrace().args(["analyze", "--format", "csv", "-q", "--match", spec]).arg(&dir).output().unwrap();
+    let text = String::from_utf8(csv.stdout).unwrap();
+    let mut lines = text.lines();
+    assert!(lines.next().unwrap().starts_with("connection,tuple,packet,time,ipId"));
+    let row = lines.next().unwrap();
+    assert!(row.contains(",delivered,k8s-node2,web-b-5dacae,tcp 10.10.1.5:10004 > 10.10.2.6:8080,62,"), "{row}");
+}
+
+#[test]
+fn bad_specs_exit_2_and_say_why() {
+    let dir = sample("pod-to-pod-intra-node");
+    for (spec, want) in [
+        ("tcp,nw_src=10.10.1.5,frobnicate=1", "cannot be matched"),
+        ("ipv6,nw_src=10.10.1.5", "prerequisites"),
+        ("tp_dst=80,nw_dst=10.10.1.6", "prerequisites"),
+        ("tcp", "give at least an address"),
+        ("tcp,nw_src=10.10.1.5,ct_state=+new", "cannot be matched on real traffic"),
+    ] {
+        let out = hoptrace().args(["analyze", "-q", "--match", spec]).arg(&dir).output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{spec}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(want), "{spec}: {err}");
+    }
+    let out = hoptrace()
+        .args(["analyze", "-q", "--match", "tcp,nw_src=10.10.1.5", "--connections", "0"])
+        .arg(&dir)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let out = hoptrace().args(["analyze", "-q", "--dropped-only"]).arg(&dir).output().unwrap();
+    assert_eq!(out.status.code(), Some(2), "--dropped-only needs --match");
+}
+
+/// Nothing matches: exit 3, and the finding lists every capture searched with its time span, so
+/// a capture of the wrong day or the wrong Pod shows.
+#[test]
+fn a_spec_that_matches_nothing_says_where_it_looked() {
+    let dir = sample("pod-to-pod-intra-node");
+    let out = hoptrace()
+        .args(["analyze", "--format", "json", "-q", "--match", "udp,nw_src=10.10.1.5,nw_dst=10.10.1.6,tp_dst=53"])
+        .arg(&dir)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3));
+    let got = json(&out, "nothing");
+    assert_eq!(got["summary"]["found"], 0);
+    let f = got["findings"].as_array().unwrap().iter().find(|f| f["kind"] == "missing-input").expect("a finding");
+    let m = f["message"].as_str().unwrap();
+    assert!(m.contains("no packet in the captures matches it") && m.contains("k8s-node1_client-05da76.pcap"), "{m}");
+    assert!(m.contains("2026-11-26T20:47:12"), "the searched span: {m}");
+    // A window that excludes the packet finds nothing either.
+    let out = hoptrace()
+        .args([
+            "analyze",
+            "--format",
+            "json",
+            "-q",
+            "--match",
+            "tcp,nw_src=10.10.1.5,nw_dst=10.10.1.6",
+            "--to",
+            "2026-11-26T20:00:00Z",
+        ])
+        .arg(&dir)
+        .output()
+        .unwrap();
+    assert_eq!(json(&out, "window")["summary"]["found"], 0);
+}
