@@ -111,6 +111,10 @@ pub struct AnalyzeArgs {
     /// With --match: only connections with a dropped packet.
     #[arg(long, requires = "live")]
     pub dropped_only: bool,
+    /// With --match: also follow each delivered connection's replies back to the client
+    /// ("the SYN arrived; where did the SYN-ACK go?").
+    #[arg(long, requires = "live")]
+    pub replies: bool,
     /// With --match: only packets sent at or after TIME (RFC 3339 or Unix seconds).
     #[arg(long, value_name = "TIME", value_parser = parse_at, requires = "live")]
     pub from: Option<i64>,
@@ -235,6 +239,7 @@ fn run_live(args: &AnalyzeArgs, spec: &str, inputs: &AnalysisInputs, quiet: bool
         to_ns: args.to,
         which: args.connections,
         dropped_only: args.dropped_only,
+        replies: args.replies,
         analyze: analyze_options(args)?,
     };
     let progress = progress_bar(inputs, quiet);

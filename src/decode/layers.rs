@@ -98,6 +98,9 @@ pub struct IpInfo {
     pub fragment_offset: u16,
     /// More-fragments flag.
     pub more_fragments: bool,
+    /// IPv4 Don't-Fragment flag (Antrea's `capturedPacket.ipHeader.flags` has it as 2).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub dont_fragment: bool,
 }
 
 impl IpInfo {
@@ -312,6 +315,7 @@ fn ip_info<'a>(s: &LaxSlicedPacket<'a>) -> Option<(IpInfo, &'a [u8], bool)> {
                 length: h.total_len(),
                 fragment_offset: h.fragments_offset().value().saturating_mul(8),
                 more_fragments: h.more_fragments(),
+                dont_fragment: h.dont_fragment(),
             };
             Some((info, p.payload, p.incomplete))
         }
@@ -331,6 +335,7 @@ fn ip_info<'a>(s: &LaxSlicedPacket<'a>) -> Option<(IpInfo, &'a [u8], bool)> {
                 length: h.payload_length(),
                 fragment_offset: 0,
                 more_fragments: false,
+                dont_fragment: false,
             };
             // Walked by hand: etherparse's extension iterator reads out of bounds (undefined
             // behaviour) when the lax parse stopped at a truncated extension header.

@@ -224,6 +224,7 @@ mod tests {
             length: 28,
             fragment_offset: 0,
             more_fragments: false,
+            dont_fragment: false,
         }
     }
 

@@ -152,6 +152,25 @@ pub fn write_live_table(out: &mut dyn Write, r: &LiveResult) -> io::Result<()> {
         for p in &c.packets {
             writeln!(out, "{}", packet_line(p))?;
         }
+        if let Some(r) = &c.replies {
+            let k = &r.counts;
+            writeln!(
+                out,
+                "  replies: {}  {} ({} packets: {} delivered, {} dropped, {} unknown)",
+                r.tuple,
+                r.fate.name(),
+                k.packets,
+                k.delivered,
+                k.dropped,
+                k.unknown
+            )?;
+            if let Some(d) = &r.drop {
+                writeln!(out, "    dropped at {}", drop_text(d))?;
+            }
+            for p in &r.packets {
+                writeln!(out, "  {}", packet_line(p))?;
+            }
+        }
     }
     if !r.findings.is_empty() {
         writeln!(out)?;

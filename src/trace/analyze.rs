@@ -51,13 +51,7 @@ fn sightings(
     let mut out = Vec::new();
     let mut reports = Vec::new();
     for s in scans {
-        if let Some(e) = &s.report.error {
-            findings.push(Finding::new(
-                FindingKind::BadInput,
-                Some(&n.name),
-                format!("{}: packet {} (byte {}): {}", s.report.file, e.packet, e.offset, e.message),
-            ));
-        }
+        findings.extend(damage_finding(&n.name, &s.report));
         out.extend(s.sightings);
         reports.push(s.report);
     }
@@ -73,7 +67,7 @@ fn sightings(
             reports.extend(ev.captures.iter().cloned());
         }
     }
-    name_interfaces(n, &mut out);
+    name_interfaces(n, out.iter_mut());
     out.sort_by_key(|s| (s.timestamp_ns.unwrap_or(i64::MAX), s.file.clone(), s.packet));
     (out, reports)
 }
@@ -81,18 +75,27 @@ fn sightings(
 /// Names the interface of every sighting that lacks one: the command line's `NODE:IFACE=FILE`
 /// names every packet's interface in that file; a `tcpdump -i any` (SLL2) capture records the
 /// interface index only, which the node's `link` names.
-pub(crate) fn name_interfaces(n: &NodeInput, sightings: &mut [Sighting]) {
-    for (file, iface) in &n.capture_interfaces {
-        let file = file.display().to_string();
-        for s in sightings.iter_mut().filter(|s| s.file == file) {
+pub(crate) fn name_interfaces<'s>(n: &NodeInput, sightings: impl IntoIterator<Item = &'s mut Sighting>) {
+    for s in sightings {
+        let named = n.capture_interfaces.iter().find(|(file, _)| file.display().to_string() == s.file);
+        if let Some((_, iface)) = named {
             s.interface = Some(iface.clone());
+        } else if s.interface.is_none() {
+            s.interface =
+                n.artifacts.as_ref().and_then(|a| s.ifindex.and_then(|i| a.interface_name(i))).map(str::to_string);
         }
     }
-    if let Some(a) = &n.artifacts {
-        for s in sightings.iter_mut().filter(|s| s.interface.is_none()) {
-            s.interface = s.ifindex.and_then(|i| a.interface_name(i)).map(str::to_string);
-        }
-    }
+}
+
+/// The finding for a capture that could not be read to its end.
+pub(crate) fn damage_finding(node: &str, report: &CaptureReport) -> Option<Finding> {
+    report.error.as_ref().map(|e| {
+        Finding::new(
+            FindingKind::BadInput,
+            Some(node),
+            format!("{}: packet {} (byte {}): {}", report.file, e.packet, e.offset, e.message),
+        )
+    })
 }
 
 /// One node's model: its pipeline assembled once, the flows whose counters moved since the

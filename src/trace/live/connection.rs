@@ -150,6 +150,7 @@ mod tests {
             length: 60,
             fragment_offset: 0,
             more_fragments: false,
+            dont_fragment: false,
         }
     }
 

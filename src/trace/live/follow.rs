@@ -10,17 +10,20 @@
 use super::connection::{group, Sent, Tuple};
 use super::packets::{assemble, Candidate, RealPacket};
 use super::report::{
-    ConnectionResult, Counts, DropGroup, DropPoint, Fate, LiveResult, PacketResult, SeenAt, Summary, LIVE_SCHEMA,
+    CapturedPacket, ConnectionResult, Counts, DropGroup, DropPoint, Fate, LiveResult, PacketResult, SeenAt, Summary,
+    LIVE_SCHEMA,
 };
 use super::spec::LiveMatch;
 use crate::antrea::observation::{Action, Component};
 use crate::bundle::inputs::AnalysisInputs;
+use crate::decode::evidence::CaptureReport;
 use crate::decode::identity::Key;
-use crate::decode::scan::{scan_files_keyed, KeyedSighting};
+use crate::decode::scan::scan_files_keyed;
+use crate::decode::sighting::Sighting;
 use crate::decode::{IpInfo, TransportInfo};
 use crate::probe::schema::{EthernetFields, Frame, IpFields};
 use crate::probe::{Fingerprint, Probe, Transport, PROBE_SCHEMA};
-use crate::trace::analyze::{model, name_findings, name_interfaces, AnalyzeError, AnalyzeOptions};
+use crate::trace::analyze::{damage_finding, model, name_findings, name_interfaces, AnalyzeError, AnalyzeOptions};
 use crate::trace::model::NodeModel;
 use crate::trace::reconstruct::reconstruct;
 use crate::trace::result::{Finding, FindingKind, TraceResult};
@@ -57,60 +60,87 @@ pub struct FollowOptions {
     pub which: Which,
     /// Only connections with a dropped packet.
     pub dropped_only: bool,
+    /// Also follow each connection's replies, from the server back to the client.
+    pub replies: bool,
     /// Scan threads, reconstruction and simulation options.
     pub analyze: AnalyzeOptions,
 }
 
-/// Pass 1 and 2: every candidate sighting on every node (seed or carrying a seed's key), and the
-/// capture reports of pass 2.
+/// What the two passes found: candidates of the followed packets and (with `--replies`) of
+/// their replies, and the capture reports.
+struct Found {
+    forward: Vec<Candidate>,
+    replies: Vec<Candidate>,
+    reports: Vec<Vec<CaptureReport>>,
+}
+
+/// A connection's client end as its seeds show it: protocol, address, port.
+type ClientEnd = (u8, std::net::IpAddr, u16);
+
+fn client_end(ip: &IpInfo, t: Option<&TransportInfo>) -> ClientEnd {
+    let tuple = Tuple::of(ip, t);
+    (tuple.protocol, tuple.src, tuple.src_port)
+}
+
+fn server_bound(ip: &IpInfo, t: Option<&TransportInfo>) -> ClientEnd {
+    let tuple = Tuple::of(ip, t);
+    (tuple.protocol, tuple.dst, tuple.dst_port)
+}
+
+/// Pass 1 finds the seeds (packets matching the SPEC as sent, in the time window) and their
+/// keys; pass 2 every sighting carrying one of those keys and, with `replies`, every packet
+/// addressed back to a seed's source address and port.
 fn candidates(
     opts: &FollowOptions,
     inputs: &AnalysisInputs,
     pool: &rayon::ThreadPool,
     progress: Option<&ProgressBar>,
     findings: &mut Vec<Finding>,
-) -> (Vec<Candidate>, Vec<Vec<crate::decode::evidence::CaptureReport>>) {
-    let in_window = |s: &KeyedSighting| {
-        let t = s.sighting.timestamp_ns;
+) -> Found {
+    let in_window = |t: Option<i64>| {
         opts.from_ns.is_none_or(|f| t.is_some_and(|t| t >= f)) && opts.to_ns.is_none_or(|to| t.is_some_and(|t| t <= to))
     };
-    let is_seed = |ip: &IpInfo, t: Option<&TransportInfo>| opts.spec.admits(ip, t);
-    let seed_select = |ip: &IpInfo, t: Option<&TransportInfo>, _: &Key| is_seed(ip, t);
+    let seed_select = |ip: &IpInfo, t: Option<&TransportInfo>, _: &Key| opts.spec.admits(ip, t);
     let mut keys: HashSet<Key> = HashSet::new();
+    let mut clients: HashSet<ClientEnd> = HashSet::new();
     for n in &inputs.nodes {
         for (_, kept) in pool.install(|| scan_files_keyed(&n.name, &n.captures, None, &seed_select)) {
-            keys.extend(kept.iter().filter(|k| in_window(k)).map(|k| k.key));
+            for k in kept.iter().filter(|k| in_window(k.sighting.timestamp_ns)) {
+                keys.insert(k.key);
+                if opts.replies {
+                    clients.insert(client_end(&k.sighting.ip, k.sighting.transport.as_ref()));
+                }
+            }
         }
     }
-    let follow_select = |_: &IpInfo, _: Option<&TransportInfo>, k: &Key| keys.contains(k);
-    let mut out = Vec::new();
-    let mut reports = Vec::new();
+    let follow_select = |ip: &IpInfo, t: Option<&TransportInfo>, k: &Key| {
+        keys.contains(k) || (!clients.is_empty() && clients.contains(&server_bound(ip, t)))
+    };
+    let mut found = Found { forward: Vec::new(), replies: Vec::new(), reports: Vec::new() };
     for n in &inputs.nodes {
         let mut node_reports = Vec::new();
-        for (report, kept) in pool.install(|| scan_files_keyed(&n.name, &n.captures, progress, &follow_select)) {
-            if let Some(e) = &report.error {
-                findings.push(Finding::new(
-                    FindingKind::BadInput,
-                    Some(&n.name),
-                    format!("{}: packet {} (byte {}): {}", report.file, e.packet, e.offset, e.message),
-                ));
+        for (report, mut kept) in pool.install(|| scan_files_keyed(&n.name, &n.captures, progress, &follow_select)) {
+            findings.extend(damage_finding(&n.name, &report));
+            name_interfaces(n, kept.iter_mut().map(|k| &mut k.sighting));
+            for k in kept {
+                let (ip, t) = (&k.sighting.ip, k.sighting.transport.as_ref());
+                let reply = clients.contains(&server_bound(ip, t));
+                let candidate = Candidate {
+                    seed: in_window(k.sighting.timestamp_ns) && opts.spec.admits(ip, t),
+                    key: k.key,
+                    sighting: k.sighting,
+                };
+                if reply {
+                    found.replies.push(candidate);
+                } else if keys.contains(&candidate.key) {
+                    found.forward.push(candidate);
+                }
             }
-            let mut sightings: Vec<KeyedSighting> = kept;
-            let mut plain: Vec<_> = sightings.iter().map(|k| k.sighting.clone()).collect();
-            name_interfaces(n, &mut plain);
-            for (k, named) in sightings.iter_mut().zip(plain) {
-                k.sighting = named;
-            }
-            out.extend(sightings.into_iter().map(|k| Candidate {
-                seed: in_window(&k) && is_seed(&k.sighting.ip, k.sighting.transport.as_ref()),
-                key: k.key,
-                sighting: k.sighting,
-            }));
             node_reports.push(report);
         }
-        reports.push(node_reports);
+        found.reports.push(node_reports);
     }
-    (out, reports)
+    found
 }
 
 /// A real packet as the reconstruction's "probe": its headers as sent, its length, no tag.
@@ -178,34 +208,18 @@ fn as_probe(p: &RealPacket) -> Probe {
 /// The conntrack state a packet of a connection meets after recirculation: `+new` for a
 /// connection's first packet, a retransmitted SYN (a dropped SYN is never committed) and UDP or
 /// ICMP (no replies are followed: conntrack keeps such a flow `+new` until one is seen);
-/// `+est` for a later TCP packet, which Antrea's policy tables let pass.
-fn ct_state(p: &RealPacket, first: bool) -> Option<&'static str> {
+/// `+est` for a later TCP packet, which Antrea's policy tables let pass; `+est+rpl` for a
+/// reply.
+fn ct_state(p: &RealPacket, first: bool, reply: bool) -> Option<&'static str> {
+    if reply {
+        return Some("+est+rpl+trk");
+    }
     match p.sent().transport {
         Some(TransportInfo::Tcp { flags, .. }) if !first && !(flags & 0x02 != 0 && flags & 0x10 == 0) => {
             Some("+est+trk")
         }
         _ => None,
     }
-}
-
-/// Reconstructs one packet with its sightings placed on their nodes.
-fn reconstruct_packet(
-    p: &RealPacket,
-    first: bool,
-    models: &mut [NodeModel<'_>],
-    inputs: &AnalysisInputs,
-    opts: &AnalyzeOptions,
-) -> (TraceResult, Option<&'static str>) {
-    for m in models.iter_mut() {
-        m.sightings = p.sightings.iter().filter(|s| s.node == m.name).cloned().collect();
-    }
-    let state = ct_state(p, first);
-    let mut ro = opts.reconstruct.clone();
-    if let Some(state) = state {
-        // An override for every zone: the established state holds wherever it recirculates.
-        let _ = ro.sim.ct.add_override(state);
-    }
-    (reconstruct(&as_probe(p), models, inputs.cluster.as_ref(), &ro), state)
 }
 
 /// The fate a reconstruction gives, and where it ended when dropped.
@@ -234,7 +248,7 @@ fn fate_of(r: &TraceResult) -> (Fate, Option<DropPoint>) {
     }
 }
 
-fn seen_at(s: &crate::decode::sighting::Sighting) -> SeenAt {
+fn seen_at(s: &Sighting) -> SeenAt {
     SeenAt {
         node: s.node.clone(),
         interface: s.interface.clone(),
@@ -280,6 +294,151 @@ fn endpoint(p: &RealPacket, inputs: &AnalysisInputs) -> Option<String> {
     })
 }
 
+/// The per-connection analysis: the node models (their sightings replaced for each packet
+/// reconstructed) and how many packets were reconstructed.
+struct Analyser<'m, 'i> {
+    models: Vec<NodeModel<'i>>,
+    inputs: &'i AnalysisInputs,
+    opts: &'m AnalyzeOptions,
+    reconstructed: usize,
+    skipped: usize,
+    findings: Vec<Finding>,
+}
+
+impl Analyser<'_, '_> {
+    /// One connection: its first packet reconstructed; each later packet that did not reach
+    /// where a delivered first packet ended reconstructed on its own.
+    fn connection(
+        &mut self,
+        c: &super::connection::Connection,
+        packets: &[RealPacket],
+        reply: bool,
+    ) -> ConnectionResult {
+        let members: Vec<&RealPacket> = c.packets.iter().map(|&i| &packets[i]).collect();
+        let mut results: Vec<PacketResult> = Vec::new();
+        let mut first_result = None;
+        let mut reached: Option<(String, Option<String>)> = None;
+        let mut first_fate = Fate::Unknown;
+        for (i, p) in members.iter().enumerate() {
+            let got_there = reached.as_ref().is_some_and(|(f, iface)| {
+                p.sightings.iter().any(|s| &s.file == f && s.interface.as_deref() == iface.as_deref())
+            });
+            let state = ct_state(p, i == 0, reply);
+            let (fate, drop, result) =
+                if got_there || i > 0 && self.delivered_seen(p).is_some() && first_fate == Fate::Delivered {
+                    (first_fate, None, None)
+                } else if i == 0 || self.reconstructed < MAX_RECONSTRUCTED_PACKETS {
+                    self.reconstructed += 1;
+                    let r = self.reconstruct(p, state);
+                    let (fate, drop) = fate_of(&r);
+                    (fate, drop, Some(r))
+                } else {
+                    self.skipped += 1;
+                    (Fate::Unknown, None, None)
+                };
+            let (fate, drop) = self.captures_decide(c, p, fate, drop);
+            if i == 0 {
+                first_fate = fate;
+                reached = matches!(fate, Fate::Delivered | Fate::ForwardedOut)
+                    .then(|| points(p).last().map(|(f, i)| (f.to_string(), i.map(str::to_string))))
+                    .flatten();
+            }
+            results.push(PacketResult {
+                number: i + 1,
+                time: crate::time::rfc3339_nanos(p.time()),
+                ip_id: p.key.ip_id,
+                ct_state: state.unwrap_or("+new+trk").to_string(),
+                retransmission: retransmission(&members[..i], p),
+                duplicates: p.duplicates,
+                fate,
+                drop,
+                last_seen: p.sightings.last().map(seen_at),
+                sightings: p.sightings.iter().map(seen_at).collect(),
+                result: if i == 0 { None } else { result.clone() },
+            });
+            if i == 0 {
+                first_result = result;
+            }
+        }
+        let fate = results.iter().rev().find(|r| r.fate != Fate::Unknown).map_or(Fate::Unknown, |r| r.fate);
+        let drop = results.iter().rev().find_map(|r| r.drop.clone()).filter(|_| fate == Fate::Dropped);
+        let delivered = results.iter().position(|r| r.fate == Fate::Delivered);
+        ConnectionResult {
+            tuple: c.tuple.to_string(),
+            mid_connection: c.mid_connection,
+            fate,
+            endpoint: delivered.and_then(|i| endpoint(members[i], self.inputs)),
+            drop,
+            counts: Counts::of(&results),
+            first_packet: first_result.unwrap_or_else(|| self.reconstruct(members[0], None)),
+            captured_packet: members.first().and_then(|p| p.sightings.last()).map(CapturedPacket::of),
+            packets: results,
+            replies: None,
+        }
+    }
+
+    /// The sighting that shows `p` delivered: on the interface of the local Pod that owns its
+    /// destination address there (a hairpinned packet comes back to its own Pod translated).
+    fn delivered_seen<'p>(&self, p: &'p RealPacket) -> Option<&'p Sighting> {
+        p.sightings.iter().find(|s| {
+            let model = self.models.iter().find(|m| m.name == s.node);
+            let pod = model.and_then(|m| m.view()).and_then(|v| v.pod_by_ip(s.ip.dst));
+            pod.and_then(|pod| pod.name.as_deref()).is_some_and(|name| s.interface.as_deref() == Some(name))
+        })
+    }
+
+    /// A capture of the packet on its destination Pod's interface decides: delivered, whatever
+    /// the reconstruction said (a drop or an exit is then a disagreement, reported).
+    fn captures_decide(
+        &mut self,
+        c: &super::connection::Connection,
+        p: &RealPacket,
+        fate: Fate,
+        drop: Option<DropPoint>,
+    ) -> (Fate, Option<DropPoint>) {
+        let Some(seen) = self.delivered_seen(p) else { return (fate, drop) };
+        if matches!(fate, Fate::Dropped | Fate::ForwardedOut) {
+            self.findings.push(Finding::new(
+                FindingKind::Disagreement,
+                Some(&seen.node),
+                format!(
+                    "{}: a packet (IP ID {}) the reconstruction finds {} is in {} (packet {}) on {}, its destination Pod's \
+                     interface: taken as delivered",
+                    c.tuple,
+                    p.key.ip_id.map_or("-".to_string(), |i| i.to_string()),
+                    fate.name(),
+                    seen.file,
+                    seen.packet,
+                    seen.interface.as_deref().unwrap_or("?")
+                ),
+            ));
+        }
+        (Fate::Delivered, None)
+    }
+
+    /// Reconstructs one packet with its sightings placed on their nodes, in conntrack state
+    /// `state` (else the simulator's default, `+new+trk`).
+    fn reconstruct(&mut self, p: &RealPacket, state: Option<&str>) -> TraceResult {
+        for m in self.models.iter_mut() {
+            m.sightings = p.sightings.iter().filter(|s| s.node == m.name).cloned().collect();
+        }
+        let mut ro = self.opts.reconstruct.clone();
+        if let Some(state) = state {
+            // The packet's state wherever it recirculates; the states written here parse.
+            let _ = ro.sim.ct.add_override(state);
+        }
+        reconstruct(&as_probe(p), &self.models, self.inputs.cluster.as_ref(), &ro)
+    }
+}
+
+/// The tuple a connection's replies leave the server with: the reverse of the tuple its first
+/// delivered packet arrived with.
+fn reply_tuple(c: &super::connection::Connection, packets: &[RealPacket], result: &ConnectionResult) -> Option<Tuple> {
+    let i = result.packets.iter().position(|r| r.fate == Fate::Delivered)?;
+    let last = packets[*c.packets.get(i)?].sightings.last()?;
+    Some(Tuple::of(&last.ip, last.transport.as_ref()).reversed())
+}
+
 /// Follows the real packets `opts.spec` selects through every node's captures.
 pub fn follow(
     opts: &FollowOptions,
@@ -296,11 +455,11 @@ pub fn follow(
         .num_threads(opts.analyze.threads)
         .build()
         .map_err(|e| AnalyzeError::Threads(e.to_string()))?;
-    let (candidates, reports) = candidates(opts, inputs, &pool, progress, &mut findings);
+    let found = candidates(opts, inputs, &pool, progress, &mut findings);
     if let Some(bar) = progress {
         bar.finish_and_clear();
     }
-    let (packets, untimed) = assemble(candidates);
+    let (packets, untimed) = assemble(found.forward);
     if untimed > 0 {
         findings.push(Finding::new(
             FindingKind::BadInput,
@@ -309,99 +468,62 @@ pub fn follow(
         ));
     }
     let mut models: Vec<NodeModel<'_>> = Vec::new();
-    for (n, r) in inputs.nodes.iter().zip(reports) {
+    for (n, r) in inputs.nodes.iter().zip(found.reports) {
         models.push(model(n, (Vec::new(), r), &mut findings));
     }
-    let sent: Vec<Sent<'_>> = packets
-        .iter()
-        .map(|p| Sent { time: p.time(), ip: &p.sent().ip, transport: p.sent().transport.as_ref() })
-        .collect();
-    let all = group(&sent);
-    let total = all.len();
+    let mut analyser =
+        Analyser { models, inputs, opts: &opts.analyze, reconstructed: 0, skipped: 0, findings: Vec::new() };
+    let all = group(&sent(&packets));
     let wanted = match opts.which {
         Which::First => 1,
         Which::All => usize::MAX,
         Which::Count(n) => n,
     };
-    let mut reconstructed = 0usize;
-    let mut skipped = 0usize;
     let mut connections = Vec::new();
+    let mut reported = Vec::new();
     for c in all.iter() {
         if connections.len() >= wanted {
             break;
         }
-        let members: Vec<&RealPacket> = c.packets.iter().map(|&i| &packets[i]).collect();
-        let Some(first) = members.first() else { continue };
-        let (first_result, _) = reconstruct_packet(first, true, &mut models, inputs, &opts.analyze);
-        reconstructed += 1;
-        let (first_fate, first_drop) = fate_of(&first_result);
-        let reached = (first_fate == Fate::Delivered || first_fate == Fate::ForwardedOut)
-            .then(|| points(first).last().map(|(f, i)| (f.to_string(), i.map(str::to_string))))
-            .flatten();
-        let mut results = Vec::new();
-        for (i, p) in members.iter().enumerate() {
-            let got_there = reached.as_ref().is_some_and(|(f, iface)| {
-                p.sightings.iter().any(|s| &s.file == f && s.interface.as_deref() == iface.as_deref())
-            });
-            let (fate, drop, result, state) = if i == 0 {
-                (first_fate, first_drop.clone(), None, None)
-            } else if got_there {
-                (first_fate, None, None, ct_state(p, false))
-            } else if reconstructed < MAX_RECONSTRUCTED_PACKETS {
-                reconstructed += 1;
-                let (r, state) = reconstruct_packet(p, false, &mut models, inputs, &opts.analyze);
-                let (fate, drop) = fate_of(&r);
-                (fate, drop, Some(r), state)
-            } else {
-                skipped += 1;
-                (Fate::Unknown, None, None, ct_state(p, false))
-            };
-            results.push(PacketResult {
-                number: i + 1,
-                time: crate::time::rfc3339_nanos(p.time()),
-                ip_id: p.key.ip_id,
-                ct_state: state.unwrap_or("+new+trk").to_string(),
-                retransmission: retransmission(&members[..i], p),
-                duplicates: p.duplicates,
-                fate,
-                drop,
-                last_seen: p.sightings.last().map(seen_at),
-                sightings: p.sightings.iter().map(seen_at).collect(),
-                result,
-            });
-        }
-        let decided: Vec<&PacketResult> = results.iter().filter(|r| r.fate != Fate::Unknown).collect();
-        let fate = decided.last().map_or(Fate::Unknown, |r| r.fate);
-        let drop = results.iter().rev().find_map(|r| r.drop.clone()).filter(|_| fate == Fate::Dropped);
-        if opts.dropped_only && !results.iter().any(|r| r.fate == Fate::Dropped) {
+        let result = analyser.connection(c, &packets, false);
+        if opts.dropped_only && result.counts.dropped == 0 {
             continue;
         }
-        let delivered = results.iter().find(|r| r.fate == Fate::Delivered).map(|r| r.number - 1);
-        connections.push(ConnectionResult {
-            tuple: c.tuple.to_string(),
-            mid_connection: c.mid_connection,
-            fate,
-            endpoint: delivered.and_then(|i| endpoint(members[i], inputs)),
-            drop,
-            counts: Counts::of(&results),
-            first_packet: first_result,
-            packets: results,
-        });
+        reported.push(c);
+        connections.push(result);
     }
-    if skipped > 0 {
+    if opts.replies {
+        let wanted: Vec<Option<Tuple>> =
+            reported.iter().zip(&connections).map(|(c, r)| reply_tuple(c, &packets, r)).collect();
+        let mut replies = found.replies;
+        for r in &mut replies {
+            r.seed = wanted.contains(&Some(Tuple::of(&r.sighting.ip, r.sighting.transport.as_ref())));
+        }
+        let (reply_packets, _) = assemble(replies);
+        let reply_connections = group(&sent(&reply_packets));
+        for (conn, want) in connections.iter_mut().zip(&wanted) {
+            let Some(want) = want else { continue };
+            if let Some(rc) = reply_connections.iter().find(|rc| rc.tuple == *want) {
+                conn.replies = Some(Box::new(analyser.connection(rc, &reply_packets, true)));
+            }
+        }
+    }
+    if analyser.skipped > 0 {
         findings.push(Finding::new(
             FindingKind::Assumption,
             None,
             format!(
-                "{skipped} packets were not reconstructed one by one (at most {MAX_RECONSTRUCTED_PACKETS} per analysis): \
-                 their fate is unknown unless they reached where their connection's first packet was delivered"
+                "{} packets were not reconstructed one by one (at most {MAX_RECONSTRUCTED_PACKETS} per analysis): \
+                 their fate is unknown unless they reached where their connection's first packet was delivered",
+                analyser.skipped
             ),
         ));
     }
+    findings.append(&mut analyser.findings);
     if packets.is_empty() {
-        findings.push(nothing_matched(opts, &models));
+        findings.push(nothing_matched(opts, &analyser.models));
     }
-    let summary = Summary::of(total, &connections, &drops(&connections));
+    let summary = Summary::of(all.len(), &connections, &drops(&connections));
     Ok(LiveResult {
         schema: LIVE_SCHEMA.to_string(),
         spec: opts.spec.text.clone(),
@@ -410,6 +532,11 @@ pub fn follow(
         connections,
         findings,
     })
+}
+
+/// Each packet as its source sent it, for the grouping into connections.
+fn sent(packets: &[RealPacket]) -> Vec<Sent<'_>> {
+    packets.iter().map(|p| Sent { time: p.time(), ip: &p.sent().ip, transport: p.sent().transport.as_ref() }).collect()
 }
 
 /// The drop points of dropped connections, grouped by node, component, policy and rule.

@@ -120,6 +120,7 @@ mod tests {
             length: 60,
             fragment_offset: 0,
             more_fragments: false,
+            dont_fragment: false,
         };
         Candidate {
             key: Key { protocol: 6, ip_id: Some(id), a: 1, b: 2, payload_len: 0, tsval: None, payload_hash: 0 },

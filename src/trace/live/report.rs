@@ -119,6 +119,64 @@ fn is_zero(n: &u32) -> bool {
     *n == 0
 }
 
+/// Antrea's `capturedPacket` (liveTraffic Traceflow): the first packet's headers at its
+/// terminal point, after NAT and TTL decrement. Antrea takes them from the packet-in; hoptrace
+/// from the packet's last sighting, which `capturedAt` names (for a drop, that capture point is
+/// before the dropping node's pipeline, so its TTL may be one higher than Antrea's).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CapturedPacket {
+    /// `srcIP`.
+    #[serde(rename = "srcIP")]
+    pub src_ip: String,
+    /// `dstIP`.
+    #[serde(rename = "dstIP")]
+    pub dst_ip: String,
+    /// IPv4 total length / IPv6 payload length.
+    pub length: u16,
+    /// IPv4: `{protocol, ttl, flags}`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ip_header: Option<serde_json::Value>,
+    /// IPv6: `{nextHeader, hopLimit}`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ipv6_header: Option<serde_json::Value>,
+    /// `{tcp: {srcPort, dstPort, flags}}`, `{udp: {srcPort, dstPort}}` or `{icmp: {id, sequence}}`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub transport_header: Option<serde_json::Value>,
+    /// hoptrace: the sighting the headers come from (`node/interface`).
+    pub captured_at: String,
+}
+
+impl CapturedPacket {
+    /// The headers of `s`, as Antrea's `parseCapturedPacket` keeps them.
+    pub fn of(s: &crate::decode::sighting::Sighting) -> CapturedPacket {
+        use crate::decode::TransportInfo;
+        use serde_json::json;
+        let ip = &s.ip;
+        let v6 = ip.version == 6;
+        let transport = s.transport.as_ref().map(|t| match *t {
+            TransportInfo::Tcp { src_port, dst_port, flags, .. } => {
+                json!({"tcp": {"srcPort": src_port, "dstPort": dst_port, "flags": flags}})
+            }
+            TransportInfo::Udp { src_port, dst_port, .. } => json!({"udp": {"srcPort": src_port, "dstPort": dst_port}}),
+            TransportInfo::Sctp { src_port, dst_port, .. } => {
+                json!({"sctp": {"srcPort": src_port, "dstPort": dst_port}})
+            }
+            TransportInfo::Icmp { id, sequence, .. } => json!({"icmp": {"id": id, "sequence": sequence}}),
+        });
+        let flags = u8::from(ip.dont_fragment) << 1 | u8::from(ip.more_fragments);
+        CapturedPacket {
+            src_ip: ip.src.to_string(),
+            dst_ip: ip.dst.to_string(),
+            length: ip.length,
+            ip_header: (!v6).then(|| json!({"protocol": ip.protocol, "ttl": ip.ttl, "flags": flags})),
+            ipv6_header: v6.then(|| json!({"nextHeader": ip.protocol, "hopLimit": ip.ttl})),
+            transport_header: transport,
+            captured_at: format!("{}/{}", s.node, s.interface.as_deref().unwrap_or("?")),
+        }
+    }
+}
+
 /// Packet counts of a connection.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -176,8 +234,15 @@ pub struct ConnectionResult {
     pub counts: Counts,
     /// Its first packet, reconstructed as a liveTraffic Traceflow reports it.
     pub first_packet: TraceResult,
+    /// The first packet's headers at its terminal point, as Antrea's `capturedPacket`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub captured_packet: Option<CapturedPacket>,
     /// Every packet.
     pub packets: Vec<PacketResult>,
+    /// With `--replies`: the replies, from the server back to the client, analysed the same way
+    /// (their tuple as the server sent them).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replies: Option<Box<ConnectionResult>>,
 }
 
 /// Dropped connections sharing a drop point.

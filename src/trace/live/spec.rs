@@ -228,6 +228,7 @@ mod tests {
             length: 60,
             fragment_offset: 0,
             more_fragments: false,
+            dont_fragment: false,
         }
     }
 
