@@ -60,8 +60,19 @@ def addr(a):
 # --- servers ---------------------------------------------------------------------------------------
 
 
+def quiet_tcp():
+    """No tail loss probes in this Pod (net.ipv4.tcp_early_retrans=0, per network namespace): on
+    this loaded machine a peer's ACK delayed by 10 ms would otherwise draw a probe (a resent FIN
+    or last segment), and the hand-written packet counts would depend on scheduling."""
+    path = "/proc/sys/net/ipv4/tcp_early_retrans"
+    if os.path.exists(path):
+        with open(path, "w") as fh:
+            fh.write("0\n")
+
+
 def serve(log_path, proto, port, options="{}"):
     opts = json.loads(options)
+    quiet_tcp()
     log = Log(log_path)
     port = int(port)
     deadline = time.time() + float(opts.get("lifetime", SERVER_LIFETIME))
@@ -153,6 +164,7 @@ def serve_udp(log, port, opts, deadline):
 
 def client(log_path, spec_json):
     spec = json.loads(spec_json)
+    quiet_tcp()
     log = Log(log_path)
     host, port = spec["dst"].rsplit(":", 1)
     dst = (host, int(port))
@@ -168,6 +180,13 @@ def client(log_path, spec_json):
             name, arg = op[0], (op[1] if len(op) > 1 else None)
             if name == "connect":
                 if spec.get("synRetries") is not None:
+                    # Classic exponential SYN backoff (1 s, 2 s, 4 s ...): kernels from 6.5 on
+                    # retransmit the first SYNs linearly every second (tcp_syn_linear_timeouts), and
+                    # fit more SYNs into TCP_SYNCNT's time budget. Per network namespace: this Pod's.
+                    linear = "/proc/sys/net/ipv4/tcp_syn_linear_timeouts"
+                    if os.path.exists(linear):
+                        with open(linear, "w") as fh:
+                            fh.write("0\n")
                     s.setsockopt(socket.IPPROTO_TCP, socket.TCP_SYNCNT, int(spec["synRetries"]))
                 s.connect(dst)
                 log("connected", id=spec["id"], local=addr(s.getsockname()))
