@@ -236,6 +236,7 @@ capture() {  # NODE IFACE FILE: tcpdump on one interface; dumpcap (native pcapng
        -w "$3" 2> "$3.err" &
   fi
   echo $! >> "$RUN_DIR/pids"
+  echo $! >> "$RUN_DIR/capture-pids"
   CAPTURES+=("$3")
 }
 
@@ -352,6 +353,9 @@ run_live() {  # SCENARIO OUT
     ip -n "$(node_ns "$n")" address > "$out/$n/address"
     ip -n "$(node_ns "$n")" route > "$out/$n/route"
   done
+  # Captures first: whatever the servers' and clients' ends send is after the dumps, and no capture
+  # may hold it.
+  for p in $(cat "$RUN_DIR/capture-pids" 2>/dev/null); do stop_pid "$p"; done
   for p in $(cat "$RUN_DIR/pids"); do alive_ours "$p" && kill -TERM "$p" 2>/dev/null || true; done
   for p in $(cat "$RUN_DIR/pids"); do stop_pid "$p"; done
   wait || true
