@@ -12,6 +12,10 @@ whole step, because Python's start-up dominates on a loaded machine):
   tb.py txcsum NETNS IFACE...        # TX checksum offload off on IFACE in each NETNS (pairs)
   tb.py inject PROBE_JSON IFACE      # send the probe frame on IFACE (AF_PACKET)
   tb.py check DIR...                 # evaluate each sample's capture assertions with tcpdump
+                                     # (live samples: exact counts, packet counts, flow deltas)
+  tb.py kind SCENARIO                # probe or live
+  tb.py finish-live OUT NODE...      # OUT/NODE/{agentinfo,networkpolicies,...} (no probe)
+  tb.py txcsum-on NETNS IFACE        # TX checksum offload back on (live scenario: +inv)
   tb.py finish OUT SRCNODE NODE...   # OUT/NODE/{agentinfo,networkpolicies,addressgroups,
                                      # appliedtogroups}; prints `hex <probe frame>` and, per
                                      # receiving Node, `tunnel NODE TUN_SRC TUN_DST OUTER INNER`
@@ -31,6 +35,7 @@ import gen_pipeline  # noqa: E402
 
 TOPOLOGY = os.environ.get("TB_TOPOLOGY", os.path.join(HERE, "topology.json"))
 SCENARIOS = os.environ.get("TB_SCENARIOS", os.path.join(HERE, "scenarios.json"))
+LIVE_SCENARIOS = os.environ.get("TB_LIVE_SCENARIOS", os.path.join(HERE, "live-scenarios.json"))
 CREATED = "2026-11-01T09:00:00Z"
 
 
@@ -39,8 +44,13 @@ def topo():
 
 
 def scenarios():
+    """The probe scenarios, then the live ones (live-scenarios.json, "kind": "live")."""
     with open(SCENARIOS) as fh:
-        return json.load(fh)["scenarios"]
+        out = json.load(fh)["scenarios"]
+    if os.path.exists(LIVE_SCENARIOS):
+        with open(LIVE_SCENARIOS) as fh:
+            out += json.load(fh)["scenarios"]
+    return out
 
 
 def scenario(name):
@@ -116,8 +126,13 @@ def cmd_prepare(run_dir, name=None, outdir=None):
         return
     s = scenario(name)
     cluster_files(t, outdir, tunnel_type(t, s))
-    scenario_files(t, s, outdir)
     write(os.path.join(run_dir, "tunnel"), tunnel_type(t, s) + "\n")
+    if is_live(s):
+        live_scenario_files(t, s, outdir)
+        write(os.path.join(run_dir, "kind"), "live\n")
+        return
+    scenario_files(t, s, outdir)
+    write(os.path.join(run_dir, "kind"), "probe\n")
     write(os.path.join(run_dir, "craft-args"), "\n".join(craft_args(t, s, os.path.join(outdir, "cluster.json"))) + "\n")
     src = pod_named(t, s["source"])
     write(os.path.join(run_dir, "source"), "%s %s %s %s\n" % (src["node"], src["namespace"], src["name"], src["iface"]))
@@ -427,6 +442,188 @@ def cmd_finish(outdir, src_node, *nodes):
             print("tunnel", n, *found)
 
 
+def is_live(s):
+    return s.get("kind") == "live"
+
+
+def capture_file(t, node, cap):
+    """`pod:NAME` (default namespace) or `pod:NS/NAME`, or an interface name -> the sample's file."""
+    if cap.startswith("pod:"):
+        pod = pod_named(t, cap[4:] if "/" in cap[4:] else "default/" + cap[4:])
+        if pod is None:
+            raise SystemExit("unknown Pod in capture %r" % cap)
+        if pod["node"] != node:
+            raise SystemExit("capture %r is on %s, not %s" % (cap, pod["node"], node))
+        iface = pod["iface"]
+    else:
+        iface = cap
+    ext = "pcapng" if iface == "any" else "pcap"
+    return "%s/%s_%s.%s" % (node, node, iface, ext)
+
+
+def pod_capture(t, pod):
+    return capture_file(t, pod["node"], "pod:%s/%s" % (pod["namespace"], pod["name"]))
+
+
+def tuple_filter(proto, src, dst):
+    """tcpdump filter for one direction of a connection: `ip src A and ip dst B and tcp src port ...`."""
+    (sip, sport), (dip, dport) = src.rsplit(":", 1), dst.rsplit(":", 1)
+    p = proto.lower()
+    return "ip src %s and ip dst %s and %s src port %s and %s dst port %s" % (sip, dip, p, sport, p, dport)
+
+
+def service_by_ip(t, ip, port):
+    for svc in t.services:
+        if svc["clusterIP"] == ip:
+            for pt in svc["ports"]:
+                if pt["port"] == port:
+                    return svc, pt
+    return None, None
+
+
+def connection_of(t, c):
+    """A client of a live scenario as expected-connections.json states it (hand-written `expect`)."""
+    src = pod_named(t, c["pod"])
+    want = c["expect"]
+    conn = {
+        "protocol": c["protocol"],
+        "client": "%s:%d" % (src["ip"], c["sport"]),
+        "server": c["dst"],
+        "fate": want["fate"],
+        "endpoint": want.get("endpoint"),
+        "drop": want.get("drop"),
+        "reply": want.get("reply"),
+        "packets": {"client_sent": want["packets"]["client_sent"], "server_received": want["packets"]["server_received"]},
+    }
+    return conn
+
+
+def packet_checks(t, i, c, conn):
+    """Where each hand-written packet count is measured: client_sent on the client Pod's veth
+    (the tuple as the client addressed it), server_received on the endpoint's veth (the tuple after
+    DNAT); for a connection that reached no endpoint, on every Pod the destination could have
+    been (the addressed Pod, or every endpoint of the addressed Service)."""
+    src = pod_named(t, c["pod"])
+    checks = [{"connection": i, "field": "client_sent", "files": [pod_capture(t, src)],
+               "filter": tuple_filter(c["protocol"], conn["client"], conn["server"])}]
+    if conn["endpoint"]:
+        ref, ep = conn["endpoint"].split(" ", 1)
+        targets = [(pod_named(t, ref), ep)]
+    else:
+        ip, port = conn["server"].rsplit(":", 1)
+        svc, pt = service_by_ip(t, ip, int(port))
+        if svc is not None:
+            targets = [(p, "%s:%d" % (p["ip"], pt["targetPort"])) for p in t.endpoints(svc)]
+        else:
+            targets = [(t.pod_by_ip(ip), conn["server"])]
+    for pod, _ in targets:
+        if pod is None:
+            raise SystemExit("%s: no Pod behind %s" % (c["id"], conn["server"]))
+    filt = " or ".join("(%s)" % tuple_filter(c["protocol"], conn["client"], ep) for _, ep in targets)
+    checks.append({"connection": i, "field": "server_received", "files": sorted({pod_capture(t, p) for p, _ in targets}),
+                   "filter": filt})
+    return checks
+
+
+def live_scenario_files(t, s, outdir):
+    conns = [connection_of(t, c) for c in s["clients"]]
+    expected = {"match": s["match"], "note": s["note"], "connections": conns}
+    with open(os.path.join(outdir, "expected-connections.json"), "w") as fh:
+        json.dump(expected, fh, indent=2)
+        fh.write("\n")
+    checks = []
+    for i, (c, conn) in enumerate(zip(s["clients"], conns)):
+        checks += packet_checks(t, i, c, conn)
+    resolved = [dict(c, file=capture_file(t, c["node"], c["capture"])) for c in s.get("captures", [])]
+    doc = {k: v for k, v in s.items() if k not in ("captures", "clients", "note", "match")}
+    doc["clients"] = [{k: v for k, v in c.items() if k != "expect"} for c in s["clients"]]
+    doc["captures"] = resolved
+    doc["packetChecks"] = checks
+    with open(os.path.join(outdir, "scenario.json"), "w") as fh:
+        json.dump(doc, fh, indent=2)
+        fh.write("\n")
+
+
+def cmd_finish_live(outdir, *nodes):
+    t = topo()
+    for n in nodes:
+        write(os.path.join(outdir, n, "agentinfo"), agentinfo(t, n, os.path.join(outdir, n, "flows")))
+        for name, text in zip(("networkpolicies", "addressgroups", "appliedtogroups"), controlplane(t, n)):
+            write(os.path.join(outdir, n, name), text)
+
+
+def tcpdump_count(path, filt):
+    import subprocess
+
+    out = subprocess.run(["tcpdump", "-r", path, "-nn", "-q", filt], capture_output=True, text=True)
+    if out.returncode != 0:
+        return None, out.stderr.strip()
+    return len([l for l in out.stdout.splitlines() if l.strip()]), ""
+
+
+def flow_counters(path):
+    """n_packets per flow (the flow text without its statistics)."""
+    out = {}
+    with open(path) as fh:
+        for line in fh:
+            parts = [p for p in line.strip().split(", ")]
+            n = 0
+            key = []
+            for p in parts:
+                if p.startswith("n_packets="):
+                    n = int(p[len("n_packets="):])
+                elif not p.startswith(("duration=", "n_bytes=", "idle_age=", "hard_age=")):
+                    key.append(p)
+            out[", ".join(key)] = n
+    return out
+
+
+def check_live(d, doc):
+    """Every capture assertion holds exactly; every hand-written packet count equals what
+    tcpdump counts where packet_checks() says; every flow-counter delta is as stated."""
+    failed = 0
+    with open(os.path.join(d, "expected-connections.json")) as fh:
+        conns = json.load(fh)["connections"]
+    for c in doc["captures"]:
+        path = os.path.join(d, c["file"])
+        seen, err = tcpdump_count(path, c["filter"])
+        ok = seen is not None and (seen >= c["min"] if "min" in c else seen == c["count"])
+        if not ok:
+            failed += 1
+            print("FAIL %s: %s packet(s) match '%s' (expected %s) %s" % (
+                path, seen, c["filter"], (">= %d" % c["min"]) if "min" in c else c["count"], err), file=sys.stderr)
+    for pc in doc["packetChecks"]:
+        total, errs = 0, []
+        for f in pc["files"]:
+            n, err = tcpdump_count(os.path.join(d, f), pc["filter"])
+            if n is None:
+                errs.append(err)
+            else:
+                total += n
+        want = conns[pc["connection"]]["packets"][pc["field"]]
+        if errs or total != want:
+            failed += 1
+            print("FAIL %s: connection %d %s: tcpdump counts %d in %s '%s', expected-connections.json says %d %s" % (
+                d, pc["connection"], pc["field"], total, pc["files"], pc["filter"], want, " ".join(errs)), file=sys.stderr)
+    for fd in doc.get("flowDeltas", []):
+        before = flow_counters(os.path.join(d, fd["node"], "before", "flows"))
+        after = flow_counters(os.path.join(d, fd["node"], "flows"))
+        delta = sum(n - before.get(k, 0) for k, n in after.items()
+                    if ("table=%s," % fd["table"]) in k and fd["match"] in k)
+        if not (delta >= fd["min"] if "min" in fd else delta == fd["packets"]):
+            failed += 1
+            print("FAIL %s: %s table=%s flows with %r counted %d packet(s), expected %s" % (
+                d, fd["node"], fd["table"], fd["match"], delta, fd.get("packets", ">= %s" % fd.get("min"))),
+                file=sys.stderr)
+    n = len(doc["captures"]) + len(doc["packetChecks"]) + len(doc.get("flowDeltas", []))
+    return failed, n
+
+
+def cmd_txcsum_on(ns, iface):
+    """TX checksum offload back on (the live scenario whose later packets conntrack marks +inv)."""
+    set_txcsum([ns, iface], 1)
+
+
 def cmd_check(*dirs):
     """Where the probe must (count >= 1) and must not (count 0) be, per scenario.json."""
     import subprocess
@@ -436,6 +633,11 @@ def cmd_check(*dirs):
         failed = 0
         with open(os.path.join(d, "scenario.json")) as fh:
             doc = json.load(fh)
+        if is_live(doc):
+            failed, n = check_live(d, doc)
+            print("%s: %d live check(s) %s" % (doc["name"], n, "FAILED" if failed else "hold"), file=sys.stderr)
+            bad += failed
+            continue
         for c in doc["captures"]:
             path = os.path.join(d, c["file"])
             out = subprocess.run(["tcpdump", "-r", path, "-nn", "-q", c["filter"]], capture_output=True, text=True)
@@ -453,6 +655,10 @@ def cmd_check(*dirs):
 
 def cmd_txcsum(*pairs):
     """TX checksum offload off (ETHTOOL_STXCSUM) on each IFACE inside its NETNS."""
+    set_txcsum(pairs, 0)
+
+
+def set_txcsum(pairs, on):
     import array
     import ctypes
     import fcntl
@@ -463,7 +669,7 @@ def cmd_txcsum(*pairs):
         with open("/run/netns/" + ns) as fh:
             if libc.setns(fh.fileno(), clone_newnet) != 0:
                 raise OSError(ctypes.get_errno(), "setns " + ns)
-        value = array.array("B", struct.pack("II", 0x17, 0))  # struct ethtool_value {ETHTOOL_STXCSUM, 0}
+        value = array.array("B", struct.pack("II", 0x17, on))  # struct ethtool_value {ETHTOOL_STXCSUM, 0}
         ifreq = struct.pack("16sP", iface.encode(), value.buffer_info()[0])
         sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         fcntl.ioctl(sock.fileno(), 0x8946, ifreq)  # SIOCETHTOOL
@@ -477,6 +683,9 @@ def main(argv):
         "txcsum": (cmd_txcsum, None),
         "inject": (cmd_inject, (2,)),
         "finish": (cmd_finish, None),
+        "finish-live": (cmd_finish_live, None),
+        "txcsum-on": (cmd_txcsum_on, (2,)),
+        "kind": (lambda name: print(scenario(name).get("kind", "probe")), (1,)),
         "check": (cmd_check, None),
     }
     if len(argv) < 2 or argv[1] not in cmds or (cmds[argv[1]][1] and len(argv) - 2 not in cmds[argv[1]][1]):

@@ -236,6 +236,7 @@ capture() {  # NODE IFACE FILE: tcpdump on one interface; dumpcap (native pcapng
        -w "$3" 2> "$3.err" &
   fi
   echo $! >> "$RUN_DIR/pids"
+  echo $! >> "$RUN_DIR/capture-pids"
   CAPTURES+=("$3")
 }
 
@@ -253,6 +254,7 @@ run_scenario() {  # SCENARIO OUTDIR
   rm -rf "$out"; mkdir -p "$out"
   SC_NAME=$sc SC_OUT=$out
   up
+  if [ "$(cat "$RUN_DIR/kind")" = live ]; then run_live "$sc" "$out"; return; fi
   read -r srcnode srcns srcpod srcif < "$RUN_DIR/source"
   mapfile -t cargs < "$RUN_DIR/craft-args"
   "$HOPTRACE" -q craft "${cargs[@]}" -o "$out/probe.json" --pcap "$out/probe.pcap"
@@ -299,6 +301,68 @@ run_scenario() {  # SCENARIO OUTDIR
   done
   tb finish "$out" "$srcnode" "${NODES[@]}" > "$RUN_DIR/finish"
   traces "$out" "$srcnode" "$srcif"
+  down
+  tb check "$out" || FAILED+=("$sc")
+  log "$sc: done ($(du -sh "$out" | cut -f1))"
+}
+
+all_captures() {  # OUT: every capture point of a scenario, one `NODE IFACE FILE` line each
+  local out=$1 n p
+  for n in "${NODES[@]}"; do
+    mkdir -p "$out/$n"
+    echo "$n any $out/$n/${n}_any.pcapng"
+    echo "$n eth0 $out/$n/${n}_eth0.pcap"
+    echo "$n antrea-gw0 $out/$n/${n}_antrea-gw0.pcap"
+    for p in "${PODS[@]}"; do
+      IFS='|' read -r pn _ _ _ _ pif _ _ _ <<< "$p"
+      [ "$pn" = "$n" ] && echo "$n $pif $out/$n/${n}_${pif}.pcap"
+    done
+    if [ -n "${NODE_EXT[$n]:-}" ]; then echo "$n ${NODE_EXT[$n]%% *} $out/$n/${n}_${NODE_EXT[$n]%% *}.pcap"; fi
+  done
+}
+
+wait_captures() {
+  local i
+  for i in $(seq 100); do
+    [ "$(cat "${CAPTURES[@]/%/.err}" 2>/dev/null | grep -c -E 'listening on|Capturing on')" = ${#CAPTURES[@]} ] && break
+    sleep 0.05
+  done
+  [ "$i" -lt 100 ] || die "captures did not start: $(cat "${CAPTURES[@]/%/.err}")"
+}
+
+# A live scenario (scenarios.json "kind": "live"; see live.py and docs/testbed.md): servers in the
+# destination Pods, captures on every point (or, with "captureStart": "mid", started by a step of
+# the traffic), dumps before, the clients' real connections, dumps after, the servers' logs.
+run_live() {  # SCENARIO OUT
+  local sc=$1 out=$2 n node iface file
+  python3 "$HERE/live.py" servers "$RUN_DIR" "$out" "$sc"
+  all_captures "$out" > "$RUN_DIR/capture-list"
+  CAPTURES=()
+  if [ "$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1])).get("captureStart", "before"))' "$out/scenario.json")" = before ]; then
+    while read -r node iface file; do capture "$node" "$iface" "$file"; done < "$RUN_DIR/capture-list"
+    wait_captures
+  fi
+  for n in "${NODES[@]}"; do dump_node "$n" "$out/$n/before"; done
+  python3 "$HERE/live.py" traffic "$RUN_DIR" "$out" "$sc"
+  settle
+  for n in "${NODES[@]}"; do
+    dump_node "$n" "$out/$n"
+    app "$n" dpctl/dump-conntrack -m netdev@ovs-netdev > "$out/$n/conntrack"
+    app "$n" dpctl/dump-flows -m netdev@ovs-netdev > "$out/$n/dpctl-flows" || true
+    ip -n "$(node_ns "$n")" link > "$out/$n/link"
+    ip -n "$(node_ns "$n")" address > "$out/$n/address"
+    ip -n "$(node_ns "$n")" route > "$out/$n/route"
+  done
+  # Captures first: whatever the servers' and clients' ends send is after the dumps, and no capture
+  # may hold it.
+  for p in $(cat "$RUN_DIR/capture-pids" 2>/dev/null); do stop_pid "$p"; done
+  for p in $(cat "$RUN_DIR/pids"); do alive_ours "$p" && kill -TERM "$p" 2>/dev/null || true; done
+  for p in $(cat "$RUN_DIR/pids"); do stop_pid "$p"; done
+  wait || true
+  : > "$RUN_DIR/pids"
+  for n in "${NODES[@]}"; do rm -f "$out/$n/"*.err; done
+  tb finish-live "$out" "${NODES[@]}"
+  python3 "$HERE/live.py" collect "$RUN_DIR" "$out" "$sc" || FAILED+=("$sc")
   down
   tb check "$out" || FAILED+=("$sc")
   log "$sc: done ($(du -sh "$out" | cut -f1))"
@@ -360,7 +424,7 @@ cmd_run() {  # [-o OUTDIR] SCENARIO...
     tb scenarios | grep -x -- "$sc" > /dev/null || die "unknown scenario $sc (testbed.sh list)"
     run_scenario "$sc" "$outdir"
   done
-  [ ${#FAILED[@]} = 0 ] || die "the probe was not where scenarios.json says in: ${FAILED[*]}"
+  [ ${#FAILED[@]} = 0 ] || die "the traffic was not where scenarios.json says in: ${FAILED[*]}"
 }
 
 case "${1:-}" in
