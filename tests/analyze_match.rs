@@ -171,3 +171,88 @@ fn a_spec_that_matches_nothing_says_where_it_looked() {
         .unwrap();
     assert_eq!(json(&out, "window")["summary"]["found"], 0);
 }
+
+/// The live samples (real kernel traffic recorded by the testbed, no tag): every connection's
+/// fate, endpoint, drop point and rule, and its replies' fate, as `expected-connections.json`
+/// says (written by hand from the topology, the policies and the servers' own logs).
+#[test]
+fn every_live_sample_connection_gets_its_expected_fate() {
+    let mut dirs: Vec<_> = std::fs::read_dir(sample(""))
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .map(|e| e.path())
+        .filter(|p| p.join("expected-connections.json").is_file())
+        .collect();
+    dirs.sort();
+    assert!(dirs.len() >= 7, "{dirs:?}");
+    for dir in dirs {
+        let name = dir.file_name().unwrap().to_string_lossy().to_string();
+        let want: Value =
+            serde_json::from_str(&std::fs::read_to_string(dir.join("expected-connections.json")).unwrap()).unwrap();
+        let expected = want["connections"].as_array().unwrap();
+        let replies = expected.iter().any(|c| !c["reply"].is_null());
+        let mut args = vec![
+            "analyze",
+            "--format",
+            "json",
+            "-q",
+            "--connections",
+            "all",
+            "--match",
+            want["match"].as_str().unwrap(),
+        ];
+        if replies {
+            args.push("--replies");
+        }
+        let out = hoptrace().args(&args).arg(&dir).output().unwrap();
+        let got = json(&out, &name);
+        assert_eq!(got["summary"]["found"].as_u64(), Some(expected.len() as u64), "{name}: {}", got["summary"]);
+        let mut any_drop = false;
+        for w in expected {
+            let tuple = format!(
+                "{} {} > {}",
+                w["protocol"].as_str().unwrap().to_lowercase(),
+                w["client"].as_str().unwrap(),
+                w["server"].as_str().unwrap()
+            );
+            let c = got["connections"].as_array().unwrap().iter().find(|c| c["tuple"] == tuple.as_str());
+            let c = c.unwrap_or_else(|| panic!("{name}: no connection {tuple}"));
+            assert_eq!(c["fate"], w["fate"], "{name} {tuple}");
+            if !w["endpoint"].is_null() {
+                assert_eq!(c["endpoint"], w["endpoint"], "{name} {tuple}");
+            }
+            if let Some(d) = w["drop"].as_object() {
+                any_drop = true;
+                let g = &c["drop"];
+                assert_eq!((&g["node"], &g["component"]), (&d["node"], &d["component"]), "{name} {tuple}: {g}");
+                let rule = d["rule"].as_str();
+                assert!(
+                    g["networkPolicyRule"].as_str() == rule || g["componentInfo"].as_str() == rule,
+                    "{name} {tuple}: {g}"
+                );
+                assert_eq!(g["networkPolicy"].as_str(), d["policy"].as_str(), "{name} {tuple}: {g}");
+            }
+            if let Some(r) = w["reply"].as_object() {
+                let gr = &c["replies"];
+                assert_eq!(gr["fate"], r["fate"], "{name} {tuple} replies");
+                if let Some(d) = r["drop"].as_object() {
+                    any_drop = true;
+                    let g = &gr["drop"];
+                    assert_eq!(
+                        (&g["node"], &g["component"]),
+                        (&d["node"], &d["component"]),
+                        "{name} {tuple} replies: {g}"
+                    );
+                    let rule = d["rule"].as_str();
+                    assert!(
+                        g["networkPolicyRule"].as_str() == rule || g["componentInfo"].as_str() == rule,
+                        "{name}: {g}"
+                    );
+                }
+            }
+            // Every packet the client sent is followed.
+            assert_eq!(c["counts"]["packets"], w["packets"]["client_sent"], "{name} {tuple}");
+        }
+        assert_eq!(out.status.code(), Some(if any_drop { 1 } else { 0 }), "{name}");
+    }
+}

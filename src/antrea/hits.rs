@@ -153,6 +153,29 @@ pub fn probe_hits(
     out
 }
 
+/// The drop flows that may have dropped a packet last seen entering this node's pipeline with
+/// headers `h`: the moved flows (`moved`) that drop, whose exact matches agree with `h`. An
+/// `established` packet (TCP `+est`) never reaches the policy tables (their `-new+est` flows
+/// send it on to the metric tables and past them), so their drops are left out: what remains is
+/// conntrack's `+inv` drop, SpoofGuard, routing and the like.
+pub fn drop_candidates(
+    flows: &[Flow],
+    tables: &TableMap,
+    ports: Option<&PortTable>,
+    moved: &[usize],
+    h: &ProbeHeaders,
+    established: bool,
+) -> Vec<usize> {
+    moved
+        .iter()
+        .copied()
+        .filter(|&i| flows.get(i).is_some_and(|f| is_drop(f) && consistent(f, h, ports)))
+        .filter(|&i| {
+            !established || !flows.get(i).and_then(|f| tables.table_of(f)).is_some_and(|t| t.holds_policy_rules())
+        })
+        .collect()
+}
+
 /// The name of the table a flow is in: Antrea's current name, or the dump's own name; `None`
 /// for a table number the node's numbering does not know.
 pub fn table_label(tables: &TableMap, f: &Flow) -> Option<String> {

@@ -261,7 +261,7 @@ fn run_live(args: &AnalyzeArgs, spec: &str, inputs: &AnalysisInputs, quiet: bool
         eprintln!("hoptrace: {}", live_summary_line(&result));
     }
     let s = &result.summary;
-    Ok(if s.dropped > 0 {
+    Ok(if s.dropped > 0 || s.replies_dropped > 0 {
         DROPPED
     } else if s.unknown > 0 || s.reported == 0 {
         INCOMPLETE

@@ -127,6 +127,9 @@ pub fn live_summary_line(r: &LiveResult) -> String {
 /// The summary, then each connection: its first packet's observations and its packets.
 pub fn write_live_table(out: &mut dyn Write, r: &LiveResult) -> io::Result<()> {
     writeln!(out, "{}", live_summary_line(r))?;
+    if r.summary.replies_dropped > 0 {
+        writeln!(out, "  replies dropped: {} connections", r.summary.replies_dropped)?;
+    }
     for (e, n) in &r.summary.endpoints {
         writeln!(out, "  delivered to {e}: {n} connections")?;
     }

@@ -50,6 +50,9 @@ pub struct NodeModel<'a> {
     /// Indexes (in the flow dump) of the flows whose counters moved; `None` without an earlier
     /// dump.
     pub hit: Option<Vec<usize>>,
+    /// Why `hit` is `None` when there was an earlier dump (said in the finding that the path
+    /// here is simulated); `None` means there was no earlier dump.
+    pub no_counters: Option<String>,
     /// Sightings of the probe on this node, in time order.
     pub sightings: Vec<Sighting>,
     /// Whether any capture was scanned for this node.

@@ -235,7 +235,8 @@ impl Pass<'_, '_, '_> {
             FindingKind::Assumption,
             Some(&node.name),
             format!(
-                "no earlier flow dump: the path on this node is the simulation of its dumped pipeline{}",
+                "{}: the path on this node is the simulation of its dumped pipeline{}",
+                node.no_counters.as_deref().unwrap_or("no earlier flow dump"),
                 if notes.is_empty() { String::new() } else { format!(" ({notes})") }
             ),
         ));

@@ -14,6 +14,7 @@ use super::report::{
     LIVE_SCHEMA,
 };
 use super::spec::LiveMatch;
+use crate::antrea::hits::{drop_candidates, ip_bits, table_label, ProbeHeaders};
 use crate::antrea::observation::{Action, Component};
 use crate::bundle::inputs::AnalysisInputs;
 use crate::decode::evidence::CaptureReport;
@@ -21,11 +22,13 @@ use crate::decode::identity::Key;
 use crate::decode::scan::scan_files_keyed;
 use crate::decode::sighting::Sighting;
 use crate::decode::{IpInfo, TransportInfo};
+use crate::ether::ether_type;
 use crate::probe::schema::{EthernetFields, Frame, IpFields};
 use crate::probe::{Fingerprint, Probe, Transport, PROBE_SCHEMA};
 use crate::trace::analyze::{damage_finding, model, name_findings, name_interfaces, AnalyzeError, AnalyzeOptions};
 use crate::trace::model::NodeModel;
 use crate::trace::reconstruct::reconstruct;
+use crate::trace::result::EvidenceKind;
 use crate::trace::result::{Finding, FindingKind, TraceResult};
 use indicatif::ProgressBar;
 use std::collections::{HashMap, HashSet};
@@ -146,7 +149,10 @@ fn candidates(
 /// A real packet as the reconstruction's "probe": its headers as sent, its length, no tag.
 fn as_probe(p: &RealPacket) -> Probe {
     let s = p.sent();
-    let l2 = s.inner_l2.as_ref().or(s.outer_l2.as_ref());
+    // The Ethernet header as sent: from a sighting of the packet as sent with one (the seed may
+    // be from a `tcpdump -i any` capture, which has none).
+    let as_sent = |x: &&Sighting| x.ip.src == s.ip.src && x.ip.dst == s.ip.dst && x.tunnels.is_empty();
+    let l2 = p.sightings.iter().filter(as_sent).find_map(|x| x.outer_l2.as_ref());
     let ip = &s.ip;
     let transport = match s.transport {
         Some(TransportInfo::Tcp { src_port, dst_port, seq, ack, flags }) => {
@@ -205,6 +211,14 @@ fn as_probe(p: &RealPacket) -> Probe {
     }
 }
 
+/// A TCP SYN without ACK: what opens a connection (and its retransmissions).
+fn is_syn(flags: u8) -> bool {
+    flags & 0x02 != 0 && flags & 0x10 == 0
+}
+
+/// The conntrack state of a later TCP packet of a connection.
+const ESTABLISHED: &str = "+est+trk";
+
 /// The conntrack state a packet of a connection meets after recirculation: `+new` for a
 /// connection's first packet, a retransmitted SYN (a dropped SYN is never committed) and UDP or
 /// ICMP (no replies are followed: conntrack keeps such a flow `+new` until one is seen);
@@ -215,8 +229,8 @@ fn ct_state(p: &RealPacket, first: bool, reply: bool) -> Option<&'static str> {
         return Some("+est+rpl+trk");
     }
     match p.sent().transport {
-        Some(TransportInfo::Tcp { flags, .. }) if !first && !(flags & 0x02 != 0 && flags & 0x10 == 0) => {
-            Some("+est+trk")
+        Some(TransportInfo::Tcp { flags, .. }) if !(first || is_syn(flags)) => {
+            Some(ESTABLISHED)
         }
         _ => None,
     }
@@ -238,6 +252,7 @@ fn fate_of(r: &TraceResult) -> (Fate, Option<DropPoint>) {
                     network_policy: o.network_policy.clone(),
                     network_policy_rule: o.network_policy_rule.clone(),
                     evidence: o.evidence.iter().map(|e| e.kind).collect(),
+                    flow: None,
                 }),
             ),
             Action::ForwardedOutOfNetwork | Action::ForwardedOutOfOverlay => (Fate::ForwardedOut, None),
@@ -303,6 +318,11 @@ struct Analyser<'m, 'i> {
     reconstructed: usize,
     skipped: usize,
     findings: Vec<Finding>,
+    /// Per node (as `models`), the flows whose counters moved between the dumps. Counters move
+    /// for all traffic between two dumps, so they are not one packet's path: reconstructions
+    /// simulate instead, and a moved counter only corroborates a flow the simulation went
+    /// through, or names the drop flow of a packet the simulation cannot place.
+    moved: Vec<Vec<usize>>,
 }
 
 impl Analyser<'_, '_> {
@@ -324,18 +344,23 @@ impl Analyser<'_, '_> {
                 p.sightings.iter().any(|s| &s.file == f && s.interface.as_deref() == iface.as_deref())
             });
             let state = ct_state(p, i == 0, reply);
-            let (fate, drop, result) =
-                if got_there || i > 0 && self.delivered_seen(p).is_some() && first_fate == Fate::Delivered {
-                    (first_fate, None, None)
-                } else if i == 0 || self.reconstructed < MAX_RECONSTRUCTED_PACKETS {
-                    self.reconstructed += 1;
-                    let r = self.reconstruct(p, state);
-                    let (fate, drop) = fate_of(&r);
-                    (fate, drop, Some(r))
-                } else {
-                    self.skipped += 1;
-                    (Fate::Unknown, None, None)
+            let seen_delivered = i > 0 && first_fate == Fate::Delivered && self.delivered_seen(p).is_some();
+            let (fate, drop, result) = if got_there || seen_delivered {
+                (first_fate, None, None)
+            } else if i == 0 || self.reconstructed < MAX_RECONSTRUCTED_PACKETS {
+                self.reconstructed += 1;
+                let r = self.reconstruct(p, state);
+                let contradicted = self.delivery_contradicted(c, p, &r);
+                let (fate, drop) = match fate_of(&r) {
+                    (Fate::Unknown, _) if i > 0 => self.lost_drop(c, p, state),
+                    (Fate::Delivered, _) if contradicted => self.lost_drop(c, p, None),
+                    decided => decided,
                 };
+                (fate, drop, Some(r))
+            } else {
+                self.skipped += 1;
+                (Fate::Unknown, None, None)
+            };
             let (fate, drop) = self.captures_decide(c, p, fate, drop);
             if i == 0 {
                 first_fate = fate;
@@ -387,6 +412,50 @@ impl Analyser<'_, '_> {
         })
     }
 
+    /// Whether the reconstruction delivers `p` to a Pod interface whose capture ran at the time
+    /// and does not show it: then the simulated state (e.g. `+est` after a conntrack flush) was
+    /// not the packet's, which a finding says.
+    fn delivery_contradicted(&mut self, c: &super::connection::Connection, p: &RealPacket, r: &TraceResult) -> bool {
+        let terminal = r
+            .results
+            .iter()
+            .flat_map(|n| n.observations.iter().map(move |o| (n, o)))
+            .find(|(_, o)| o.action == Action::Delivered);
+        let Some((n, o)) = terminal else { return false };
+        let Some(m) = self.models.iter().find(|m| m.name == n.node) else { return false };
+        // The observation names the interface when a capture shows it; else the Pod port that
+        // owns the packet's destination there.
+        let dst = p.sightings.last().map(|s| s.ip.dst);
+        let pod_port = dst.and_then(|d| m.view()?.pod_by_ip(d)?.name.clone());
+        let Some(iface) = o.interface.clone().or(pod_port) else { return false };
+        let iface = iface.as_str();
+        if p.sightings.iter().any(|s| s.node == n.node && s.interface.as_deref() == Some(iface)) {
+            return false;
+        }
+        let t = p.time();
+        let covering = m.reports.iter().find(|rep| {
+            let names_it = rep.interfaces.iter().any(|x| x == iface || x == "any")
+                || rep.link_types.iter().any(|l| l.starts_with("LINUX_SLL"));
+            // A packet recorded after this one shows the capture was running when it would have come.
+            let spans = rep.earliest_ns.is_some_and(|a| a <= t) && rep.latest_ns.is_some_and(|b| b > t);
+            names_it && spans && rep.error.is_none()
+        });
+        let Some(rep) = covering else { return false };
+        self.findings.push(Finding::new(
+            FindingKind::Disagreement,
+            Some(&n.node),
+            format!(
+                "{}: the simulation delivers a packet (IP ID {}) on {iface}, but {} captured there from before until after it and \
+                 does not show it: its conntrack state was not the one simulated; it is taken as lost after it was last seen, on {}",
+                c.tuple,
+                p.key.ip_id.map_or("-".to_string(), |i| i.to_string()),
+                rep.file,
+                p.sightings.last().map_or("-".to_string(), |s| s.node.clone()),
+            ),
+        ));
+        true
+    }
+
     /// A capture of the packet on its destination Pod's interface decides: delivered, whatever
     /// the reconstruction said (a drop or an exit is then a disagreement, reported).
     fn captures_decide(
@@ -427,7 +496,117 @@ impl Analyser<'_, '_> {
             // The packet's state wherever it recirculates; the states written here parse.
             let _ = ro.sim.ct.add_override(state);
         }
-        reconstruct(&as_probe(p), &self.models, self.inputs.cluster.as_ref(), &ro)
+        let mut r = reconstruct(&as_probe(p), &self.models, self.inputs.cluster.as_ref(), &ro);
+        self.corroborate(&mut r);
+        r
+    }
+
+    /// Adds counter evidence to every observation whose simulated flow's counter moved.
+    fn corroborate(&self, r: &mut TraceResult) {
+        for nr in &mut r.results {
+            let Some(i) = self.models.iter().position(|m| m.name == nr.node) else { continue };
+            let (m, moved) = (&self.models[i], &self.moved[i]);
+            let lines = m.artifacts.and_then(|a| a.flows.as_ref()).map(|d| d.lines.as_slice()).unwrap_or_default();
+            for o in &mut nr.observations {
+                let simulated: Vec<usize> = o
+                    .evidence
+                    .iter()
+                    .filter(|e| e.kind == EvidenceKind::Simulation)
+                    .filter_map(|e| e.line)
+                    .filter_map(|l| lines.iter().position(|&x| x as u64 == l))
+                    .filter(|f| moved.contains(f))
+                    .collect();
+                for f in simulated {
+                    let mut e = m.flow_evidence(f, EvidenceKind::Counter);
+                    e.text = e.text.map(|t| format!("{t} (counter moved between the dumps, for all traffic)"));
+                    o.evidence.push(e);
+                }
+            }
+        }
+    }
+
+    /// The drop flow of a packet the reconstruction cannot place: on the node it was last seen
+    /// entering, the one moved drop flow that admits its headers there (for an established
+    /// packet, outside the policy tables). Several candidates, or none, leave it unknown, with
+    /// a finding naming them.
+    fn lost_drop(
+        &mut self,
+        c: &super::connection::Connection,
+        p: &RealPacket,
+        state: Option<&str>,
+    ) -> (Fate, Option<DropPoint>) {
+        match self.drop_flow(c, p, state) {
+            Some(d) => (Fate::Dropped, Some(d)),
+            None => (Fate::Unknown, None),
+        }
+    }
+
+    /// See [`Self::lost_drop`].
+    fn drop_flow(
+        &mut self,
+        c: &super::connection::Connection,
+        p: &RealPacket,
+        state: Option<&str>,
+    ) -> Option<DropPoint> {
+        let last = p.sightings.last()?;
+        let i = self.models.iter().position(|m| m.name == last.node)?;
+        let m = &self.models[i];
+        let (view, tables) = (m.view()?, m.tables()?);
+        let pod = view.pod_by_ip(last.ip.src).filter(|pod| pod.name.is_some() && pod.name == last.interface);
+        let in_port = match pod {
+            Some(pod) => pod.ofport,
+            None if !last.tunnels.is_empty() => view.tunnel().and_then(|t| t.ofport),
+            None => None,
+        };
+        let h = ProbeHeaders {
+            eth_type: if last.ip.version == 6 { ether_type::IPV6 } else { ether_type::IPV4 },
+            in_port,
+            eth_dst: None,
+            nw_src: ip_bits(last.ip.src),
+            nw_dst: ip_bits(last.ip.dst),
+            tp_dst: last.transport.as_ref().and_then(TransportInfo::ports).map(|(_, d)| u128::from(d)),
+        };
+        let established = state == Some(ESTABLISHED);
+        let ports = m.artifacts.and_then(|a| a.ports.as_ref());
+        let found = drop_candidates(m.flows(), tables, ports, &self.moved[i], &h, established);
+        if let [f] = found[..] {
+            let flow = &m.flows()[f];
+            let table = tables.table_of(flow);
+            let e = m.flow_evidence(f, EvidenceKind::Counter);
+            return Some(DropPoint {
+                node: m.name.clone(),
+                component: table.map_or(Component::Forwarding, |t| t.hop_component()),
+                action: Action::Dropped,
+                component_info: table_label(tables, flow),
+                network_policy: None,
+                network_policy_rule: None,
+                evidence: vec![EvidenceKind::Counter, EvidenceKind::Inferred],
+                flow: e.text.map(|t| format!("{}:{}: {t}", e.file.unwrap_or_default(), e.line.unwrap_or_default())),
+            });
+        }
+        let listed: Vec<String> =
+            found.iter().filter_map(|&f| m.flows().get(f)).map(|f| f.flow_mod().to_string()).collect();
+        self.findings.push(Finding::new(
+            FindingKind::Lost,
+            Some(&m.name),
+            format!(
+                "{}: a packet (IP ID {}) was last seen in {} (packet {}){}",
+                c.tuple,
+                p.key.ip_id.map_or("-".to_string(), |i| i.to_string()),
+                last.file,
+                last.packet,
+                if listed.is_empty() {
+                    " and no drop flow there whose counter moved admits it: where it went is unknown".to_string()
+                } else {
+                    format!(
+                        "; {} drop flows whose counters moved could have dropped it: {}",
+                        listed.len(),
+                        listed.join(" | ")
+                    )
+                }
+            ),
+        ));
+        None
     }
 }
 
@@ -471,8 +650,19 @@ pub fn follow(
     for (n, r) in inputs.nodes.iter().zip(found.reports) {
         models.push(model(n, (Vec::new(), r), &mut findings));
     }
+    let moved = models
+        .iter_mut()
+        .map(|m| {
+            let hit = m.hit.take();
+            if hit.is_some() {
+                m.no_counters =
+                    Some("the flow counters moved for all traffic between the dumps, not for one packet".into());
+            }
+            hit.unwrap_or_default()
+        })
+        .collect();
     let mut analyser =
-        Analyser { models, inputs, opts: &opts.analyze, reconstructed: 0, skipped: 0, findings: Vec::new() };
+        Analyser { models, inputs, opts: &opts.analyze, reconstructed: 0, skipped: 0, findings: Vec::new(), moved };
     let all = group(&sent(&packets));
     let wanted = match opts.which {
         Which::First => 1,

@@ -57,6 +57,10 @@ pub struct DropPoint {
     /// What supports the observation (captures, counters, simulation).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub evidence: Vec<EvidenceKind>,
+    /// The drop flow (`FILE:LINE: flow`), when the drop was found from counters rather than
+    /// from a reconstruction (whose observations name their flows).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub flow: Option<String>,
 }
 
 /// One sighting of a packet.
@@ -116,6 +120,10 @@ pub struct PacketResult {
 }
 
 fn is_zero(n: &u32) -> bool {
+    *n == 0
+}
+
+fn is_zero_usize(n: &usize) -> bool {
     *n == 0
 }
 
@@ -282,6 +290,9 @@ pub struct Summary {
     pub dropped: usize,
     /// Unknown.
     pub unknown: usize,
+    /// With `--replies`: reported connections whose replies were dropped.
+    #[serde(default, skip_serializing_if = "is_zero_usize")]
+    pub replies_dropped: usize,
     /// Where connections were delivered, with counts (`ns/pod IP:PORT`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub endpoints: Vec<(String, usize)>,
@@ -309,6 +320,10 @@ impl Summary {
             forwarded_out: fate(Fate::ForwardedOut),
             dropped: fate(Fate::Dropped),
             unknown: fate(Fate::Unknown),
+            replies_dropped: connections
+                .iter()
+                .filter(|c| c.replies.as_ref().is_some_and(|r| r.fate == Fate::Dropped))
+                .count(),
             endpoints,
             drops: drops.to_vec(),
         }
