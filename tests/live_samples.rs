@@ -170,6 +170,25 @@ fn live_samples_have_the_probe_sample_layout_and_their_ground_truth() {
             for f in [format!("{node}_any.pcapng"), format!("{node}_eth0.pcap"), format!("{node}_antrea-gw0.pcap")] {
                 assert!(nd.join(&f).is_file(), "{name}/{node}: {f} missing");
             }
+            // Every capture of the Node said how it stopped, and none lost packets in the kernel:
+            // the captures cover what they claim to.
+            let stats = read(&nd.join("capture-stats"));
+            for f in [format!("{node}_any.pcapng"), format!("{node}_eth0.pcap")] {
+                assert!(stats.lines().any(|l| l.starts_with(&format!("{f}: "))), "{name}/{node}/capture-stats: no {f}");
+            }
+            for line in stats.lines() {
+                let dropped = line
+                    .split(" packets dropped by kernel")
+                    .next()
+                    .filter(|_| line.contains("dropped by kernel"))
+                    .and_then(|head| head.rsplit(' ').next())
+                    .map(|n| n.parse::<u64>().expect("a count"))
+                    .or_else(|| {
+                        let (_, tail) = line.split_once("received/dropped on interface")?;
+                        tail.split_whitespace().nth(1)?.split('/').nth(1)?.parse().ok()
+                    });
+                assert_eq!(dropped, Some(0), "{name}/{node}/capture-stats: {line}");
+            }
             let flows = read(&nd.join("flows"));
             assert!(
                 flows.lines().count() > 50 && flows.lines().all(|l| l.starts_with("cookie=0x")),

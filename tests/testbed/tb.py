@@ -615,8 +615,30 @@ def check_live(d, doc):
             print("FAIL %s: %s table=%s flows with %r counted %d packet(s), expected %s" % (
                 d, fd["node"], fd["table"], fd["match"], delta, fd.get("packets", ">= %s" % fd.get("min"))),
                 file=sys.stderr)
+    for node in sorted({f.split("/")[0] for pc in doc["packetChecks"] for f in pc["files"]}):
+        for line in capture_stats(os.path.join(d, node, "capture-stats")):
+            if line[1]:
+                failed += 1
+                print("FAIL %s/%s: %s reports %d packet(s) dropped by the kernel: the capture did not see everything" % (
+                    d, node, line[0], line[1]), file=sys.stderr)
     n = len(doc["captures"]) + len(doc["packetChecks"]) + len(doc.get("flowDeltas", []))
     return failed, n
+
+
+def capture_stats(path):
+    """(capture file, packets the kernel dropped) per line of a live sample's capture-stats:
+    tcpdump's `N packets dropped by kernel`, dumpcap's `received/dropped on interface 'any': R/D`."""
+    import re
+
+    out = []
+    if not os.path.exists(path):
+        return []
+    with open(path) as fh:
+        for line in fh:
+            name, _, text = line.partition(": ")
+            m = re.search(r"(\d+) packets dropped by kernel", text) or re.search(r"received/dropped on interface '[^']*': \d+/(\d+)", text)
+            out.append((name, int(m.group(1)) if m else 0))
+    return out
 
 
 def cmd_txcsum_on(ns, iface):
@@ -631,6 +653,9 @@ def cmd_check(*dirs):
     bad = 0
     for d in dirs:
         failed = 0
+        if not os.path.exists(os.path.join(d, "scenario.json")):
+            print("%s: not a recorded scenario (no scenario.json), skipped" % d, file=sys.stderr)
+            continue
         with open(os.path.join(d, "scenario.json")) as fh:
             doc = json.load(fh)
         if is_live(doc):

@@ -360,7 +360,16 @@ run_live() {  # SCENARIO OUT
   for p in $(cat "$RUN_DIR/pids"); do stop_pid "$p"; done
   wait || true
   : > "$RUN_DIR/pids"
-  for n in "${NODES[@]}"; do rm -f "$out/$n/"*.err; done
+  # What each capture said when it stopped (captured / received by filter / dropped by kernel):
+  # the evidence that a capture point really covered its packets.
+  for n in "${NODES[@]}"; do
+    for file in "$out/$n/"*.err; do
+      [ -e "$file" ] || continue
+      printf '%s: %s\n' "$(basename "${file%.err}")" \
+        "$(grep -v -E 'listening on|^Capturing on|^File:' "$file" | tr '\n' ' ' | sed 's/ *$//')"
+    done > "$out/$n/capture-stats"
+    rm -f "$out/$n/"*.err
+  done
   tb finish-live "$out" "${NODES[@]}"
   python3 "$HERE/live.py" collect "$RUN_DIR" "$out" "$sc" || FAILED+=("$sc")
   down
