@@ -11,11 +11,14 @@
 #   testbed.sh run [-o OUTDIR] SCENARIO...   fresh cluster per scenario: craft, capture, inject,
 #                                            dump, trace, check the captures; writes OUTDIR/SCENARIO/
 #                                            (default: the checkout's samples/)
-#   testbed.sh all [-o OUTDIR]               every scenario of scenarios.json
+#                                            live-* scenarios (live-scenarios.json, live.py): real
+#                                            connections from the Pods' kernels instead of a probe
+#   testbed.sh all [-o OUTDIR]               every scenario of scenarios.json and live-scenarios.json
 #   testbed.sh up                            build a cluster and leave it running; prints its dir
 #   testbed.sh down RUN_DIR                  tear down a cluster made by `up`
 #   testbed.sh list                          scenario names
 #   testbed.sh check SAMPLE_DIR...           re-evaluate the capture assertions of recorded samples
+#                                            (live ones: exact counts, packet counts, flow deltas)
 #   testbed.sh flows NODE | groups NODE | tables   print the generated pipeline (no root needed)
 #
 # Environment: HOPTRACE (the hoptrace binary; default target/release/hoptrace of this checkout),
