@@ -291,9 +291,12 @@ class Run:
     def node_ns(self, node):
         return "%s-%d-%s" % (self.pfx, self.topo.node(node)["index"], node)
 
-    def spawn(self, ns, args, stdout=None):
+    def spawn(self, ns, args):
+        # stderr (a traceback, if any) goes to the private run directory, kept with TB_KEEP_RUN_DIR=1.
+        err = open(os.path.join(self.run_dir, "%s-%s.stderr" % (args[0], os.path.basename(args[1]))), "w")
         proc = subprocess.Popen(["ip", "netns", "exec", ns, self.py, os.path.abspath(__file__)] + args,
-                                stdout=stdout or subprocess.DEVNULL, stderr=subprocess.PIPE)
+                                stdout=subprocess.DEVNULL, stderr=err)
+        err.close()
         with open(os.path.join(self.run_dir, "pids"), "a") as fh:
             fh.write("%d\n" % proc.pid)
         return proc
