@@ -501,7 +501,7 @@ def connection_of(t, c):
 def packet_checks(t, i, c, conn):
     """Where each hand-written packet count is measured: client_sent on the client Pod's veth
     (the tuple as the client addressed it), server_received on the endpoint's veth (the tuple after
-    DNAT); for a connection that reached no endpoint, on every Pod the destination could have
+    DNAT, and after SNAT as the client's `serverSees` states it for a hairpin); for a connection that reached no endpoint, on every Pod the destination could have
     been (the addressed Pod, or every endpoint of the addressed Service)."""
     src = pod_named(t, c["pod"])
     checks = [{"connection": i, "field": "client_sent", "files": [pod_capture(t, src)],
@@ -519,7 +519,8 @@ def packet_checks(t, i, c, conn):
     for pod, _ in targets:
         if pod is None:
             raise SystemExit("%s: no Pod behind %s" % (c["id"], conn["server"]))
-    filt = " or ".join("(%s)" % tuple_filter(c["protocol"], conn["client"], ep) for _, ep in targets)
+    seen_from = c.get("serverSees") or conn["client"]  # after a source NAT (hairpin), as the server sees it
+    filt = " or ".join("(%s)" % tuple_filter(c["protocol"], seen_from, ep) for _, ep in targets)
     checks.append({"connection": i, "field": "server_received", "files": sorted({pod_capture(t, p) for p, _ in targets}),
                    "filter": filt})
     return checks
