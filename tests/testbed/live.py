@@ -291,9 +291,12 @@ class Run:
     def node_ns(self, node):
         return "%s-%d-%s" % (self.pfx, self.topo.node(node)["index"], node)
 
-    def spawn(self, ns, args, stdout=None):
+    def spawn(self, ns, args):
+        # stderr (a traceback, if any) goes to the private run directory, kept with TB_KEEP_RUN_DIR=1.
+        err = open(os.path.join(self.run_dir, "%s-%s.stderr" % (args[0], os.path.basename(args[1]))), "w")
         proc = subprocess.Popen(["ip", "netns", "exec", ns, self.py, os.path.abspath(__file__)] + args,
-                                stdout=stdout or subprocess.DEVNULL, stderr=subprocess.PIPE)
+                                stdout=subprocess.DEVNULL, stderr=err)
+        err.close()
         with open(os.path.join(self.run_dir, "pids"), "a") as fh:
             fh.write("%d\n" % proc.pid)
         return proc
@@ -439,7 +442,9 @@ def cmd_collect(run_dir, out, name):
         servers["%s %s:%d" % (srv["pod"], p["ip"], srv["port"])] = read_jsonl(os.path.join(r.live, server_log_name(srv)))
     summary, bad = [], []
     for c in r.sc["clients"]:
-        src = "%s:%d" % (r.pod(c["pod"])["ip"], c["sport"])
+        # The peer the endpoint's server sees: the client's address, or after a source NAT (hairpin)
+        # the address the scenario states in serverSees.
+        src = c.get("serverSees") or "%s:%d" % (r.pod(c["pod"])["ip"], c["sport"])
         clog = read_jsonl(os.path.join(r.live, "client-%s.jsonl" % c["id"]))
         reached = {}
         for ep, events in servers.items():
@@ -452,7 +457,7 @@ def cmd_collect(run_dir, out, name):
                     "replies": sum(e["event"] in ("reply", "push") for e in mine),
                 }
         last = clog[-1] if clog else {}
-        entry = {"id": c["id"], "client": src, "server": c["dst"], "reached": reached,
+        entry = {"id": c["id"], "client": "%s:%d" % (r.pod(c["pod"])["ip"], c["sport"]), "serverSaw": src, "server": c["dst"], "reached": reached,
                  "clientResult": last.get("event"), "clientError": last.get("error"),
                  "clientSent": last.get("sent"), "clientReceived": last.get("received")}
         summary.append(entry)

@@ -501,7 +501,7 @@ def connection_of(t, c):
 def packet_checks(t, i, c, conn):
     """Where each hand-written packet count is measured: client_sent on the client Pod's veth
     (the tuple as the client addressed it), server_received on the endpoint's veth (the tuple after
-    DNAT); for a connection that reached no endpoint, on every Pod the destination could have
+    DNAT, and after SNAT as the client's `serverSees` states it for a hairpin); for a connection that reached no endpoint, on every Pod the destination could have
     been (the addressed Pod, or every endpoint of the addressed Service)."""
     src = pod_named(t, c["pod"])
     checks = [{"connection": i, "field": "client_sent", "files": [pod_capture(t, src)],
@@ -519,7 +519,8 @@ def packet_checks(t, i, c, conn):
     for pod, _ in targets:
         if pod is None:
             raise SystemExit("%s: no Pod behind %s" % (c["id"], conn["server"]))
-    filt = " or ".join("(%s)" % tuple_filter(c["protocol"], conn["client"], ep) for _, ep in targets)
+    seen_from = c.get("serverSees") or conn["client"]  # after a source NAT (hairpin), as the server sees it
+    filt = " or ".join("(%s)" % tuple_filter(c["protocol"], seen_from, ep) for _, ep in targets)
     checks.append({"connection": i, "field": "server_received", "files": sorted({pod_capture(t, p) for p, _ in targets}),
                    "filter": filt})
     return checks
@@ -615,8 +616,30 @@ def check_live(d, doc):
             print("FAIL %s: %s table=%s flows with %r counted %d packet(s), expected %s" % (
                 d, fd["node"], fd["table"], fd["match"], delta, fd.get("packets", ">= %s" % fd.get("min"))),
                 file=sys.stderr)
+    for node in sorted({f.split("/")[0] for pc in doc["packetChecks"] for f in pc["files"]}):
+        for line in capture_stats(os.path.join(d, node, "capture-stats")):
+            if line[1]:
+                failed += 1
+                print("FAIL %s/%s: %s reports %d packet(s) dropped by the kernel: the capture did not see everything" % (
+                    d, node, line[0], line[1]), file=sys.stderr)
     n = len(doc["captures"]) + len(doc["packetChecks"]) + len(doc.get("flowDeltas", []))
     return failed, n
+
+
+def capture_stats(path):
+    """(capture file, packets the kernel dropped) per line of a live sample's capture-stats:
+    tcpdump's `N packets dropped by kernel`, dumpcap's `received/dropped on interface 'any': R/D`."""
+    import re
+
+    out = []
+    if not os.path.exists(path):
+        return []
+    with open(path) as fh:
+        for line in fh:
+            name, _, text = line.partition(": ")
+            m = re.search(r"(\d+) packets dropped by kernel", text) or re.search(r"received/dropped on interface '[^']*': \d+/(\d+)", text)
+            out.append((name, int(m.group(1)) if m else 0))
+    return out
 
 
 def cmd_txcsum_on(ns, iface):
@@ -631,6 +654,9 @@ def cmd_check(*dirs):
     bad = 0
     for d in dirs:
         failed = 0
+        if not os.path.exists(os.path.join(d, "scenario.json")):
+            print("%s: not a recorded scenario (no scenario.json), skipped" % d, file=sys.stderr)
+            continue
         with open(os.path.join(d, "scenario.json")) as fh:
             doc = json.load(fh)
         if is_live(doc):

@@ -11,11 +11,14 @@
 #   testbed.sh run [-o OUTDIR] SCENARIO...   fresh cluster per scenario: craft, capture, inject,
 #                                            dump, trace, check the captures; writes OUTDIR/SCENARIO/
 #                                            (default: the checkout's samples/)
-#   testbed.sh all [-o OUTDIR]               every scenario of scenarios.json
+#                                            live-* scenarios (live-scenarios.json, live.py): real
+#                                            connections from the Pods' kernels instead of a probe
+#   testbed.sh all [-o OUTDIR]               every scenario of scenarios.json and live-scenarios.json
 #   testbed.sh up                            build a cluster and leave it running; prints its dir
 #   testbed.sh down RUN_DIR                  tear down a cluster made by `up`
 #   testbed.sh list                          scenario names
 #   testbed.sh check SAMPLE_DIR...           re-evaluate the capture assertions of recorded samples
+#                                            (live ones: exact counts, packet counts, flow deltas)
 #   testbed.sh flows NODE | groups NODE | tables   print the generated pipeline (no root needed)
 #
 # Environment: HOPTRACE (the hoptrace binary; default target/release/hoptrace of this checkout),
@@ -360,7 +363,16 @@ run_live() {  # SCENARIO OUT
   for p in $(cat "$RUN_DIR/pids"); do stop_pid "$p"; done
   wait || true
   : > "$RUN_DIR/pids"
-  for n in "${NODES[@]}"; do rm -f "$out/$n/"*.err; done
+  # What each capture said when it stopped (captured / received by filter / dropped by kernel):
+  # the evidence that a capture point really covered its packets.
+  for n in "${NODES[@]}"; do
+    for file in "$out/$n/"*.err; do
+      [ -e "$file" ] || continue
+      printf '%s: %s\n' "$(basename "${file%.err}")" \
+        "$(grep -v -E 'listening on|^Capturing on|^File:' "$file" | tr '\n' ' ' | sed 's/ *$//')"
+    done > "$out/$n/capture-stats"
+    rm -f "$out/$n/"*.err
+  done
   tb finish-live "$out" "${NODES[@]}"
   python3 "$HERE/live.py" collect "$RUN_DIR" "$out" "$sc" || FAILED+=("$sc")
   down
