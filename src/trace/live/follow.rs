@@ -77,22 +77,24 @@ struct Found {
     reports: Vec<Vec<CaptureReport>>,
 }
 
-/// A connection's client end as its seeds show it: protocol, address, port.
-type ClientEnd = (u8, std::net::IpAddr, u16);
+/// A connection's client port as its seeds show it (protocol, port): replies go back to it,
+/// from whatever address NAT gave them.
+type ClientPort = (u8, u16);
 
-fn client_end(ip: &IpInfo, t: Option<&TransportInfo>) -> ClientEnd {
+fn client_port(ip: &IpInfo, t: Option<&TransportInfo>) -> ClientPort {
     let tuple = Tuple::of(ip, t);
-    (tuple.protocol, tuple.src, tuple.src_port)
+    (tuple.protocol, tuple.src_port)
 }
 
-fn server_bound(ip: &IpInfo, t: Option<&TransportInfo>) -> ClientEnd {
+fn bound_for(ip: &IpInfo, t: Option<&TransportInfo>) -> ClientPort {
     let tuple = Tuple::of(ip, t);
-    (tuple.protocol, tuple.dst, tuple.dst_port)
+    (tuple.protocol, tuple.dst_port)
 }
 
 /// Pass 1 finds the seeds (packets matching the SPEC as sent, in the time window) and their
 /// keys; pass 2 every sighting carrying one of those keys and, with `replies`, every packet
-/// addressed back to a seed's source address and port.
+/// addressed to a seed's source port (a reply, if one of them turns out to leave the server
+/// with a connection's reply tuple; the others are dropped when packets are assembled).
 fn candidates(
     opts: &FollowOptions,
     inputs: &AnalysisInputs,
@@ -105,19 +107,19 @@ fn candidates(
     };
     let seed_select = |ip: &IpInfo, t: Option<&TransportInfo>, _: &Key| opts.spec.admits(ip, t);
     let mut keys: HashSet<Key> = HashSet::new();
-    let mut clients: HashSet<ClientEnd> = HashSet::new();
+    let mut clients: HashSet<ClientPort> = HashSet::new();
     for n in &inputs.nodes {
         for (_, kept) in pool.install(|| scan_files_keyed(&n.name, &n.captures, None, &seed_select)) {
             for k in kept.iter().filter(|k| in_window(k.sighting.timestamp_ns)) {
                 keys.insert(k.key);
                 if opts.replies {
-                    clients.insert(client_end(&k.sighting.ip, k.sighting.transport.as_ref()));
+                    clients.insert(client_port(&k.sighting.ip, k.sighting.transport.as_ref()));
                 }
             }
         }
     }
     let follow_select = |ip: &IpInfo, t: Option<&TransportInfo>, k: &Key| {
-        keys.contains(k) || (!clients.is_empty() && clients.contains(&server_bound(ip, t)))
+        keys.contains(k) || (!clients.is_empty() && clients.contains(&bound_for(ip, t)))
     };
     let mut found = Found { forward: Vec::new(), replies: Vec::new(), reports: Vec::new() };
     for n in &inputs.nodes {
@@ -127,7 +129,7 @@ fn candidates(
             name_interfaces(n, kept.iter_mut().map(|k| &mut k.sighting));
             for k in kept {
                 let (ip, t) = (&k.sighting.ip, k.sighting.transport.as_ref());
-                let reply = clients.contains(&server_bound(ip, t));
+                let reply = clients.contains(&bound_for(ip, t)) && !keys.contains(&k.key);
                 let candidate = Candidate {
                     seed: in_window(k.sighting.timestamp_ns) && opts.spec.admits(ip, t),
                     key: k.key,
@@ -229,9 +231,7 @@ fn ct_state(p: &RealPacket, first: bool, reply: bool) -> Option<&'static str> {
         return Some("+est+rpl+trk");
     }
     match p.sent().transport {
-        Some(TransportInfo::Tcp { flags, .. }) if !(first || is_syn(flags)) => {
-            Some(ESTABLISHED)
-        }
+        Some(TransportInfo::Tcp { flags, .. }) if !(first || is_syn(flags)) => Some(ESTABLISHED),
         _ => None,
     }
 }

@@ -89,12 +89,6 @@ pub enum SpecError {
         /// What conflicts.
         detail: String,
     },
-    /// Nothing to match on.
-    #[error("--match {spec}: give at least an address (nw_src=, nw_dst=, ipv6_src=, ipv6_dst=)")]
-    Empty {
-        /// The SPEC.
-        spec: String,
-    },
 }
 
 fn prefix(v: &Value, v6: bool) -> Option<Prefix> {
@@ -159,9 +153,6 @@ impl LiveMatch {
                 Field::IcmpType | Field::Icmpv6Type => out.icmp_type = fm.value.bits().map(|(v, _)| v as u8),
                 other => return Err(SpecError::Unsupported { spec: text, field: other.to_string() }),
             }
-        }
-        if out.src.is_none() && out.dst.is_none() {
-            return Err(SpecError::Empty { spec: text });
         }
         Ok(out)
     }
@@ -241,6 +232,10 @@ mod tests {
         let dnat = TransportInfo::Tcp { src_port: 40001, dst_port: 8080, seq: 1, ack: 0, flags: 2 };
         assert!(!m.admits(&ip("10.10.1.5", "10.10.2.6", 6), Some(&dnat)));
         assert!(!m.admits(&ip("10.10.1.6", "10.96.0.20", 6), Some(&syn)));
+        // Without addresses (triage: every TCP connection in the captures).
+        let all = LiveMatch::parse("tcp").unwrap();
+        assert!(all.admits(&ip("10.10.1.5", "10.10.2.6", 6), Some(&dnat)));
+        assert!(!all.admits(&ip("10.10.1.5", "10.10.2.6", 17), None));
         let wide = LiveMatch::parse("ip,nw_src=10.10.1.0/24").unwrap();
         assert!(wide.admits(&ip("10.10.1.77", "8.8.8.8", 17), None));
         assert_eq!(wide.src.unwrap().to_string(), "10.10.1.0/24");
@@ -252,7 +247,6 @@ mod tests {
             ("tcp,nw_src=10.0.0.1,ct_state=+new", "cannot be matched on real traffic"),
             ("tp_dst=80,nw_dst=10.0.0.1", "prerequisites"),
             ("ipv6,nw_src=10.0.0.1", "prerequisites"),
-            ("tcp", "give at least an address"),
             ("tcp,nw_src=10.0.0.1,frobnicate=3", "cannot be matched"),
             ("tcp,nw_src=10.0.0.300", "invalid value"),
         ] {
