@@ -29,6 +29,11 @@ Examples:
       --probe probe.json --format json -o result.json
   # evidence files produced by `hoptrace extract` on each node
   hoptrace analyze bundle/ k8s-node-1.evidence.json k8s-node-2.evidence.json --probe probe.json
+  # no probe: follow the real connections of a client to a Service, and their replies
+  hoptrace analyze bundle/ --match tcp,nw_src=10.10.1.5,nw_dst=10.96.0.30,tp_dst=80 \\
+      --connections all --replies
+  # triage: every TCP connection in the captures that lost a packet
+  hoptrace analyze bundle/ --match tcp --connections all --dropped-only
 
 Inputs: a directory per node (flows, groups, ovsports, agentinfo, networkpolicies, captures, and
 `before/flows` for counter deltas), an `antctl supportbundle` directory, `agent_<node>.tar.gz`,
@@ -36,7 +41,7 @@ Inputs: a directory per node (flows, groups, ovsports, agentinfo, networkpolicie
 on interface IFACE of that node, e.g. an Antrea PacketCapture file), or `*.evidence.json`. A
 `tcpdump -i any` capture's interfaces are named from the node's `link` (or `address`) file.
 Exit codes: 0 delivered (or forwarded out of the network), 1 dropped or rejected, 2 usage or
-input error, 3 incomplete.";
+input error, 3 incomplete (with --match: some connection's fate unknown, or nothing matched).";
 
 /// Output formats.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
