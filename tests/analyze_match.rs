@@ -255,3 +255,84 @@ fn every_live_sample_connection_gets_its_expected_fate() {
         assert_eq!(out.status.code(), Some(if any_drop { 1 } else { 0 }), "{name}");
     }
 }
+
+/// Copies a sample's node files without its captures and earlier dumps: a bundle with flow
+/// dumps only.
+fn flows_only(name: &str, to: &std::path::Path) {
+    let src = sample(name);
+    for entry in std::fs::read_dir(&src).unwrap().filter_map(|e| e.ok()) {
+        let path = entry.path();
+        if !path.is_dir() {
+            continue;
+        }
+        let node = to.join(entry.file_name());
+        std::fs::create_dir_all(&node).unwrap();
+        for f in std::fs::read_dir(&path).unwrap().filter_map(|e| e.ok()) {
+            let file = f.file_name().to_string_lossy().to_string();
+            let capture = file.ends_with(".pcap") || file.ends_with(".pcapng");
+            if f.path().is_file() && !capture {
+                std::fs::copy(f.path(), node.join(&file)).unwrap();
+            }
+        }
+    }
+    std::fs::copy(src.join("clusterinfo"), to.join("clusterinfo")).unwrap();
+}
+
+/// "What was dropped in this bundle?": with `--dropped-only`, every drop flow that dropped
+/// packets, named as Antrea would name the drop (the Antrea-native policy and rule by the conj
+/// id, a K8s isolation drop by the Pod it isolates), counted between the dumps when there are two,
+/// else since the flow was installed — also from flow dumps alone.
+#[test]
+fn dropped_only_lists_the_drop_flows_that_dropped() {
+    let got = json(
+        &hoptrace()
+            .args(["analyze", "--format", "json", "-q", "--match", "tcp", "--dropped-only"])
+            .arg(sample("live-policy-drop-syn-retrans"))
+            .output()
+            .unwrap(),
+        "syn",
+    );
+    let d = &got["dropFlows"][0];
+    assert_eq!(
+        (d["node"].as_str(), d["table"].as_str(), d["isolates"].as_str()),
+        (Some("k8s-node2"), Some("IngressDefaultRule"), Some("server-760d62")),
+        "{d}"
+    );
+    assert_eq!(
+        (d["packets"].as_u64(), d["betweenDumps"].as_bool()),
+        (Some(3), Some(true)),
+        "the SYN and its 2 retransmissions"
+    );
+    let tmp = tempfile::tempdir().unwrap();
+    flows_only("live-antrea-policy-drops", tmp.path());
+    let out = hoptrace()
+        .args(["analyze", "--format", "json", "-q", "--match", "tcp", "--dropped-only"])
+        .arg(tmp.path())
+        .output()
+        .unwrap();
+    let got = json(&out, "flows only");
+    let flows = got["dropFlows"].as_array().unwrap();
+    let named: Vec<(String, String, u64, bool)> = flows
+        .iter()
+        .map(|f| {
+            (
+                f["networkPolicy"].as_str().unwrap_or("-").to_string(),
+                f["networkPolicyRule"].as_str().unwrap_or("-").to_string(),
+                f["packets"].as_u64().unwrap(),
+                f["betweenDumps"].as_bool().unwrap(),
+            )
+        })
+        .collect();
+    assert!(
+        named.contains(&("AntreaNetworkPolicy:default/deny-ingress-secure".into(), "ingress-drop".into(), 2, false)),
+        "{named:?}"
+    );
+    assert!(
+        named.contains(&("AntreaClusterNetworkPolicy:deny-web-a-to-server".into(), "egress-drop".into(), 2, false)),
+        "{named:?}"
+    );
+    assert!(flows.iter().all(|f| f["installedForMs"].is_u64()));
+    // No captures: nothing to follow, and the result says so.
+    assert_eq!(out.status.code(), Some(3));
+    assert!(got["findings"].as_array().unwrap().iter().any(|f| f["message"].as_str().unwrap().contains("no captures")));
+}

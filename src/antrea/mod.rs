@@ -5,6 +5,7 @@
 
 pub mod controlplane;
 pub mod cookie;
+pub mod drops;
 pub mod hits;
 pub mod node;
 pub mod observation;

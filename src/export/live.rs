@@ -175,6 +175,26 @@ pub fn write_live_table(out: &mut dyn Write, r: &LiveResult) -> io::Result<()> {
             }
         }
     }
+    if !r.drop_flows.is_empty() {
+        writeln!(out)?;
+        writeln!(out, "drop flows that dropped packets (flow dumps alone, whatever the captures hold):")?;
+        writeln!(out, "  {:<10} {:<20} {:>9}  {:<10}  {:<8}  what", "node", "table", "packets", "counted", "idle")?;
+        for d in &r.drop_flows {
+            let what = match (&d.network_policy, &d.network_policy_rule, &d.isolates) {
+                (Some(p), Some(rule), _) => format!("{p} rule {rule}"),
+                (Some(p), None, _) => p.clone(),
+                (None, _, Some(pod)) => format!("isolation of {pod}"),
+                _ => format!("{:?}", d.component),
+            };
+            let counted = if d.between_dumps {
+                "in deltas".to_string()
+            } else {
+                d.installed_for_ms.map_or("in total".to_string(), |ms| format!("in {} s", ms / 1000))
+            };
+            let idle = d.idle_age_s.map_or("-".to_string(), |a| format!("{a} s"));
+            writeln!(out, "  {:<10} {:<20} {:>9}  {:<10}  {:<8}  {what}", d.node, d.table, d.packets, counted, idle)?;
+        }
+    }
     if !r.findings.is_empty() {
         writeln!(out)?;
         writeln!(out, "findings:")?;

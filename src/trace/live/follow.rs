@@ -10,12 +10,14 @@
 use super::connection::{group, Sent, Tuple};
 use super::packets::{assemble, Candidate, RealPacket};
 use super::report::{
-    CapturedPacket, ConnectionResult, Counts, DropGroup, DropPoint, Fate, LiveResult, PacketResult, SeenAt, Summary,
-    LIVE_SCHEMA,
+    CapturedPacket, ConnectionResult, Counts, DropFlowReport, DropGroup, DropPoint, Fate, LiveResult, PacketResult,
+    SeenAt, Summary, LIVE_SCHEMA,
 };
 use super::spec::LiveMatch;
+use crate::antrea::drops::drop_flows_used;
 use crate::antrea::hits::{drop_candidates, ip_bits, table_label, ProbeHeaders};
 use crate::antrea::observation::{Action, Component};
+use crate::antrea::observe::{NoPolicies, PolicyLookup};
 use crate::bundle::inputs::AnalysisInputs;
 use crate::decode::evidence::CaptureReport;
 use crate::decode::identity::Key;
@@ -23,6 +25,7 @@ use crate::decode::scan::scan_files_keyed;
 use crate::decode::sighting::Sighting;
 use crate::decode::{IpInfo, TransportInfo};
 use crate::ether::ether_type;
+use crate::ovs::delta::deltas;
 use crate::probe::schema::{EthernetFields, Frame, IpFields};
 use crate::probe::{Fingerprint, Probe, Transport, PROBE_SCHEMA};
 use crate::trace::analyze::{damage_finding, model, name_findings, name_interfaces, AnalyzeError, AnalyzeOptions};
@@ -714,7 +717,9 @@ pub fn follow(
         findings.push(nothing_matched(opts, &analyser.models));
     }
     let summary = Summary::of(all.len(), &connections, &drops(&connections));
+    let drop_flows = if opts.dropped_only { drop_flows(inputs, &analyser.models) } else { Vec::new() };
     Ok(LiveResult {
+        drop_flows,
         schema: LIVE_SCHEMA.to_string(),
         spec: opts.spec.text.clone(),
         seeds: packets.len() as u64,
@@ -722,6 +727,47 @@ pub fn follow(
         connections,
         findings,
     })
+}
+
+/// Every node's drop flows that dropped packets (`--dropped-only`): between the dumps when the
+/// node has an earlier one, else since they were installed.
+fn drop_flows(inputs: &AnalysisInputs, models: &[NodeModel<'_>]) -> Vec<DropFlowReport> {
+    let mut out = Vec::new();
+    for (n, m) in inputs.nodes.iter().zip(models) {
+        let (Some(view), Some(tables), Some(dump)) =
+            (m.view(), m.tables(), n.artifacts.as_ref().and_then(|a| a.flows.as_ref()))
+        else {
+            continue;
+        };
+        let moved: Option<Vec<(usize, u64)>> =
+            n.before.as_ref().map(|b| deltas(b, dump).into_iter().map(|d| (d.index, d.packets)).collect());
+        let lookup: Box<dyn PolicyLookup + '_> = match m.policies() {
+            Some(p) => Box::new(p),
+            None => Box::new(NoPolicies),
+        };
+        for u in drop_flows_used(m.flows(), tables, view, lookup.as_ref(), moved.as_deref()) {
+            let e = m.flow_evidence(u.index, EvidenceKind::Counter);
+            out.push(DropFlowReport {
+                node: m.name.clone(),
+                table: u.table,
+                component: u.component,
+                network_policy: u.policy,
+                network_policy_rule: u.rule,
+                isolates: u.isolates,
+                packets: u.packets,
+                between_dumps: u.counted_between_dumps,
+                installed_for_ms: u.duration_ms,
+                idle_age_s: u.idle_age,
+                flow: format!(
+                    "{}:{}: {}",
+                    e.file.unwrap_or_default(),
+                    e.line.unwrap_or_default(),
+                    e.text.unwrap_or_default()
+                ),
+            });
+        }
+    }
+    out
 }
 
 /// Each packet as its source sent it, for the grouping into connections.

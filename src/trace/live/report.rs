@@ -330,6 +330,40 @@ impl Summary {
     }
 }
 
+/// A drop flow that dropped packets (`--dropped-only`): what the flow dumps alone say was
+/// dropped on a node, whatever the captures hold.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DropFlowReport {
+    /// Node.
+    pub node: String,
+    /// Table.
+    pub table: String,
+    /// The component a drop there is reported as.
+    pub component: Component,
+    /// The policy its conj id names.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub network_policy: Option<String>,
+    /// The rule's name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub network_policy_rule: Option<String>,
+    /// For a K8s isolation drop: the Pod port it isolates.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub isolates: Option<String>,
+    /// Packets dropped: between the two dumps when `betweenDumps`, else since it was installed.
+    pub packets: u64,
+    /// Whether `packets` is the delta between two dumps.
+    pub between_dumps: bool,
+    /// The flow's age at the dump (`duration`), in milliseconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub installed_for_ms: Option<u64>,
+    /// Seconds since it last dropped something (`idle_age`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub idle_age_s: Option<u32>,
+    /// The flow as `FILE:LINE: flow`.
+    pub flow: String,
+}
+
 /// The whole live result.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -344,6 +378,9 @@ pub struct LiveResult {
     pub summary: Summary,
     /// The reported connections, in order of their first packet.
     pub connections: Vec<ConnectionResult>,
+    /// With `--dropped-only`: every drop flow of every node that dropped packets.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub drop_flows: Vec<DropFlowReport>,
     /// Findings (bad inputs, what was searched when nothing matched, limits reached).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub findings: Vec<Finding>,
