@@ -2,7 +2,11 @@
 //! Geneve traffic between two nodes (inner TCP/UDP of 64..1500 bytes, untagged), some bare
 //! traffic, and every `--probe-every`th packet the probe of a probe.json (tagged), inside Geneve.
 //!
-//! `cargo run --release --example gen_capture -- probe.json OUT.pcap SIZE_MB [SEED]`
+//! An output name ending in `.pcapng` gives a pcapng file instead of a classic pcap: one section,
+//! two interfaces (`genev_sys_6081` and `eth0`, microsecond and nanosecond resolution), the
+//! packets in Enhanced Packet Blocks with direction flags, alternating between them.
+//!
+//! `cargo run --release --example gen_capture -- probe.json OUT.pcap|OUT.pcapng SIZE_MB [SEED]`
 
 #[path = "../tests/support/frames.rs"]
 mod frames;
@@ -27,7 +31,15 @@ fn main() -> std::io::Result<()> {
         seed
     };
     let mut out = BufWriter::with_capacity(1 << 20, std::fs::File::create(&args[2])?);
-    let header = pcap_header(1);
+    let ng = args[2].ends_with(".pcapng");
+    let header = if ng {
+        let mut h = pcapng_section();
+        pcapng_interface(&mut h, 1, "genev_sys_6081", 6);
+        pcapng_interface(&mut h, 1, "eth0", 9);
+        h
+    } else {
+        pcap_header(1)
+    };
     out.write_all(&header)?;
     let mut written = header.len() as u64;
     let payload = vec![0x5au8; 1500];
@@ -55,7 +67,13 @@ fn main() -> std::io::Result<()> {
             }
         };
         rec.clear();
-        pcap_record(&mut rec, 1_700_000_000_000_000 + n * 10, &frame);
+        let ts_us = 1_700_000_000_000_000 + n * 10;
+        if ng {
+            let (iface, ticks) = if n % 2 == 0 { (0, ts_us) } else { (1, ts_us * 1000) };
+            pcapng_packet(&mut rec, iface, ticks, &frame, Some(1 + (n % 2) as u32));
+        } else {
+            pcap_record(&mut rec, ts_us, &frame);
+        }
         out.write_all(&rec)?;
         written += rec.len() as u64;
     }

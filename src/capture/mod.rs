@@ -12,6 +12,7 @@ pub mod pcapng;
 pub mod reader;
 pub mod sniff;
 pub mod source;
+pub mod split;
 pub mod walk;
 pub mod window;
 
