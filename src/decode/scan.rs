@@ -316,7 +316,7 @@ fn finish(mut report: CaptureReport, summary: ReadSummary, c: Collected, mode: S
     if summary.packets == 0 && matches!(summary.error.as_ref().map(|e| &e.kind), Some(ErrorKind::NotACapture(..))) {
         report.format = None;
     }
-    report.compression = (summary.compression == Compression::Gzip).then(|| "gzip".to_string());
+    report.compression = summary.compression.name().map(str::to_string);
     report.packets = summary.packets;
     report.bytes = summary.bytes;
     report.link_types = c.link_types.iter().map(|l| l.name()).collect();
