@@ -50,7 +50,7 @@ fn capture() -> (PathBuf, u64) {
 fn bench(c: &mut Criterion) {
     let (path, size) = capture();
     let fp = fingerprint();
-    let target = ScanTarget { node: "bench", fingerprint: &fp, ends: None };
+    let target = ScanTarget::probe("bench", &fp, None);
     let mut g = c.benchmark_group("scan");
     g.sample_size(10);
     g.throughput(Throughput::Bytes(size));

@@ -1,8 +1,9 @@
-//! Capture files: find them (content sniffing, directory walks), open them (plain or gzip,
+//! Capture files: find them (content sniffing, directory walks), open them (plain, gzip, zstd or xz,
 //! detected by content), read pcap and pcapng records with their link type, timestamp,
 //! interface and direction, and report damage by file and position. Decoding what is inside a
 //! packet is [`crate::decode`]'s job.
 
+pub mod codec;
 pub mod error;
 pub mod gzip;
 pub mod iface;
@@ -12,6 +13,7 @@ pub mod pcapng;
 pub mod reader;
 pub mod sniff;
 pub mod source;
+pub mod split;
 pub mod walk;
 pub mod window;
 

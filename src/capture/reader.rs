@@ -139,39 +139,104 @@ impl ReadSummary {
 /// Damage is reported in the summary (see the module documentation for what it costs); never
 /// panics, never loops, never allocates more than the window and the bounded lists.
 pub fn read_capture(path: &Path, source: CaptureSource, visit: impl FnMut(&Packet)) -> ReadSummary {
-    let mut r = Reader {
-        path,
-        win: Window::new(source.stream, BUFFER_SIZE),
-        notes: source.notes,
-        pending: VecDeque::new(),
-        notes_at_read: 0,
-        summary: ReadSummary {
-            format: None,
-            compression: source.compression,
-            packets: 0,
-            bytes: 0,
-            sections: 0,
-            error: None,
-            more_damage: Vec::new(),
-            omitted_damage: 0,
-            resumed: 0,
-        },
-        visit,
-    };
-    r.run();
+    let mut r = Reader::new(path, source, 0, u64::MAX, visit);
+    let _ = r.run();
     r.summary.bytes = r.win.offset();
     r.summary
 }
 
 /// The state of one pcapng section.
-struct Section {
-    big_endian: bool,
-    interfaces: Vec<Interface>,
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Section {
+    /// Whether the section's fields are big-endian.
+    pub big_endian: bool,
+    /// Its interfaces, in the order of their description blocks.
+    pub interfaces: Vec<Interface>,
+}
+
+/// Everything the reader knows at a record or block boundary of an uncompressed file: with it,
+/// reading can start at that boundary and go exactly as it would have gone from the start of
+/// the file (what [`read_range`] needs to scan one chunk of a file).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ReadState {
+    /// A classic pcap file, with its header.
+    Pcap(FileHeader),
+    /// A pcapng file: the current section (`None` inside a section that could not be read,
+    /// where reading looks for the next one) and how many sections were read before.
+    PcapNg {
+        /// The section being read.
+        section: Option<Section>,
+        /// Sections read so far (numbers the next one).
+        sections: u32,
+    },
+}
+
+/// How reading a range ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RangeStop {
+    /// At the first record or block at or after the end of the range.
+    RangeEnd,
+    /// At the end of the stream.
+    StreamEnd,
+    /// At damage that ends the file (reported).
+    Fatal,
+}
+
+/// Where reading a range ended, and the state there.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RangeEnd {
+    /// Stream offset reading stopped at.
+    pub offset: u64,
+    /// The reader's state there (meaningful after [`RangeStop::RangeEnd`]).
+    pub state: Option<ReadState>,
+    /// Why it stopped.
+    pub stop: RangeStop,
+}
+
+/// Reads the records of an uncompressed capture that start in `start..end`, `stream` being
+/// positioned at `start` and `state` the reader's state there (`None` at the start of the
+/// file). Packet numbers in the summary and in `visit` count from 1 at `start`; offsets are
+/// those of the file. The last record may run past `end`: the returned offset is where the next
+/// range must start for the two to read as the whole file would.
+pub fn read_range(
+    path: &Path,
+    stream: Box<dyn std::io::Read + Send>,
+    start: u64,
+    end: u64,
+    state: Option<ReadState>,
+    visit: impl FnMut(&Packet),
+) -> (ReadSummary, RangeEnd) {
+    let source = CaptureSource { stream, compression: Compression::None, notes: StreamNotes::default() };
+    let mut r = Reader::new(path, source, start, end, visit);
+    let stop = r.run_from(state);
+    r.summary.bytes = r.win.offset();
+    let offset = r.win.offset();
+    let state = r.state.take();
+    (r.summary, RangeEnd { offset, state, stop })
+}
+
+/// The state after the header blocks of an uncompressed capture: the pcap file header, or the
+/// first pcapng section with the interfaces described before its first packet block, and the
+/// offset of the first record or packet block. `None` when the file does not start that way.
+pub fn read_header_state(stream: Box<dyn std::io::Read + Send>) -> Option<(ReadState, u64)> {
+    let source = CaptureSource { stream, compression: Compression::None, notes: StreamNotes::default() };
+    let mut r = Reader::new(Path::new(""), source, 0, u64::MAX, |_: &Packet| {});
+    r.headers_only = true;
+    let stop = r.run_from(None);
+    let clean = r.summary.error.is_none() && stop == RangeStop::RangeEnd;
+    let state = r.state.take()?;
+    clean.then_some((state, r.win.offset()))
 }
 
 struct Reader<'p, V> {
     path: &'p Path,
     win: Window,
+    /// Records and blocks starting at or after this offset are left to the next range.
+    end_at: u64,
+    /// Stop at the first pcap record or pcapng packet block ([`read_header_state`]).
+    headers_only: bool,
+    /// The state where reading stopped, for [`read_range`].
+    state: Option<ReadState>,
     notes: StreamNotes,
     /// Compression-layer notes not yet placed at a packet, in stream order.
     pending: VecDeque<StreamDamage>,
@@ -187,9 +252,57 @@ enum Stop {
     End,
     /// Damage that ends the file (already reported).
     Fatal,
+    /// The end of the range was reached (the state is saved).
+    RangeEnd,
 }
 
-impl<V: FnMut(&Packet)> Reader<'_, V> {
+impl<'p, V: FnMut(&Packet)> Reader<'p, V> {
+    fn new(path: &'p Path, source: CaptureSource, start: u64, end_at: u64, visit: V) -> Self {
+        Reader {
+            path,
+            win: Window::starting_at(source.stream, BUFFER_SIZE, start),
+            end_at,
+            headers_only: false,
+            state: None,
+            notes: source.notes,
+            pending: VecDeque::new(),
+            notes_at_read: 0,
+            summary: ReadSummary {
+                format: None,
+                compression: source.compression,
+                packets: 0,
+                bytes: 0,
+                sections: 0,
+                error: None,
+                more_damage: Vec::new(),
+                omitted_damage: 0,
+                resumed: 0,
+            },
+            visit,
+        }
+    }
+
+    /// Reads a range from a saved state (see [`read_range`]).
+    fn run_from(&mut self, state: Option<ReadState>) -> RangeStop {
+        let stop = match state {
+            None => self.run(),
+            Some(ReadState::Pcap(header)) => {
+                self.summary.format = Some(Format::Pcap);
+                self.pcap_records(header)
+            }
+            Some(ReadState::PcapNg { section, sections }) => {
+                self.summary.format = Some(Format::PcapNg);
+                self.summary.sections = sections;
+                self.pcapng_blocks(section)
+            }
+        };
+        match stop {
+            Stop::End => RangeStop::StreamEnd,
+            Stop::Fatal => RangeStop::Fatal,
+            Stop::RangeEnd => RangeStop::RangeEnd,
+        }
+    }
+
     fn report(&mut self, offset: u64, kind: ErrorKind, cost: Cost) {
         report_into(&mut self.summary, self.path, offset, kind, cost);
     }
@@ -250,7 +363,7 @@ impl<V: FnMut(&Packet)> Reader<'_, V> {
         }
     }
 
-    fn run(&mut self) {
+    fn run(&mut self) -> Stop {
         let _ = self.win.fill(pcap::FILE_HEADER_LEN);
         let head = self.win.data();
         let content = sniff_content(head);
@@ -288,6 +401,7 @@ impl<V: FnMut(&Packet)> Reader<'_, V> {
             let cost = if n.ends_stream() { Cost::RestOfFile } else { Cost::Nothing };
             self.report(end.min(n.decompressed_offset), ErrorKind::Stream(n), cost);
         }
+        stop
     }
 
     fn read_pcap(&mut self) -> Stop {
@@ -304,6 +418,11 @@ impl<V: FnMut(&Packet)> Reader<'_, V> {
             }
         };
         self.win.consume(pcap::FILE_HEADER_LEN);
+        self.pcap_records(header)
+    }
+
+    /// Reads the records of a pcap file from the current offset.
+    fn pcap_records(&mut self, header: FileHeader) -> Stop {
         let iface = Interface {
             section: 0,
             id: 0,
@@ -316,6 +435,10 @@ impl<V: FnMut(&Packet)> Reader<'_, V> {
         let limit = MAX_CAPLEN.max(header.snaplen).min((self.win.capacity() - pcap::RECORD_HEADER_LEN) as u32);
         loop {
             let offset = self.win.offset();
+            if offset >= self.end_at || self.headers_only {
+                self.state = Some(ReadState::Pcap(header));
+                return Stop::RangeEnd;
+            }
             if !self.pending.is_empty() || self.notes_maybe() {
                 self.place_notes(offset);
             }
@@ -387,9 +510,18 @@ impl<V: FnMut(&Packet)> Reader<'_, V> {
     }
 
     fn read_pcapng(&mut self) -> Stop {
-        let mut section: Option<Section> = None;
+        self.pcapng_blocks(None)
+    }
+
+    /// Reads pcapng blocks from the current offset, inside `section` (`None` before the first
+    /// section header, or in a section that could not be read).
+    fn pcapng_blocks(&mut self, mut section: Option<Section>) -> Stop {
         loop {
             let offset = self.win.offset();
+            if offset >= self.end_at || (self.headers_only && self.at_packet_block(section.as_ref())) {
+                self.state = Some(ReadState::PcapNg { section, sections: self.summary.sections });
+                return Stop::RangeEnd;
+            }
             if !self.pending.is_empty() || self.notes_maybe() {
                 self.place_notes(offset);
             }
@@ -427,6 +559,17 @@ impl<V: FnMut(&Packet)> Reader<'_, V> {
                 }
             }
         }
+    }
+
+    /// Whether the next block is a packet block of `section` (or anything but a section or
+    /// interface description block), for [`read_header_state`]: stops there.
+    fn at_packet_block(&mut self, section: Option<&Section>) -> bool {
+        let Some(sec) = section else { return false };
+        if self.win.fill(8).unwrap_or(0) < 8 {
+            return true;
+        }
+        let t = pcapng::u32_at(self.win.data(), 0, sec.big_endian).unwrap_or(0);
+        t != pcapng::IDB && self.win.data()[..4] != crate::capture::sniff::PCAPNG_MAGIC
     }
 
     /// Reads a Section Header Block at `offset`; `Ok(None)` for a section of a version that is

@@ -4,8 +4,8 @@
 //! found whatever its name, and a compressed file that is not a capture is not taken for one.
 //! New compressions are added to [`sniff_compression`] and [`super::source::from_reader`].
 
-use super::gzip;
 use super::source::{from_reader, Compression};
+use super::{codec, gzip};
 use std::io::{self, Read};
 use std::path::Path;
 
@@ -57,6 +57,10 @@ impl Sniffed {
 pub fn sniff_compression(head: &[u8]) -> Compression {
     if head.starts_with(&gzip::MAGIC) {
         Compression::Gzip
+    } else if head.starts_with(&codec::ZSTD_MAGIC) {
+        Compression::Zstd
+    } else if head.starts_with(&codec::XZ_MAGIC) {
+        Compression::Xz
     } else {
         Compression::None
     }

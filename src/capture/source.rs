@@ -1,8 +1,10 @@
-//! Opening a capture: plain or gzip-compressed (detected by content, see [`super::sniff`], never
-//! by the name), streamed so memory does not grow with the file. Damage found below the capture
+//! Opening a capture: plain, gzip-, zstd- or xz-compressed (detected by content, see
+//! [`super::sniff`], never by the name), streamed so memory does not grow with the file; a
+//! compressed stream is decompressed on a thread of its own ([`super::codec::Pipelined`]). Damage found below the capture
 //! format (in the compression layer) is collected in [`StreamNotes`], each note placed at its
 //! offset in the decompressed stream so the reader can name the packet it touches.
 
+use super::codec::{Codec, CodecReader, Counter, Counting, Pipelined};
 use super::gzip::GzipReader;
 use super::sniff::{sniff_compression, SNIFF_LEN};
 use std::fmt;
@@ -18,6 +20,22 @@ pub enum Compression {
     None,
     /// gzip (one or more members, as `cat a.gz b.gz` and pigz produce).
     Gzip,
+    /// Zstandard (one or more frames).
+    Zstd,
+    /// xz (one or more streams).
+    Xz,
+}
+
+impl Compression {
+    /// Its name in the evidence (`None` for an uncompressed file).
+    pub fn name(self) -> Option<&'static str> {
+        match self {
+            Compression::None => None,
+            Compression::Gzip => Some("gzip"),
+            Compression::Zstd => Some("zstd"),
+            Compression::Xz => Some("xz"),
+        }
+    }
 }
 
 /// Size of the read-ahead buffer between the file and the decompressor.
@@ -60,6 +78,25 @@ pub enum StreamDamageKind {
     TrailingData {
         /// Whether they are all zero bytes (padding), as far as seen.
         zeros: bool,
+    },
+    /// A zstd or xz decompressor stopped: the stream is cut short or its data is invalid.
+    CodecError {
+        /// `zstd` or `xz`.
+        codec: &'static str,
+        /// Whether the input ended inside a frame (as opposed to invalid data).
+        truncated: bool,
+        /// The decompressor's words.
+        detail: String,
+    },
+    /// The stream expands beyond [`super::codec::MAX_RATIO`] times the compressed bytes read
+    /// (a decompression bomb, or damage): reading stops.
+    TooExpanded {
+        /// `zstd` or `xz`.
+        codec: &'static str,
+        /// Compressed bytes read.
+        compressed: u64,
+        /// Bytes they decompressed to.
+        decompressed: u64,
     },
 }
 
@@ -120,6 +157,23 @@ impl fmt::Display for StreamDamage {
                 if *zeros { "zero padding" } else { "data that is not a gzip member" },
                 self.compressed_offset
             ),
+            StreamDamageKind::CodecError { codec, truncated: true, detail } => write!(
+                f,
+                "{codec} stream is cut short at compressed byte {} ({}); the data before the cut is kept",
+                self.compressed_offset,
+                excerpt_text(detail)
+            ),
+            StreamDamageKind::CodecError { codec, truncated: false, detail } => write!(
+                f,
+                "{codec} stream has invalid compressed data near compressed byte {} ({}); the data before it is kept",
+                self.compressed_offset,
+                excerpt_text(detail)
+            ),
+            StreamDamageKind::TooExpanded { codec, compressed, decompressed } => write!(
+                f,
+                "{codec} stream expands to more than {} times its size ({decompressed} bytes from {compressed} compressed bytes): reading stops here, as for a decompression bomb",
+                super::codec::MAX_RATIO
+            ),
         }
     }
 }
@@ -172,10 +226,15 @@ pub struct CaptureSource {
     pub notes: StreamNotes,
 }
 
-/// Opens `path`, detecting compression by its magic bytes.
+/// Opens `path`, detecting compression by its magic bytes; a compressed file is decompressed
+/// on a thread of its own, overlapping the scan.
 pub fn open_capture(path: &Path) -> io::Result<CaptureSource> {
     let file = File::open(path)?;
-    from_reader(Box::new(file))
+    let mut source = from_reader(Box::new(file))?;
+    if source.compression != Compression::None {
+        source.stream = Box::new(Pipelined::start(source.stream)?);
+    }
+    Ok(source)
 }
 
 /// Wraps any byte stream (a file, a slice, a tar entry) the way [`open_capture`] wraps a file.
@@ -190,10 +249,14 @@ pub fn from_reader(mut inner: Box<dyn Read + Send>) -> io::Result<CaptureSource>
         }
     }
     let compression = sniff_compression(&head);
-    let buffered = BufReader::with_capacity(FILE_BUFFER, io::Cursor::new(head).chain(inner));
+    let counter = Counter::default();
+    let counted = Counting::new(io::Cursor::new(head).chain(inner), counter.clone());
+    let buffered = BufReader::with_capacity(FILE_BUFFER, counted);
     let notes = StreamNotes::default();
     let stream: Box<dyn Read + Send> = match compression {
         Compression::Gzip => Box::new(GzipReader::new(buffered, notes.clone())),
+        Compression::Zstd => Box::new(CodecReader::new(Codec::Zstd, Box::new(buffered), counter, notes.clone())?),
+        Compression::Xz => Box::new(CodecReader::new(Codec::Xz, Box::new(buffered), counter, notes.clone())?),
         Compression::None => Box::new(buffered),
     };
     Ok(CaptureSource { stream, compression, notes })

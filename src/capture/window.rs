@@ -21,7 +21,13 @@ pub struct Window {
 impl Window {
     /// A window of `capacity` bytes over `src`.
     pub fn new(src: Box<dyn Read + Send>, capacity: usize) -> Window {
-        Window { src, buf: vec![0; capacity].into_boxed_slice(), start: 0, end: 0, offset: 0, eof: false, reads: 0 }
+        Window::starting_at(src, capacity, 0)
+    }
+
+    /// A window over `src`, whose first byte is at `offset` of the stream it is part of (a
+    /// file read from the middle).
+    pub fn starting_at(src: Box<dyn Read + Send>, capacity: usize, offset: u64) -> Window {
+        Window { src, buf: vec![0; capacity].into_boxed_slice(), start: 0, end: 0, offset, eof: false, reads: 0 }
     }
 
     /// The largest `n` that [`Window::fill`] can provide.

@@ -21,7 +21,8 @@ Examples:
 Files may be pcap or pcapng, plain or gzip-compressed (detected by content); directories are
 searched for captures (content decides, not the name; symbolic links are followed only inside
 the directory given, each file is read once, at most 16 levels and 100,000 entries: see
-docs/limits.md). A file named NODE_IFACE.pcap names its interface. The output is replaced only
+docs/limits.md). A file named NODE_IFACE.pcap names its interface. A large uncompressed file
+is read in chunks by all threads, with the same results (-v says how each file was read). The output is replaced only
 when the run succeeds; an interrupted run leaves no temporary file.";
 
 /// Arguments of `hoptrace extract`.
@@ -48,7 +49,7 @@ pub struct ExtractArgs {
 }
 
 /// Runs `hoptrace extract`.
-pub fn run(args: &ExtractArgs, quiet: bool) -> Outcome {
+pub fn run(args: &ExtractArgs, quiet: bool, verbose: bool) -> Outcome {
     let output = match &args.output {
         Some(o) => o.clone(),
         None => default_output(&args.node)?,
@@ -72,7 +73,7 @@ pub fn run(args: &ExtractArgs, quiet: bool) -> Outcome {
         bar
     });
     let started = Instant::now();
-    let target = ScanTarget { node: &args.node, fingerprint: &probe.fingerprint, ends: Some(probe.ends()) };
+    let target = ScanTarget::probe(&args.node, &probe.fingerprint, Some(probe.ends()));
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(args.threads.unwrap_or(0))
         .build()
@@ -85,6 +86,9 @@ pub fn run(args: &ExtractArgs, quiet: bool) -> Outcome {
     let mut captures: Vec<CaptureReport> = Vec::with_capacity(scans.len());
     let mut sightings = Vec::new();
     for scan in scans {
+        if verbose {
+            eprintln!("hoptrace: {}: {}", scan.report.file, scan.mode.describe());
+        }
         captures.push(scan.report);
         sightings.extend(scan.sightings);
     }

@@ -82,7 +82,7 @@ pub fn run(cli: Cli) -> Outcome {
         Command::Analyze(args) => analyze::run(&args, cli.quiet, cli.verbose),
         Command::Craft(args) => craft::run(&args, cli.quiet),
         Command::Inject(args) => inject::run(&args, cli.quiet),
-        Command::Extract(args) => extract::run(&args, cli.quiet),
+        Command::Extract(args) => extract::run(&args, cli.quiet, cli.verbose),
         Command::Flows(args) => flows::run(&args, cli.quiet),
         Command::Trace(args) => trace::run(&args, cli.quiet),
     }

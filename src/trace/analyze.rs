@@ -46,7 +46,7 @@ fn sightings(
     progress: Option<&ProgressBar>,
     findings: &mut Vec<Finding>,
 ) -> (Vec<Sighting>, Vec<CaptureReport>) {
-    let target = ScanTarget { node: &n.name, fingerprint: &probe.fingerprint, ends: Some(probe.ends()) };
+    let target = ScanTarget::probe(&n.name, &probe.fingerprint, Some(probe.ends()));
     let scans = pool.install(|| scan_files(&target, &n.captures, progress));
     let mut out = Vec::new();
     let mut reports = Vec::new();

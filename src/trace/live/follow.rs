@@ -21,7 +21,7 @@ use crate::antrea::observe::{NoPolicies, PolicyLookup};
 use crate::bundle::inputs::AnalysisInputs;
 use crate::decode::evidence::CaptureReport;
 use crate::decode::identity::Key;
-use crate::decode::scan::scan_files_keyed;
+use crate::decode::scan::{scan_files, ScanTarget, Want};
 use crate::decode::sighting::Sighting;
 use crate::decode::{IpInfo, TransportInfo};
 use crate::ether::ether_type;
@@ -72,6 +72,30 @@ pub struct FollowOptions {
     pub analyze: AnalyzeOptions,
 }
 
+/// A packet a keyed scan kept: its identity key and where it was seen.
+struct KeyedSighting {
+    key: Key,
+    sighting: Sighting,
+}
+
+/// Scans a node's captures for the real packets `select` accepts, with each one's key.
+fn scan_keyed(
+    node: &str,
+    captures: &[std::path::PathBuf],
+    progress: Option<&ProgressBar>,
+    select: &crate::decode::scan::KeySelector<'_>,
+) -> Vec<(CaptureReport, Vec<KeyedSighting>)> {
+    let target = ScanTarget { node, want: Want::Keyed(select) };
+    scan_files(&target, captures, progress)
+        .into_iter()
+        .map(|f| {
+            let kept =
+                f.keys.into_iter().zip(f.sightings).map(|(key, sighting)| KeyedSighting { key, sighting }).collect();
+            (f.report, kept)
+        })
+        .collect()
+}
+
 /// What the two passes found: candidates of the followed packets and (with `--replies`) of
 /// their replies, and the capture reports.
 struct Found {
@@ -112,7 +136,7 @@ fn candidates(
     let mut keys: HashSet<Key> = HashSet::new();
     let mut clients: HashSet<ClientPort> = HashSet::new();
     for n in &inputs.nodes {
-        for (_, kept) in pool.install(|| scan_files_keyed(&n.name, &n.captures, None, &seed_select)) {
+        for (_, kept) in pool.install(|| scan_keyed(&n.name, &n.captures, None, &seed_select)) {
             for k in kept.iter().filter(|k| in_window(k.sighting.timestamp_ns)) {
                 keys.insert(k.key);
                 if opts.replies {
@@ -127,7 +151,7 @@ fn candidates(
     let mut found = Found { forward: Vec::new(), replies: Vec::new(), reports: Vec::new() };
     for n in &inputs.nodes {
         let mut node_reports = Vec::new();
-        for (report, mut kept) in pool.install(|| scan_files_keyed(&n.name, &n.captures, progress, &follow_select)) {
+        for (report, mut kept) in pool.install(|| scan_keyed(&n.name, &n.captures, progress, &follow_select)) {
             findings.extend(damage_finding(&n.name, &report));
             name_interfaces(n, kept.iter_mut().map(|k| &mut k.sighting));
             for k in kept {
