@@ -1,11 +1,12 @@
 //! `hoptrace analyze`: reconstruct the probe's hop-by-hop path from what was gathered on every
-//! node, as Antrea-compatible observations (table, JSON or CSV).
+//! node, as Antrea-compatible observations (table, JSON, CSV or a Traceflow YAML document).
 
 use super::exit::{is_broken_pipe, CliError, DROPPED, INCOMPLETE, SUCCESS};
 use super::sim_args::SimArgs;
 use super::Outcome;
 use crate::bundle::inputs::{discover, AnalysisInputs};
 use crate::export::result::{summary_line, write_csv, write_json, write_table};
+use crate::export::traceflow::write_yaml;
 use crate::export::write_output;
 use crate::probe::Probe;
 use crate::trace::copies::CopyChoice;
@@ -44,6 +45,9 @@ pub enum Format {
     Json,
     /// One row per observation, RFC 4180.
     Csv,
+    /// A Traceflow resource (`apiVersion: crd.antrea.io/v1beta1`) as `antctl get traceflow -o
+    /// yaml` prints one, with hoptrace's additions in a separate `hoptrace` section.
+    Yaml,
 }
 
 /// How much of the path to report.
@@ -165,6 +169,7 @@ pub fn run(args: &AnalyzeArgs, quiet: bool, verbose: bool) -> Outcome {
         Format::Table => write_table(w, &result),
         Format::Json => write_json(w, &result),
         Format::Csv => write_csv(w, &result),
+        Format::Yaml => write_yaml(w, &result, &probe),
     });
     match written {
         Ok(()) => {}
