@@ -1,5 +1,5 @@
 //! `hoptrace analyze`: reconstruct the probe's hop-by-hop path from what was gathered on every
-//! node, as Antrea-compatible observations (table, JSON, CSV or a Traceflow YAML document).
+//! node, as Antrea-compatible observations (table, tree, JSON, CSV or a Traceflow YAML document).
 
 use super::exit::{is_broken_pipe, CliError, DROPPED, INCOMPLETE, SUCCESS};
 use super::sim_args::SimArgs;
@@ -7,6 +7,7 @@ use super::Outcome;
 use crate::bundle::inputs::{discover, AnalysisInputs};
 use crate::export::result::{summary_line, write_csv, write_json, write_table};
 use crate::export::traceflow::write_yaml;
+use crate::export::tree::{write_tree, TreeOptions};
 use crate::export::write_output;
 use crate::probe::Probe;
 use crate::trace::copies::CopyChoice;
@@ -48,6 +49,9 @@ pub enum Format {
     /// A Traceflow resource (`apiVersion: crd.antrea.io/v1beta1`) as `antctl get traceflow -o
     /// yaml` prints one, with hoptrace's additions in a separate `hoptrace` section.
     Yaml,
+    /// A picture of the path: nodes, stages, tunnels, NAT and policy decisions, the terminal
+    /// point and per-hop latency, in 100 columns (colour only on a terminal).
+    Tree,
 }
 
 /// How much of the path to report.
@@ -165,11 +169,16 @@ pub fn run(args: &AnalyzeArgs, quiet: bool, verbose: bool) -> Outcome {
     } else {
         Format::Json
     });
+    // Colour only for a person at a terminal, and never when NO_COLOR is set (no-color.org).
+    let color = args.output.as_os_str() == "-"
+        && std::io::stdout().is_terminal()
+        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
     let written = write_output(&args.output, |w| match format {
         Format::Table => write_table(w, &result),
         Format::Json => write_json(w, &result),
         Format::Csv => write_csv(w, &result),
         Format::Yaml => write_yaml(w, &result, &probe),
+        Format::Tree => write_tree(w, &result, Some(&probe), TreeOptions { color }),
     });
     match written {
         Ok(()) => {}

@@ -1,9 +1,12 @@
 //! Outputs: documents written atomically, frames as pcap, the result as table, CSV, JSON
-//! ([`result`]) or a Traceflow YAML document ([`traceflow`]).
+//! ([`result`]) a Traceflow YAML document ([`traceflow`])
+//! or a picture of the path ([`tree`]).
 
 pub mod atomic;
+pub mod heading;
 pub mod pcap;
 pub mod result;
 pub mod traceflow;
+pub mod tree;
 
 pub use atomic::write_output;

@@ -504,7 +504,7 @@ fn spec(probe: &Probe) -> Spec {
             udp: Some(Ports { src_port: port(*src_port), dst_port: port(*dst_port) }),
             ..Default::default()
         }),
-        _ => None,
+        Transport::Sctp { .. } => None,
     };
     Spec {
         source: place(probe.source.as_ref(), probe.ip.src),
