@@ -122,35 +122,7 @@ fn parse_at(s: &str) -> Result<i64, String> {
 /// Runs `hoptrace analyze`.
 pub fn run(args: &AnalyzeArgs, quiet: bool, verbose: bool) -> Outcome {
     super::check_output_name(&args.output)?;
-    let mut inputs = discover(&args.inputs);
-    if !args.before.is_empty() {
-        let earlier = discover(&args.before);
-        for (file, why) in earlier.problems {
-            inputs.problems.push((file, why));
-        }
-        for e in earlier.nodes {
-            match (inputs.nodes.iter_mut().find(|n| n.name == e.name), e.artifacts.and_then(|a| a.flows)) {
-                (Some(n), Some(flows)) => n.before = Some(flows),
-                (None, Some(flows)) => inputs
-                    .problems
-                    .push((flows.origin.clone(), format!("--before: no node {} among the inputs", e.name))),
-                _ => {}
-            }
-        }
-    }
-    if inputs.nodes.is_empty() {
-        let why: Vec<String> = inputs.problems.iter().map(|(f, w)| format!("{f}: {w}")).collect();
-        return Err(CliError::usage(format!(
-            "no node inputs found{}",
-            if why.is_empty() { String::new() } else { format!(": {}", why.join("; ")) }
-        )));
-    }
-    let probe_path =
-        args.probe.clone().or_else(|| inputs.probe.clone()).ok_or_else(|| {
-            CliError::usage("no probe: give --probe probe.json (the document `hoptrace craft` wrote)")
-        })?;
-    let probe = Probe::load(&probe_path)?;
-    let analysis = analyze(&probe, &inputs, args, quiet)?;
+    let (probe, probe_path, inputs, analysis) = discover_and_analyze(args, quiet)?;
     if verbose {
         eprintln!("hoptrace: probe {}", probe_path.display());
         for u in &analysis.inputs {
@@ -193,6 +165,44 @@ pub fn run(args: &AnalyzeArgs, quiet: bool, verbose: bool) -> Outcome {
         PathOutcome::Dropped => DROPPED,
         PathOutcome::Incomplete => INCOMPLETE,
     })
+}
+
+/// Finds the inputs and the probe named by `args`, and reconstructs the path: what `analyze`
+/// does before it writes anything (also used by `diff` on collections).
+pub fn discover_and_analyze(
+    args: &AnalyzeArgs,
+    quiet: bool,
+) -> Result<(Probe, PathBuf, AnalysisInputs, Analysis), CliError> {
+    let mut inputs = discover(&args.inputs);
+    if !args.before.is_empty() {
+        let earlier = discover(&args.before);
+        for (file, why) in earlier.problems {
+            inputs.problems.push((file, why));
+        }
+        for e in earlier.nodes {
+            match (inputs.nodes.iter_mut().find(|n| n.name == e.name), e.artifacts.and_then(|a| a.flows)) {
+                (Some(n), Some(flows)) => n.before = Some(flows),
+                (None, Some(flows)) => inputs
+                    .problems
+                    .push((flows.origin.clone(), format!("--before: no node {} among the inputs", e.name))),
+                _ => {}
+            }
+        }
+    }
+    if inputs.nodes.is_empty() {
+        let why: Vec<String> = inputs.problems.iter().map(|(f, w)| format!("{f}: {w}")).collect();
+        return Err(CliError::usage(format!(
+            "no node inputs found{}",
+            if why.is_empty() { String::new() } else { format!(": {}", why.join("; ")) }
+        )));
+    }
+    let probe_path =
+        args.probe.clone().or_else(|| inputs.probe.clone()).ok_or_else(|| {
+            CliError::usage("no probe: give --probe probe.json (the document `hoptrace craft` wrote)")
+        })?;
+    let probe = Probe::load(&probe_path)?;
+    let analysis = analyze(&probe, &inputs, args, quiet)?;
+    Ok((probe, probe_path, inputs, analysis))
 }
 
 /// Scans the captures, builds the node models and reconstructs (with a progress bar on a

@@ -1,8 +1,10 @@
 //! Outputs: documents written atomically, frames as pcap, the result as table, CSV, JSON
 //! ([`result`]) a Traceflow YAML document ([`traceflow`])
-//! or a picture of the path ([`tree`]).
+//! or a picture of the path ([`tree`]);
+//! two results compared ([`diff`]).
 
 pub mod atomic;
+pub mod diff;
 pub mod heading;
 pub mod pcap;
 pub mod result;
