@@ -5,6 +5,7 @@ use super::exit::{is_broken_pipe, CliError, DROPPED, INCOMPLETE, SUCCESS};
 use super::sim_args::SimArgs;
 use super::Outcome;
 use crate::bundle::inputs::{discover, AnalysisInputs};
+use crate::export::pcapng::write_stitched;
 use crate::export::result::{summary_line, write_csv, write_json, write_table};
 use crate::export::traceflow::write_yaml;
 use crate::export::tree::{write_tree, TreeOptions};
@@ -105,6 +106,11 @@ pub struct AnalyzeArgs {
     /// `2026-11-26T20:33:22Z`, or Unix seconds).
     #[arg(long, value_name = "TIME", value_parser = parse_at)]
     pub at: Option<i64>,
+    /// Also write every sighting of the probe as one pcapng: one interface per node and
+    /// interface, packets in corrected time order, each commented with its hop, node, interface,
+    /// the observation it supports and the time since the previous hop.
+    #[arg(long, value_name = "FILE")]
+    pub pcap_out: Option<PathBuf>,
     /// Conntrack, bucket and endpoint choices for the simulation.
     #[command(flatten)]
     pub sim: SimArgs,
@@ -133,6 +139,23 @@ pub fn run(args: &AnalyzeArgs, quiet: bool, verbose: bool) -> Outcome {
         }
         for (file, why) in &inputs.problems {
             eprintln!("hoptrace: ignored {file}: {why}");
+        }
+    }
+    if let Some(path) = &args.pcap_out {
+        super::check_output_name(path)?;
+        let mut report = None;
+        write_output(path, |w| {
+            report = Some(write_stitched(w, &analysis.result, &analysis.sightings)?);
+            Ok(())
+        })
+        .map_err(|e| CliError::usage(format!("{}: cannot write: {e}", path.display())))?;
+        for why in report.iter().flat_map(|r| &r.left_out) {
+            eprintln!("hoptrace: warning: --pcap-out {}: {why}", path.display());
+        }
+        if verbose {
+            if let Some(r) = &report {
+                eprintln!("hoptrace: {}: {} sightings", path.display(), r.written);
+            }
         }
     }
     let result = analysis.result;
