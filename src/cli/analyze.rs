@@ -25,18 +25,21 @@ Examples:
   # a scenario directory: one sub-directory per node, clusterinfo, probe.json
   hoptrace analyze samples/pod-to-service-remote
   # an antctl support bundle plus per-node captures, as JSON
-  hoptrace analyze support-bundles_20261126T101500/ k8s-node-1=n1.pcapng k8s-node-2=n2.pcapng \\
-      --probe probe.json --format json -o result.json
+  hoptrace analyze support-bundles_20261126T101500/ k8s-node-1=n1.pcapng \\
+      k8s-node-2=n2.pcapng --probe probe.json --format json -o result.json
   # evidence files produced by `hoptrace extract` on each node
-  hoptrace analyze bundle/ k8s-node-1.evidence.json k8s-node-2.evidence.json --probe probe.json
+  hoptrace analyze bundle/ k8s-node-1.evidence.json k8s-node-2.evidence.json \\
+      --probe probe.json
 
-Inputs: a directory per node (flows, groups, ovsports, agentinfo, networkpolicies, captures, and
-`before/flows` for counter deltas), an `antctl supportbundle` directory, `agent_<node>.tar.gz`,
-`NODE=FILE` (a capture, flow dump or bundle of that node), `NODE:IFACE=FILE` (a capture taken
-on interface IFACE of that node, e.g. an Antrea PacketCapture file), or `*.evidence.json`. A
-`tcpdump -i any` capture's interfaces are named from the node's `link` (or `address`) file.
-Exit codes: 0 delivered (or forwarded out of the network), 1 dropped or rejected, 2 usage or
-input error, 3 incomplete.";
+Inputs: a directory per node (flows, groups, ovsports, agentinfo,
+networkpolicies, captures, and `before/flows` for counter deltas), an `antctl
+supportbundle` directory, `agent_<node>.tar.gz`, `NODE=FILE` (a capture, flow
+dump or bundle of that node), `NODE:IFACE=FILE` (a capture taken on interface
+IFACE of that node, e.g. an Antrea PacketCapture file), or `*.evidence.json`.
+A `tcpdump -i any` capture's interfaces are named from the node's `link` (or
+`address`) file.
+Exit codes: 0 delivered (or forwarded out of the network), 1 dropped or
+rejected, 2 usage or input error, 3 incomplete.";
 
 /// Output formats.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]

@@ -17,13 +17,15 @@ Examples:
   # before and after the fix, as saved by analyze
   hoptrace diff before.json after.json
   # two collections, analysed on the spot (each with its probe.json), as JSON
-  hoptrace diff samples/k8s-np-ingress-drop samples/pod-to-pod-inter-node --format json
+  hoptrace diff samples/k8s-np-ingress-drop samples/pod-to-pod-inter-node \\
+      --format json
   # also report hops whose latency changed by more than half a millisecond
   hoptrace diff before.json after.json --latency-threshold 500us
 
-Compared: phase, endpoints, terminal point, the nodes on the path, and per node each observation
-(aligned by stage): action, networkPolicy, networkPolicyRule, pod, NAT, tunnel, Egress, interface.
-Times and evidence are not compared, except the per-hop latency with --latency-threshold.
+Compared: phase, endpoints, terminal point, the nodes on the path, and per
+node each observation (aligned by stage): action, networkPolicy,
+networkPolicyRule, pod, NAT, tunnel, Egress, interface. Times and evidence are
+not compared, except the per-hop latency with --latency-threshold.
 Exit codes: 0 the same, 1 they differ, 2 usage or input error.";
 
 /// Output formats of `diff`.
