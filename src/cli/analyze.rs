@@ -6,7 +6,7 @@ use super::sim_args::SimArgs;
 use super::Outcome;
 use crate::bundle::inputs::{discover, AnalysisInputs};
 use crate::export::pcapng::write_stitched;
-use crate::export::result::{summary_line, write_csv, write_json, write_table};
+use crate::export::result::{summary_line, write_csv_with, write_json, write_table_with, ViewOptions};
 use crate::export::traceflow::write_yaml;
 use crate::export::tree::{write_tree, TreeOptions};
 use crate::export::write_output;
@@ -109,6 +109,13 @@ pub struct AnalyzeArgs {
     /// `2026-11-26T20:33:22Z`, or Unix seconds).
     #[arg(long, value_name = "TIME", value_parser = parse_at)]
     pub at: Option<i64>,
+    /// Table: show times in the local time zone (with their offset) instead of UTC.
+    #[arg(long)]
+    pub local: bool,
+    /// CSV: after the observations, one row per finding (`record` column `finding`, the text in
+    /// `finding`).
+    #[arg(long)]
+    pub csv_findings: bool,
     /// Also write every sighting of the probe as one pcapng: one interface per node and
     /// interface, packets in corrected time order, each commented with its hop, node, interface,
     /// the observation it supports and the time since the previous hop.
@@ -171,10 +178,11 @@ pub fn run(args: &AnalyzeArgs, quiet: bool, verbose: bool) -> Outcome {
     let color = args.output.as_os_str() == "-"
         && std::io::stdout().is_terminal()
         && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+    let view = ViewOptions { probe: Some(&probe), local: args.local, csv_findings: args.csv_findings };
     let written = write_output(&args.output, |w| match format {
-        Format::Table => write_table(w, &result),
+        Format::Table => write_table_with(w, &result, view),
         Format::Json => write_json(w, &result),
-        Format::Csv => write_csv(w, &result),
+        Format::Csv => write_csv_with(w, &result, view),
         Format::Yaml => write_yaml(w, &result, &probe),
         Format::Tree => write_tree(w, &result, Some(&probe), TreeOptions { color }),
     });
