@@ -76,3 +76,21 @@ fn colour_is_written_only_when_asked() {
     let stripped = stripped.replace("\x1b[1m", "").replace("\x1b[36m", "").replace("\x1b[33m", "");
     assert_eq!(stripped, plain);
 }
+
+/// One node of two: the tree ends with `path incomplete` and the finding that says what is
+/// missing.
+#[test]
+fn an_incomplete_path() {
+    let dir = sample("k8s-np-ingress-drop");
+    let out = hoptrace()
+        .args(["analyze", "-q", "--format", "tree", "--probe"])
+        .arg(dir.join("probe.json"))
+        .arg(dir.join("k8s-node1"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3));
+    let text = String::from_utf8(out.stdout).unwrap();
+    check_shape("incomplete", &text);
+    assert!(text.contains("■ path incomplete"), "{text}");
+    assert!(text.contains("missing-input: "), "{text}");
+}

@@ -193,3 +193,12 @@ fn a_skewed_clock_is_stitched_in_corrected_order() {
         frames[first_node2].comment
     );
 }
+
+#[test]
+fn pcap_and_result_cannot_share_stdout() {
+    let out =
+        hoptrace().args(["analyze", "-q", "--pcap-out", "-"]).arg(sample("pod-to-pod-intra-node")).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("both write to stdout"));
+    assert!(out.stdout.is_empty());
+}

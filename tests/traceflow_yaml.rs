@@ -155,3 +155,29 @@ fn the_schema_check_rejects_what_antrea_would_not_keep() {
     // A valid address of either family passes the oneOf.
     assert!(broken(&|d| d["spec"]["source"]["ip"] = "fd00::5".into()).is_empty());
 }
+
+/// An incomplete path (one node given): a Failed Traceflow with its reason, still valid, and the
+/// findings kept in the hoptrace section.
+#[test]
+fn an_incomplete_path_is_a_failed_traceflow() {
+    let dir = sample("k8s-np-ingress-drop");
+    let args = |format: &str| {
+        let out = hoptrace()
+            .args(["analyze", "-q", "--format", format, "--probe"])
+            .arg(dir.join("probe.json"))
+            .arg(dir.join("k8s-node1"))
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(3));
+        out.stdout
+    };
+    let yaml = String::from_utf8(args("yaml")).unwrap();
+    let json: Value = serde_json::from_slice(&args("json")).unwrap();
+    let doc: Value = serde_yaml_ng::from_str(&yaml).unwrap();
+    assert!(errors(&crd_validator(), &doc).is_empty(), "{:#?}", errors(&crd_validator(), &doc));
+    assert_eq!(doc["status"]["phase"], "Failed");
+    assert!(doc["status"]["reason"].as_str().unwrap().starts_with("incomplete"));
+    assert!(doc["hoptrace"]["findings"][0]["kind"].is_string());
+    let typed: hoptrace::export::traceflow::TraceflowDoc = serde_yaml_ng::from_str(&yaml).unwrap();
+    assert_eq!(serde_json::to_value(typed.to_result().unwrap()).unwrap(), json);
+}

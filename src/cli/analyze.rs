@@ -153,6 +153,9 @@ pub fn run(args: &AnalyzeArgs, quiet: bool, verbose: bool) -> Outcome {
     }
     if let Some(path) = &args.pcap_out {
         super::check_output_name(path)?;
+        if path.as_os_str() == "-" && args.output.as_os_str() == "-" {
+            return Err(CliError::usage("--pcap-out - and -o - would both write to stdout: give one of them a file"));
+        }
         let mut report = None;
         write_output(path, |w| {
             report = Some(write_stitched(w, &analysis.result, &analysis.sightings)?);
