@@ -11,6 +11,29 @@ pub fn rfc3339_nanos(ns: i64) -> String {
     format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{frac:09}Z", rem / 3600, (rem % 3600) / 60, rem % 60)
 }
 
+/// The local time zone's offset from UTC at `ns` (seconds east), from the C library's
+/// `localtime_r` (so `TZ` is honoured); `None` when it cannot say.
+pub fn local_offset_secs(ns: i64) -> Option<i64> {
+    let secs = libc::time_t::try_from(ns.div_euclid(1_000_000_000)).ok()?;
+    // SAFETY: localtime_r writes only into the zeroed `tm` it is given.
+    unsafe {
+        let mut tm: libc::tm = std::mem::zeroed();
+        if libc::localtime_r(&secs, &mut tm).is_null() {
+            return None;
+        }
+        Some(tm.tm_gmtoff)
+    }
+}
+
+/// Formats `ns` like [`rfc3339_nanos`] but in the zone `offset_secs` east of UTC:
+/// `2026-11-26T21:47:57.665073000+01:00`.
+pub fn rfc3339_nanos_at(ns: i64, offset_secs: i64) -> String {
+    let shifted = rfc3339_nanos(ns.saturating_add(offset_secs.saturating_mul(1_000_000_000)));
+    let sign = if offset_secs < 0 { '-' } else { '+' };
+    let a = offset_secs.unsigned_abs();
+    format!("{}{sign}{:02}:{:02}", shifted.trim_end_matches('Z'), a / 3600, (a % 3600) / 60)
+}
+
 /// Year, month (1..=12), day (1..=31) of a day count since 1970-01-01.
 fn civil_from_days(z: i64) -> (i64, u32, u32) {
     let z = z + 719_468;

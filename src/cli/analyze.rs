@@ -1,12 +1,15 @@
 //! `hoptrace analyze`: reconstruct the probe's hop-by-hop path from what was gathered on every
-//! node, as Antrea-compatible observations (table, JSON or CSV).
+//! node, as Antrea-compatible observations (table, tree, JSON, CSV or a Traceflow YAML document).
 
 use super::exit::{is_broken_pipe, CliError, DROPPED, INCOMPLETE, SUCCESS};
 use super::sim_args::SimArgs;
 use super::Outcome;
 use crate::bundle::inputs::{discover, AnalysisInputs};
 use crate::export::live::{live_summary_line, write_live_csv, write_live_json, write_live_table};
-use crate::export::result::{summary_line, write_csv, write_json, write_table};
+use crate::export::pcapng::write_stitched;
+use crate::export::result::{summary_line, write_csv_with, write_json, write_table_with, ViewOptions};
+use crate::export::traceflow::write_yaml;
+use crate::export::tree::{write_tree, TreeOptions};
 use crate::export::write_output;
 use crate::probe::Probe;
 use crate::trace::copies::CopyChoice;
@@ -25,23 +28,27 @@ Examples:
   # a scenario directory: one sub-directory per node, clusterinfo, probe.json
   hoptrace analyze samples/pod-to-service-remote
   # an antctl support bundle plus per-node captures, as JSON
-  hoptrace analyze support-bundles_20261126T101500/ k8s-node-1=n1.pcapng k8s-node-2=n2.pcapng \\
-      --probe probe.json --format json -o result.json
+  hoptrace analyze support-bundles_20261126T101500/ k8s-node-1=n1.pcapng \\
+      k8s-node-2=n2.pcapng --probe probe.json --format json -o result.json
   # evidence files produced by `hoptrace extract` on each node
-  hoptrace analyze bundle/ k8s-node-1.evidence.json k8s-node-2.evidence.json --probe probe.json
-  # no probe: follow the real connections of a client to a Service, and their replies
-  hoptrace analyze bundle/ --match tcp,nw_src=10.10.1.5,nw_dst=10.96.0.30,tp_dst=80 \\
-      --connections all --replies
+  hoptrace analyze bundle/ k8s-node-1.evidence.json k8s-node-2.evidence.json \\
+      --probe probe.json
+  # no probe: follow a client's real connections to a Service, and the replies
+  hoptrace analyze bundle/ --connections all --replies \\
+      --match tcp,nw_src=10.10.1.5,nw_dst=10.96.0.30,tp_dst=80
   # triage: every TCP connection in the captures that lost a packet
   hoptrace analyze bundle/ --match tcp --connections all --dropped-only
 
-Inputs: a directory per node (flows, groups, ovsports, agentinfo, networkpolicies, captures, and
-`before/flows` for counter deltas), an `antctl supportbundle` directory, `agent_<node>.tar.gz`,
-`NODE=FILE` (a capture, flow dump or bundle of that node), `NODE:IFACE=FILE` (a capture taken
-on interface IFACE of that node, e.g. an Antrea PacketCapture file), or `*.evidence.json`. A
-`tcpdump -i any` capture's interfaces are named from the node's `link` (or `address`) file.
-Exit codes: 0 delivered (or forwarded out of the network), 1 dropped or rejected, 2 usage or
-input error, 3 incomplete (with --match: some connection's fate unknown, or nothing matched).";
+Inputs: a directory per node (flows, groups, ovsports, agentinfo,
+networkpolicies, captures, and `before/flows` for counter deltas), an `antctl
+supportbundle` directory, `agent_<node>.tar.gz`, `NODE=FILE` (a capture, flow
+dump or bundle of that node), `NODE:IFACE=FILE` (a capture taken on interface
+IFACE of that node, e.g. an Antrea PacketCapture file), or `*.evidence.json`.
+A `tcpdump -i any` capture's interfaces are named from the node's `link` (or
+`address`) file.
+Exit codes: 0 delivered (or forwarded out of the network), 1 dropped or
+rejected, 2 usage or input error, 3 incomplete (with --match: some connection's
+fate unknown, or nothing matched).";
 
 /// Output formats.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -52,6 +59,12 @@ pub enum Format {
     Json,
     /// One row per observation, RFC 4180.
     Csv,
+    /// A Traceflow resource (`apiVersion: crd.antrea.io/v1beta1`) as `antctl get traceflow -o
+    /// yaml` prints one, with hoptrace's additions in a separate `hoptrace` section.
+    Yaml,
+    /// A picture of the path: nodes, stages, tunnels, NAT and policy decisions, the terminal
+    /// point and per-hop latency, in 100 columns (colour only on a terminal).
+    Tree,
 }
 
 /// How much of the path to report.
@@ -113,7 +126,8 @@ pub struct AnalyzeArgs {
     /// Traceflow), `all`, or a number N (the first N).
     #[arg(long, value_name = "first|all|N", default_value = "first", requires = "live", value_parser = parse_which)]
     pub connections: Which,
-    /// With --match: only connections with a dropped packet.
+    /// With --match: only connections with a dropped packet, and every drop flow that dropped
+    /// packets.
     #[arg(long, requires = "live")]
     pub dropped_only: bool,
     /// With --match: also follow each delivered connection's replies back to the client
@@ -126,6 +140,18 @@ pub struct AnalyzeArgs {
     /// With --match: only packets sent at or before TIME.
     #[arg(long, value_name = "TIME", value_parser = parse_at, requires = "live")]
     pub to: Option<i64>,
+    /// Table: show times in the local time zone (with their offset) instead of UTC.
+    #[arg(long)]
+    pub local: bool,
+    /// CSV: after the observations, one row per finding (`record` column `finding`, the text in
+    /// `finding`).
+    #[arg(long)]
+    pub csv_findings: bool,
+    /// Also write every sighting of the probe as one pcapng: one interface per node and
+    /// interface, packets in corrected time order, each commented with its hop, node, interface,
+    /// the observation it supports and the time since the previous hop.
+    #[arg(long, value_name = "FILE")]
+    pub pcap_out: Option<PathBuf>,
     /// Conntrack, bucket and endpoint choices for the simulation.
     #[command(flatten)]
     pub sim: SimArgs,
@@ -154,6 +180,84 @@ fn parse_at(s: &str) -> Result<i64, String> {
 /// Runs `hoptrace analyze`.
 pub fn run(args: &AnalyzeArgs, quiet: bool, verbose: bool) -> Outcome {
     super::check_output_name(&args.output)?;
+    if let Some(spec) = &args.live {
+        return run_live(args, spec, &discover_inputs(args)?, quiet, verbose);
+    }
+    let (probe, probe_path, inputs, analysis) = discover_and_analyze(args, quiet)?;
+    if verbose {
+        eprintln!("hoptrace: probe {}", probe_path.display());
+        for u in &analysis.inputs {
+            eprintln!("hoptrace: {} -> {}: {}", u.file, u.node, u.role);
+        }
+        for (file, what) in &inputs.skipped {
+            eprintln!("hoptrace: skipped {file}: {what}");
+        }
+        for (file, why) in &inputs.problems {
+            eprintln!("hoptrace: ignored {file}: {why}");
+        }
+    }
+    if let Some(path) = &args.pcap_out {
+        super::check_output_name(path)?;
+        if path.as_os_str() == "-" && args.output.as_os_str() == "-" {
+            return Err(CliError::usage("--pcap-out - and -o - would both write to stdout: give one of them a file"));
+        }
+        let mut report = None;
+        write_output(path, |w| {
+            report = Some(write_stitched(w, &analysis.result, &analysis.sightings)?);
+            Ok(())
+        })
+        .map_err(|e| CliError::usage(format!("{}: cannot write: {e}", path.display())))?;
+        for why in report.iter().flat_map(|r| &r.left_out) {
+            eprintln!("hoptrace: warning: --pcap-out {}: {why}", path.display());
+        }
+        if verbose {
+            if let Some(r) = &report {
+                eprintln!("hoptrace: {}: {} sightings", path.display(), r.written);
+            }
+        }
+    }
+    let result = analysis.result;
+    let format = format_of(args);
+    // Colour only for a person at a terminal, and never when NO_COLOR is set (no-color.org).
+    let color = args.output.as_os_str() == "-"
+        && std::io::stdout().is_terminal()
+        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+    let view = ViewOptions { probe: Some(&probe), local: args.local, csv_findings: args.csv_findings };
+    write_result(args, |w| match format {
+        Format::Table => write_table_with(w, &result, view),
+        Format::Json => write_json(w, &result),
+        Format::Csv => write_csv_with(w, &result, view),
+        Format::Yaml => write_yaml(w, &result, &probe),
+        Format::Tree => write_tree(w, &result, Some(&probe), TreeOptions { color }),
+    })?;
+    if !quiet {
+        eprintln!("hoptrace: {}", summary_line(&result));
+    }
+    Ok(match outcome(&result.results, result.phase) {
+        PathOutcome::Delivered => SUCCESS,
+        PathOutcome::Dropped => DROPPED,
+        PathOutcome::Incomplete => INCOMPLETE,
+    })
+}
+
+/// Finds the inputs and the probe named by `args`, and reconstructs the path: what `analyze`
+/// does before it writes anything (also used by `diff` on collections).
+pub fn discover_and_analyze(
+    args: &AnalyzeArgs,
+    quiet: bool,
+) -> Result<(Probe, PathBuf, AnalysisInputs, Analysis), CliError> {
+    let inputs = discover_inputs(args)?;
+    let probe_path =
+        args.probe.clone().or_else(|| inputs.probe.clone()).ok_or_else(|| {
+            CliError::usage("no probe: give --probe probe.json (the document `hoptrace craft` wrote)")
+        })?;
+    let probe = Probe::load(&probe_path)?;
+    let analysis = analyze(&probe, &inputs, args, quiet)?;
+    Ok((probe, probe_path, inputs, analysis))
+}
+
+/// The inputs `args` name, with `--before`'s dumps as each node's baseline.
+fn discover_inputs(args: &AnalyzeArgs) -> Result<AnalysisInputs, CliError> {
     let mut inputs = discover(&args.inputs);
     if !args.before.is_empty() {
         let earlier = discover(&args.before);
@@ -177,41 +281,7 @@ pub fn run(args: &AnalyzeArgs, quiet: bool, verbose: bool) -> Outcome {
             if why.is_empty() { String::new() } else { format!(": {}", why.join("; ")) }
         )));
     }
-    if let Some(spec) = &args.live {
-        return run_live(args, spec, &inputs, quiet, verbose);
-    }
-    let probe_path =
-        args.probe.clone().or_else(|| inputs.probe.clone()).ok_or_else(|| {
-            CliError::usage("no probe: give --probe probe.json (the document `hoptrace craft` wrote)")
-        })?;
-    let probe = Probe::load(&probe_path)?;
-    let analysis = analyze(&probe, &inputs, args, quiet)?;
-    if verbose {
-        eprintln!("hoptrace: probe {}", probe_path.display());
-        for u in &analysis.inputs {
-            eprintln!("hoptrace: {} -> {}: {}", u.file, u.node, u.role);
-        }
-        for (file, what) in &inputs.skipped {
-            eprintln!("hoptrace: skipped {file}: {what}");
-        }
-        for (file, why) in &inputs.problems {
-            eprintln!("hoptrace: ignored {file}: {why}");
-        }
-    }
-    let result = analysis.result;
-    write_result(args, |w| match format_of(args) {
-        Format::Table => write_table(w, &result),
-        Format::Json => write_json(w, &result),
-        Format::Csv => write_csv(w, &result),
-    })?;
-    if !quiet {
-        eprintln!("hoptrace: {}", summary_line(&result));
-    }
-    Ok(match outcome(&result.results, result.phase) {
-        PathOutcome::Delivered => SUCCESS,
-        PathOutcome::Dropped => DROPPED,
-        PathOutcome::Incomplete => INCOMPLETE,
-    })
+    Ok(inputs)
 }
 
 /// The output format asked for, or the default for where the output goes.
@@ -238,6 +308,12 @@ fn write_result(
 /// `analyze --match SPEC`: follows real traffic.
 fn run_live(args: &AnalyzeArgs, spec: &str, inputs: &AnalysisInputs, quiet: bool, verbose: bool) -> Outcome {
     let spec = LiveMatch::parse(spec).map_err(|e| CliError::usage(e.to_string()))?;
+    let format = format_of(args);
+    if matches!(format, Format::Yaml | Format::Tree) || args.pcap_out.is_some() {
+        return Err(CliError::usage(
+            "--match writes table, json or csv (--format yaml, --format tree and --pcap-out are for a probe's path)",
+        ));
+    }
     let opts = FollowOptions {
         spec,
         from_ns: args.from,
@@ -257,10 +333,10 @@ fn run_live(args: &AnalyzeArgs, spec: &str, inputs: &AnalysisInputs, quiet: bool
             eprintln!("hoptrace: ignored {file}: {why}");
         }
     }
-    write_result(args, |w| match format_of(args) {
-        Format::Table => write_live_table(w, &result),
+    write_result(args, |w| match format {
         Format::Json => write_live_json(w, &result),
         Format::Csv => write_live_csv(w, &result),
+        _ => write_live_table(w, &result),
     })?;
     if !quiet {
         eprintln!("hoptrace: {}", live_summary_line(&result));
@@ -273,6 +349,14 @@ fn run_live(args: &AnalyzeArgs, spec: &str, inputs: &AnalysisInputs, quiet: bool
     } else {
         SUCCESS
     })
+}
+
+/// Scans the captures, builds the node models and reconstructs (with a progress bar on a
+/// terminal).
+pub fn analyze(probe: &Probe, inputs: &AnalysisInputs, args: &AnalyzeArgs, quiet: bool) -> Result<Analysis, CliError> {
+    let opts = analyze_options(args)?;
+    let progress = progress_bar(inputs, quiet);
+    trace::analyze(probe, inputs, &opts, progress.as_ref()).map_err(|e| CliError::usage(e.to_string()))
 }
 
 /// A progress bar over the captures' total size, on a terminal.
@@ -313,12 +397,4 @@ fn analyze_options(args: &AnalyzeArgs) -> Result<AnalyzeOptions, CliError> {
             (None, None) => CopyChoice::LatestComplete,
         },
     })
-}
-
-/// Scans the captures, builds the node models and reconstructs (with a progress bar on a
-/// terminal).
-pub fn analyze(probe: &Probe, inputs: &AnalysisInputs, args: &AnalyzeArgs, quiet: bool) -> Result<Analysis, CliError> {
-    let opts = analyze_options(args)?;
-    let progress = progress_bar(inputs, quiet);
-    trace::analyze(probe, inputs, &opts, progress.as_ref()).map_err(|e| CliError::usage(e.to_string()))
 }

@@ -21,13 +21,16 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 #[derive(Debug, Args)]
 #[command(after_help = "\
 Examples:
-  # Pod to Service, names resolved from a kubectl dump; TCP to the Service's first port
+  # Pod to Service, names resolved from a kubectl dump; TCP to the Service's
+  # first port
   hoptrace craft -S default/client -D default/web --cluster cluster.json
   # antctl's flow syntax
-  hoptrace craft -S default/client -D default/server --cluster clusterinfo -f tcp,tcp_dst=8080,tcp_flags=2
+  hoptrace craft -S default/client -D default/server --cluster clusterinfo \\
+      -f tcp,tcp_dst=8080,tcp_flags=2
   # fully explicit, reproducible, with a pcap for Wireshark
-  hoptrace craft --src-ip 10.10.1.5 --dst-ip 10.10.2.5 --src-mac 02:00:00:00:01:05 \\
-      --dst-mac 02:00:00:00:01:01 --proto udp --dst-port 53 --seed 1 --pcap probe.pcap
+  hoptrace craft --src-ip 10.10.1.5 --dst-ip 10.10.2.5 \\
+      --src-mac 02:00:00:00:01:05 --dst-mac 02:00:00:00:01:01 --proto udp \\
+      --dst-port 53 --seed 1 --pcap probe.pcap
   # IPv6 ICMPv6 echo to stdout
   hoptrace craft --src-ip fd00::5 --dst-ip fd00::6 -o -")]
 pub struct CraftArgs {

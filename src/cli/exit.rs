@@ -7,6 +7,8 @@ use std::fmt;
 pub const SUCCESS: u8 = 0;
 /// The probe was dropped or rejected.
 pub const DROPPED: u8 = 1;
+/// `diff`: the two results differ.
+pub const DIFFER: u8 = 1;
 /// Usage or input error.
 pub const USAGE: u8 = 2;
 /// The path is incomplete: no terminal observation.

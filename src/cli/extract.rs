@@ -15,15 +15,19 @@ use std::time::Instant;
 
 const EXAMPLES: &str = "\
 Examples:
-  hoptrace extract --node k8s-node-1 --probe probe.json captures/*.pcap* -o k8s-node-1.evidence.json
-  hoptrace extract --node k8s-node-2 --probe probe.json /var/log/captures/ -o - | jq .sightings
+  hoptrace extract --node k8s-node-1 --probe probe.json captures/*.pcap* \\
+      -o k8s-node-1.evidence.json
+  hoptrace extract --node k8s-node-2 --probe probe.json /var/log/captures/ \\
+      -o - | jq .sightings
 
-Files may be pcap or pcapng, plain or gzip-compressed (detected by content); directories are
-searched for captures (content decides, not the name; symbolic links are followed only inside
-the directory given, each file is read once, at most 16 levels and 100,000 entries: see
-docs/limits.md). A file named NODE_IFACE.pcap names its interface. A large uncompressed file
-is read in chunks by all threads, with the same results (-v says how each file was read). The output is replaced only
-when the run succeeds; an interrupted run leaves no temporary file.";
+Files may be pcap or pcapng, plain or compressed (gzip, zstd, xz; detected by
+content); directories are searched for captures (content decides, not the name;
+symbolic links are followed only inside the directory given, each file is read
+once, at most 16 levels and 100,000 entries: see docs/limits.md). A file named
+NODE_IFACE.pcap names its interface. A large uncompressed file is read in chunks
+by all threads, with the same results (-v says how each file was read). The
+output is replaced only when the run succeeds; an interrupted run leaves no
+temporary file.";
 
 /// Arguments of `hoptrace extract`.
 #[derive(Debug, Args)]

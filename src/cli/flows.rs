@@ -25,13 +25,15 @@ pub enum FlowFormat {
 /// Arguments of `hoptrace flows`.
 #[derive(Debug, Args)]
 #[command(after_help = "\
-Inputs: an `ovs-ofctl dump-flows` output (with or without --names / --no-stats), an Antrea
-`flows` file, an agent support bundle `agent_<node>.tar.gz`, or a node directory holding `flows`
-(and `ovsports`, used to resolve --port names).
+Inputs: an `ovs-ofctl dump-flows` output (with or without --names /
+--no-stats), an Antrea `flows` file, an agent support bundle
+`agent_<node>.tar.gz`, or a node directory holding `flows` (and `ovsports`,
+used to resolve --port names).
 
 Examples:
   hoptrace flows flows.txt --table L3Forwarding
-  hoptrace flows agent_k8s-node-1.tar.gz --port web-7975-274540 --format json -o web.json
+  hoptrace flows agent_k8s-node-1.tar.gz --port web-7975-274540 \\
+      --format json -o web.json
   # the flows a probe hit: counters moved between a dump before and one after
   hoptrace flows before.txt after.txt --hit
   # re-addable form for `ovs-ofctl add-flows`

@@ -49,19 +49,24 @@ pub const MAX_COUNT: u32 = 1000;
 #[derive(Debug, Args)]
 #[command(after_help = "\
 Examples:
-  # from inside the source Pod's network namespace (PID of a process in the Pod)
+  # from inside the source Pod's network namespace (PID of a process in the
+  # Pod)
   hoptrace inject probe.json --iface eth0 --netns-pid 12345
-  # three copies 200 ms apart, each with its own IPv4 ID, source MAC taken from the interface
-  hoptrace inject probe.json --iface eth0 --netns-pid 12345 --count 3 --interval 200ms \\
-      --vary-id --src-mac-from-iface
+  # three copies 200 ms apart, each with its own IPv4 ID, source MAC taken
+  # from the interface
+  hoptrace inject probe.json --iface eth0 --netns-pid 12345 --count 3 \\
+      --interval 200ms --vary-id --src-mac-from-iface
   # a namespace made by `ip netns add`, checks only
   hoptrace inject probe.json --iface veth0 --netns pod1 --dry-run
-  # print the OVS packet-out that injects the same frame at OVS port 5 of br-int (Antrea's way)
-  hoptrace inject probe.json --print-packet-out br-int 5 --src-mac 02:00:0a:0a:01:05
+  # print the OVS packet-out that injects the same frame at OVS port 5 of
+  # br-int (Antrea's way)
+  hoptrace inject probe.json --print-packet-out br-int 5 \\
+      --src-mac 02:00:0a:0a:01:05
 
-Send records (time in ns, interface, namespace, copy, IPv4 ID / flow label) are appended to the
-probe file's `sends`, or to --log as JSON lines. Exit 2 when the interface is missing, down or too
-small for the frame, or when the process lacks CAP_NET_RAW; nothing is sent then.")]
+Send records (time in ns, interface, namespace, copy, IPv4 ID / flow label)
+are appended to the probe file's `sends`, or to --log as JSON lines. Exit 2
+when the interface is missing, down or too small for the frame, or when the
+process lacks CAP_NET_RAW; nothing is sent then.")]
 pub struct InjectArgs {
     /// The probe document written by `hoptrace craft`.
     #[arg(value_name = "PROBE.json")]

@@ -2,6 +2,7 @@
 
 pub mod analyze;
 pub mod craft;
+pub mod diff;
 pub mod exit;
 pub mod extract;
 pub mod flows;
@@ -31,15 +32,22 @@ pub struct Cli {
 
 const EXAMPLES: &str = "\
 Examples:
-  hoptrace craft -S default/client -D default/web --cluster cluster.json -f tcp,tcp_dst=80
-  hoptrace inject probe.json --iface eth0 --netns-pid 4242 --src-mac-from-iface
-  hoptrace extract --node k8s-node-1 --probe probe.json captures/ -o k8s-node-1.evidence.json
+  hoptrace craft -S default/client -D default/web --cluster cluster.json \\
+      -f tcp,tcp_dst=80
+  hoptrace inject probe.json --iface eth0 --netns-pid 4242 \\
+      --src-mac-from-iface
+  hoptrace extract --node k8s-node-1 --probe probe.json captures/ \\
+      -o k8s-node-1.evidence.json
   hoptrace flows k8s-node-1/flows --table EgressRule
-  hoptrace trace --node-dir k8s-node-1 --node-dir k8s-node-2 --in-port client-05da76 --probe probe.json
-  hoptrace analyze support-bundle/ k8s-node-1.evidence.json k8s-node-2.evidence.json --probe probe.json
+  hoptrace trace --node-dir k8s-node-1 --node-dir k8s-node-2 \\
+      --in-port client-05da76 --probe probe.json
+  hoptrace analyze support-bundle/ k8s-node-1.evidence.json \\
+      k8s-node-2.evidence.json --probe probe.json
+  hoptrace diff before.json after.json
 
-Exit codes: 0 success (the probe was delivered), 1 the probe was dropped or rejected, 2 usage or
-input error, 3 the path is incomplete.";
+Exit codes: 0 success (the probe was delivered), 1 the probe was dropped or
+rejected, 2 usage or input error, 3 the path is incomplete; diff: 0 the same,
+1 the results differ.";
 
 /// The subcommands, in the order of the work: make the probe, send it, gather, look, reconstruct.
 // Parsed once per run: the size difference between variants costs nothing.
@@ -58,6 +66,8 @@ pub enum Command {
     Trace(trace::TraceArgs),
     /// Reconstruct the probe's hop-by-hop path from every node's captures, flows and bundles.
     Analyze(analyze::AnalyzeArgs),
+    /// Compare two results (or two collections): what changed on the path, node by node.
+    Diff(diff::DiffArgs),
 }
 
 /// Refuses `-o json` and the like: a kubectl user means the format, and would get a file of
@@ -85,5 +95,6 @@ pub fn run(cli: Cli) -> Outcome {
         Command::Extract(args) => extract::run(&args, cli.quiet, cli.verbose),
         Command::Flows(args) => flows::run(&args, cli.quiet),
         Command::Trace(args) => trace::run(&args, cli.quiet),
+        Command::Diff(args) => diff::run(&args, cli.quiet),
     }
 }

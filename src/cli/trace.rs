@@ -36,18 +36,25 @@ pub enum Format {
 #[derive(Debug, Args)]
 #[command(after_help = "\
 Examples:
-  # One node: flows (named or numbered tables), groups and ports as ovs-ofctl prints them
-  hoptrace trace --flows flows.txt --groups groups.txt --ports ports.txt --in-port client-6-3353ef \\
-      'tcp,dl_src=5e:b5:e3:a6:90:b7,dl_dst=ba:5e:d1:55:aa:c0,nw_src=10.10.0.26,nw_dst=10.10.0.24,nw_tos=28,tp_dst=80'
-  # Across nodes: one directory per node (flows, groups, ovsports); starts on the first
-  hoptrace trace --node-dir node1 --node-dir node2 --in-port 3 'udp,nw_src=10.10.1.5,nw_dst=10.10.2.5,udp_dst=53'
-  # Machine-readable, the Service endpoint the captures showed, an established connection in zone 65520
-  hoptrace trace --flows f --groups g --endpoint 10.10.1.6 --ct-state 65520:+est+trk --format json --in-port 36 'tcp,...'
+  # One node: flows (named or numbered tables), groups and ports as ovs-ofctl
+  # prints them
+  hoptrace trace --flows flows.txt --groups groups.txt --ports ports.txt \\
+      --in-port client-6-3353ef \\
+      'tcp,dl_src=5e:b5:e3:a6:90:b7,nw_src=10.10.0.26,nw_dst=10.10.0.24'
+  # Across nodes: one directory per node (flows, groups, ovsports); starts on
+  # the first
+  hoptrace trace --node-dir node1 --node-dir node2 --in-port 3 \\
+      'udp,nw_src=10.10.1.5,nw_dst=10.10.2.5,udp_dst=53'
+  # Machine-readable, the Service endpoint the captures showed, an established
+  # connection in zone 65520
+  hoptrace trace --flows f --groups g --endpoint 10.10.1.6 \\
+      --ct-state 65520:+est+trk --format json --in-port 36 'tcp,...'
   # A support bundle's node archives, and the probe crafted earlier
-  hoptrace trace --node-dir agent_node1.tar.gz --node-dir agent_node2.tar.gz --in-port 5 --probe probe.json
+  hoptrace trace --node-dir agent_node1.tar.gz --node-dir agent_node2.tar.gz \\
+      --in-port 5 --probe probe.json
 
-Exit codes: 0 forwarded or delivered, 1 dropped, 2 usage or input error, 3 incomplete
-(NORMAL, limits, unknown tunnel peer).")]
+Exit codes: 0 forwarded or delivered, 1 dropped, 2 usage or input error, 3
+incomplete (NORMAL, limits, unknown tunnel peer).")]
 pub struct TraceArgs {
     /// The node's flows (`ovs-ofctl dump-flows`, with or without --names and stats).
     #[arg(long, value_name = "FILE", conflicts_with = "node_dir")]

@@ -12,7 +12,7 @@ pub fn write_json(out: &mut dyn Write, result: &TraceResult) -> io::Result<()> {
 }
 
 /// The CSV columns, in order. Scripts depend on this order: only append.
-pub const CSV_COLUMNS: [&str; 22] = [
+pub const CSV_COLUMNS: [&str; 27] = [
     "node",
     "role",
     "seq",
@@ -35,9 +35,27 @@ pub const CSV_COLUMNS: [&str; 22] = [
     "interface",
     "table",
     "evidence",
+    "ttl",
+    "hop",
+    "phase",
+    "record",
+    "finding",
 ];
 
+/// What the human and CSV views show beyond the result itself.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct ViewOptions<'a> {
+    /// The probe, named in the table's heading.
+    pub probe: Option<&'a crate::probe::Probe>,
+    /// Times in the local time zone (table) instead of UTC.
+    pub local: bool,
+    /// CSV: one more row per finding (`record` = `finding`).
+    pub csv_findings: bool,
+}
+
 /// Every observation with its node, sequence number and the time since the previous timed one.
+/// The hop count of each row is the node's position on the path (0 for the first node), as NSX
+/// counts hops across transport nodes.
 fn rows(result: &TraceResult) -> Vec<(&NodeResult, usize, &Observation, Option<i64>)> {
     let mut last: Option<i64> = None;
     let mut out = Vec::new();
@@ -92,10 +110,21 @@ fn evidence_text(o: &Observation) -> String {
         .join(" ")
 }
 
+/// The position of `node` on the path (0-based).
+fn hop_of(result: &TraceResult, node: &NodeResult) -> usize {
+    result.results.iter().position(|r| std::ptr::eq(r, node)).unwrap_or(0)
+}
+
 /// CSV with a header row.
 pub fn write_csv(out: &mut dyn Write, result: &TraceResult) -> io::Result<()> {
+    write_csv_with(out, result, ViewOptions::default())
+}
+
+/// CSV with a header row; with `csv_findings`, a row per finding after the observations.
+pub fn write_csv_with(out: &mut dyn Write, result: &TraceResult, opts: ViewOptions<'_>) -> io::Result<()> {
     let mut w = csv::Writer::from_writer(out);
     w.write_record(CSV_COLUMNS)?;
+    let phase = enum_name(&result.phase);
     for (r, seq, o, delta) in rows(result) {
         let s = |v: &Option<String>| v.clone().unwrap_or_default();
         w.write_record([
@@ -121,7 +150,22 @@ pub fn write_csv(out: &mut dyn Write, result: &TraceResult) -> io::Result<()> {
             s(&o.interface),
             s(&o.table),
             evidence_text(o),
+            o.ttl.map(|t| t.to_string()).unwrap_or_default(),
+            hop_of(result, r).to_string(),
+            phase.clone(),
+            "observation".into(),
+            String::new(),
         ])?;
+    }
+    if opts.csv_findings {
+        for f in &result.findings {
+            let mut record = vec![String::new(); CSV_COLUMNS.len()];
+            record[0] = f.node.clone().unwrap_or_default();
+            record[CSV_COLUMNS.len() - 3] = phase.clone();
+            record[CSV_COLUMNS.len() - 2] = "finding".into();
+            record[CSV_COLUMNS.len() - 1] = format!("{}: {}", f.kind, f.message);
+            w.write_record(&record)?;
+        }
     }
     w.flush()
 }
@@ -168,12 +212,42 @@ fn details(o: &Observation) -> String {
 
 /// The table view: one line per observation, then the outcome, clock offsets and findings.
 pub fn write_table(out: &mut dyn Write, result: &TraceResult) -> io::Result<()> {
-    let header = ["#", "Observation", "Component", "Info", "Node", "Role", "Time", "Δt", "Details"];
-    let mut lines: Vec<[String; 9]> = Vec::new();
+    write_table_with(out, result, ViewOptions::default())
+}
+
+/// A corrected time for the table: date and time with `Z`, or in the local zone with its offset.
+fn table_time(result: &TraceResult, r: &NodeResult, o: &Observation, local: bool) -> Option<String> {
+    let ns = o.raw_time_ns.map(|t| t + offset(result, &r.node));
+    let text = match (ns, local) {
+        (Some(ns), true) => crate::time::local_offset_secs(ns).map(|off| crate::time::rfc3339_nanos_at(ns, off)),
+        _ => None,
+    };
+    text.or_else(|| o.time.clone()).map(|t| t.replacen('T', " ", 1))
+}
+
+/// The table view with the probe named in a heading and times in UTC or, with `local`, the local
+/// zone.
+pub fn write_table_with(out: &mut dyn Write, result: &TraceResult, opts: ViewOptions<'_>) -> io::Result<()> {
+    if let Some(p) = opts.probe {
+        writeln!(out, "probe: {}", crate::export::heading::probe_heading(p))?;
+    }
+    let nodes = result.results.len();
+    writeln!(
+        out,
+        "{} observations on {nodes} node{}, {} hop{} across nodes; times {}\n",
+        result.results.iter().map(|r| r.observations.len()).sum::<usize>(),
+        if nodes == 1 { "" } else { "s" },
+        nodes.saturating_sub(1),
+        if nodes == 2 { "" } else { "s" },
+        if opts.local { "local (offset from UTC shown)" } else { "UTC" }
+    )?;
+    let header = ["#", "Hop", "Observation", "Component", "Info", "Node", "Role", "Time", "Δt", "Details"];
+    let mut lines: Vec<[String; 10]> = Vec::new();
     for (r, seq, o, delta) in rows(result) {
-        let time = o.time.as_deref().map(|t| t.get(11..).unwrap_or(t).trim_end_matches('Z').to_string());
+        let time = table_time(result, r, o, opts.local);
         lines.push([
             seq.to_string(),
+            hop_of(result, r).to_string(),
             enum_name(&o.action),
             enum_name(&o.component),
             o.component_info.clone().unwrap_or_else(|| "-".into()),

@@ -162,6 +162,8 @@ pub struct Analysis {
     pub result: TraceResult,
     /// Every input, with its node and role.
     pub inputs: Vec<InputUse>,
+    /// Every node's sightings of the analysed copy of the probe (what `--pcap-out` stitches).
+    pub sightings: Vec<Sighting>,
 }
 
 /// The inputs of one node and what each gave.
@@ -299,5 +301,6 @@ pub fn analyze(
     findings.append(&mut result.findings);
     result.findings = findings;
     let uses = inputs.nodes.iter().zip(&models).flat_map(|(n, m)| input_uses(n, m)).collect();
-    Ok(Analysis { result, inputs: uses })
+    let sightings = models.iter_mut().flat_map(|m| std::mem::take(&mut m.sightings)).collect();
+    Ok(Analysis { result, inputs: uses, sightings })
 }

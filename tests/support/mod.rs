@@ -22,6 +22,32 @@ pub use need::Need;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+/// The CSV columns of `analyze --format csv` before any were appended (scripts read these).
+pub const CSV_COLUMNS_V1: [&str; 22] = [
+    "node",
+    "role",
+    "seq",
+    "time",
+    "rawTimeNs",
+    "deltaNs",
+    "action",
+    "component",
+    "componentInfo",
+    "pod",
+    "networkPolicy",
+    "networkPolicyRule",
+    "translatedSrcIP",
+    "translatedDstIP",
+    "tunnelDstIP",
+    "srcPodIP",
+    "egress",
+    "egressIP",
+    "egressNode",
+    "interface",
+    "table",
+    "evidence",
+];
+
 /// The `hoptrace` binary cargo built for these tests.
 pub const BIN: &str = env!("CARGO_BIN_EXE_hoptrace");
 
