@@ -5,6 +5,7 @@ use super::exit::{CliError, SUCCESS};
 use super::Outcome;
 use crate::decode::evidence::{CaptureReport, Evidence, ProbeRef, UnreadInput, EVIDENCE_SCHEMA};
 use crate::decode::scan::{expand_inputs, scan_files, ScanTarget};
+use crate::decode::tuple::FlowTuple;
 use crate::export::write_output;
 use crate::probe::Probe;
 use clap::Args;
@@ -72,7 +73,10 @@ pub fn run(args: &ExtractArgs, quiet: bool) -> Outcome {
         bar
     });
     let started = Instant::now();
-    let target = ScanTarget { node: &args.node, fingerprint: &probe.fingerprint, ends: Some(probe.ends()) };
+    // Without the node's flows, only the 5-tuple as sent is known.
+    let tuples = [FlowTuple::sent(&probe.ends(), probe.fingerprint.protocol)];
+    let target =
+        ScanTarget { node: &args.node, fingerprint: &probe.fingerprint, ends: Some(probe.ends()), tuples: &tuples };
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(args.threads.unwrap_or(0))
         .build()

@@ -4,8 +4,9 @@
 
 use super::evidence::{CaptureReport, ErrorReport, NearMiss, Undecoded, MAX_LISTED_NEAR_MISSES};
 use super::layers::{decode, Stop};
-use super::prefilter::may_carry_tag;
+use super::prefilter::Prefilter;
 use super::sighting::{is_reply, match_fingerprint, Match, PacketContext, Sighting};
+use super::tuple::FlowTuple;
 use crate::capture::iface::{interface_from_file_name, is_placeholder_name};
 use crate::capture::sniff::is_capture_file;
 use crate::capture::walk::{WalkProblem, Walker};
@@ -25,6 +26,10 @@ pub struct ScanTarget<'a> {
     /// The probe's ends, to tell it from replies that carry its fingerprint (`None` takes every
     /// fingerprint match as the probe).
     pub ends: Option<ProbeEnds>,
+    /// The probe's 5-tuples (as sent, and after the DNATs the inputs predict): packets with one
+    /// of them but not the tag are counted as near misses (the first [`super::tuple::MAX_TUPLES`]
+    /// are used).
+    pub tuples: &'a [FlowTuple],
 }
 
 /// The result of scanning one file.
@@ -73,6 +78,10 @@ pub fn scan_file(target: &ScanTarget<'_>, path: &Path, progress: Option<&Progres
     let mut reported = 0u64;
     let mut replies = 0u64;
     let (mut near_misses, mut listed_near_misses) = (0u64, Vec::new());
+    let (mut tuple_near_misses, mut listed_tuple_near_misses) = (0u64, Vec::new());
+    let (mut first_ns, mut last_ns) = (None::<i64>, None::<i64>);
+    let tuples = &target.tuples[..target.tuples.len().min(super::tuple::MAX_TUPLES)];
+    let prefilter = Prefilter::new(target.fingerprint.dscp, tuples);
     let summary = read_capture(path, source, |pkt| {
         if !link_types.contains(&pkt.link_type) {
             link_types.push(pkt.link_type);
@@ -87,7 +96,11 @@ pub fn scan_file(target: &ScanTarget<'_>, path: &Path, progress: Option<&Progres
             p.inc(pkt.offset - reported);
             reported = pkt.offset;
         }
-        if !may_carry_tag(target.fingerprint.dscp, pkt.link_type, pkt.data) {
+        if let Some(t) = pkt.timestamp_ns {
+            first_ns = Some(first_ns.map_or(t, |f| f.min(t)));
+            last_ns = Some(last_ns.map_or(t, |l| l.max(t)));
+        }
+        if !prefilter.may_match(pkt.link_type, pkt.data) {
             return;
         }
         let d = decode(pkt.link_type, pkt.data);
@@ -101,18 +114,26 @@ pub fn scan_file(target: &ScanTarget<'_>, path: &Path, progress: Option<&Progres
         let Some(ip) = d.ip else { return };
         let m = match_fingerprint(target.fingerprint, &ip, d.transport.as_ref());
         if m == Match::No {
-            if ip.dscp == target.fingerprint.dscp {
-                near_misses += 1;
-                if listed_near_misses.len() < MAX_LISTED_NEAR_MISSES {
-                    listed_near_misses.push(NearMiss {
-                        packet: pkt.index,
-                        timestamp_ns: pkt.timestamp_ns,
-                        src: ip.src,
-                        dst: ip.dst,
-                        protocol: ip.protocol,
-                        ident: ip.identification.map(u32::from).or(ip.flow_label),
-                    });
-                }
+            let transport = d.transport.as_ref();
+            let (count, listed) = if ip.dscp == target.fingerprint.dscp {
+                (&mut near_misses, &mut listed_near_misses)
+            } else if tuples.iter().any(|t| t.matches(&ip, transport)) {
+                (&mut tuple_near_misses, &mut listed_tuple_near_misses)
+            } else {
+                return;
+            };
+            *count += 1;
+            if listed.len() < MAX_LISTED_NEAR_MISSES {
+                listed.push(NearMiss {
+                    packet: pkt.index,
+                    timestamp_ns: pkt.timestamp_ns,
+                    src: ip.src,
+                    dst: ip.dst,
+                    protocol: ip.protocol,
+                    ident: ip.identification.map(u32::from).or(ip.flow_label),
+                    dscp: Some(ip.dscp),
+                    ports: transport.and_then(super::transport::TransportInfo::ports),
+                });
             }
             return;
         }
@@ -154,6 +175,10 @@ pub fn scan_file(target: &ScanTarget<'_>, path: &Path, progress: Option<&Progres
     report.replies = replies;
     report.near_misses = near_misses;
     report.listed_near_misses = listed_near_misses;
+    report.tuple_near_misses = tuple_near_misses;
+    report.listed_tuple_near_misses = listed_tuple_near_misses;
+    report.first_ns = first_ns;
+    report.last_ns = last_ns;
     let to_report = |e: &CaptureError| ErrorReport { packet: e.packet, offset: e.offset, message: e.to_string() };
     report.error = summary.error.as_ref().map(to_report);
     report.more_damage = summary.more_damage.iter().map(to_report).collect();
