@@ -338,3 +338,50 @@ fn two_bundles_of_one_node_are_reported() {
     assert_eq!(inputs.problems.len(), 1, "{:?}", inputs.problems);
     assert!(inputs.problems[0].1.contains("a second bundle of node k8s-node-2"), "{:?}", inputs.problems);
 }
+
+/// Copies a directory tree.
+fn copy_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let p = e.unwrap().path();
+        let dst = to.join(p.file_name().unwrap());
+        if p.is_dir() {
+            copy_tree(&p, &dst);
+        } else {
+            std::fs::copy(&p, &dst).unwrap();
+        }
+    }
+}
+
+/// The output action of a probe leaving through the gateway in encap mode follows the agent's
+/// release: `ForwardedOutOfOverlay` up to v2.4, `ForwardedOutOfNetwork` from v2.5.0
+/// (antrea-io/antrea#7481, listed in the 2.5.0 changelog). The sample records v2.6.0.
+#[test]
+fn the_gateway_exit_is_named_as_the_agents_release_names_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    for (version, action) in [
+        (None, "ForwardedOutOfNetwork"),
+        (Some("v2.4.3"), "ForwardedOutOfOverlay"),
+        (Some("v1.15.1"), "ForwardedOutOfOverlay"),
+        (Some("v2.5.0"), "ForwardedOutOfNetwork"),
+    ] {
+        let dir = tmp.path().join(version.unwrap_or("as-recorded"));
+        copy_tree(&support::sample("pod-to-external"), &dir);
+        let info = dir.join("k8s-node1").join("agentinfo");
+        let text = std::fs::read_to_string(&info).unwrap();
+        assert!(text.contains("version: \"v2.6.0\""), "the sample's recorded release");
+        if let Some(v) = version {
+            std::fs::write(&info, text.replace("version: \"v2.6.0\"", &format!("version: \"{v}\""))).unwrap();
+        }
+        let (v, _, code) = analyze(&[dir.to_str().unwrap()]);
+        assert_eq!((v["phase"].as_str(), code), (Some("Succeeded"), 0), "{version:?}: {v}");
+        let last = v["results"][0]["observations"].as_array().unwrap().last().unwrap().clone();
+        assert_eq!(
+            (last["component"].as_str(), last["action"].as_str()),
+            (Some("Forwarding"), Some(action)),
+            "{version:?}: {v}"
+        );
+        // Either name keeps its evidence: the sighting on the gateway.
+        assert!(last["interface"] == "antrea-gw0", "{version:?}: {last}");
+    }
+}
