@@ -694,3 +694,53 @@ fn a_probe_whose_tag_was_cleared_is_a_tuple_near_miss_with_each_capture_span() {
         "{missing}"
     );
 }
+
+#[test]
+fn a_bad_group_line_costs_that_group_only() {
+    // A prompt pasted above the groups: the groups are all there, the path is the sample's.
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = copy_sample("pod-to-service-remote", tmp.path(), &|_| true);
+    let groups = dir.join("k8s-node1/groups");
+    let text = std::fs::read_to_string(&groups).unwrap();
+    std::fs::write(&groups, format!("user@k8s-node1:~$ ovs-ofctl dump-groups br-int\n{text}")).unwrap();
+    let (v, code) = analyze(&[dir.to_str().unwrap()]);
+    let (expected, _) = analyze(&[sample("pod-to-service-remote").to_str().unwrap()]);
+    assert_eq!(code, 0, "{v}");
+    assert_eq!(shape(&v), shape(&expected), "the rest of the groups give the same path");
+    let bad = findings(&v, "bad-input").join("\n");
+    assert!(
+        bad.contains(&format!(
+            "k8s-node1: {}:1: not a group: expected `group_id=N,type=TYPE,bucket=...`; line skipped (it reads `user@k8s-node1",
+            groups.display()
+        )),
+        "{bad}"
+    );
+    let (_, verbose, _) = run(&[dir.to_str().unwrap(), "--format", "json", "-o", "-", "-v"]);
+    assert!(verbose.contains(" groups (1 line skipped)"), "-v says what the groups file lost: {verbose}");
+
+    // The Service's own group damaged, and nothing but the flows to go by: the simulation
+    // cannot know the group's buckets, so it stops there — never "group 2 does not exist: drop".
+    let dir = copy_sample("pod-to-service-remote", &tmp.path().join("sim"), &|p| {
+        let capture = p.extension().is_some_and(|e| e == "pcap" || e == "pcapng");
+        !capture && !p.components().any(|c| c.as_os_str() == "before")
+    });
+    let groups = dir.join("k8s-node1/groups");
+    let text = std::fs::read_to_string(&groups).unwrap();
+    let damaged = text.replace("group_id=2,type=select,", "group_id=2,type=selct,");
+    assert_ne!(text, damaged);
+    std::fs::write(&groups, damaged).unwrap();
+    let (v, code) = analyze(&[dir.to_str().unwrap()]);
+    assert_eq!(code, 3, "{v}");
+    for (node, obs) in shape(&v) {
+        assert!(obs.iter().all(|o| !o.ends_with("/Dropped")), "{node}: {obs:?}");
+    }
+    let bad = findings(&v, "bad-input").join("\n");
+    assert!(bad.contains(&format!("{}:2: type=selct: unknown group type", groups.display())), "{bad}");
+    let all = v["findings"].to_string();
+    assert!(
+        all.contains("group 2 is unresolved")
+            && all.contains("had 1 line(s) that are not groups skipped (the first at line 2)"),
+        "{v}"
+    );
+    assert_every_observation_has_a_basis(&v);
+}

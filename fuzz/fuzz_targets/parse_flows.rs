@@ -5,7 +5,7 @@
 
 #![no_main]
 
-use hoptrace::ovs::{Flow, FlowDump, Group, PortTable};
+use hoptrace::ovs::{Flow, FlowDump, Group, GroupDump, PortTable};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
@@ -44,6 +44,14 @@ fuzz_target!(|data: &[u8]| {
         if let Ok(g) = Group::parse(line) {
             assert_eq!(Group::parse(&g.to_string()).as_ref(), Ok(&g));
         }
+    }
+    // A group dump keeps what parses; its skipped list is bounded.
+    if let Ok(groups) = GroupDump::parse(&text, "fuzz") {
+        assert!(groups.skipped.len() <= hoptrace::ovs::flow::MAX_SKIPPED_LINES);
+        for g in &groups.groups {
+            assert_eq!(Group::parse(&g.to_string()).as_ref(), Ok(g));
+        }
+        let _ = (groups.warnings(), groups.missing_group_note());
     }
     let _ = PortTable::parse(&text);
     let _ = hoptrace::bundle::lenient::documents(&text);

@@ -9,7 +9,7 @@ pub use crate::antrea::controlplane::{
     RuleService,
 };
 use crate::ovs::flow::FileError;
-use crate::ovs::group::parse_groups;
+use crate::ovs::group::GroupDump;
 use crate::ovs::{FlowDump, Group, LineError, PortTable};
 use serde::Serialize;
 use serde_json::Value;
@@ -326,6 +326,13 @@ pub struct NodeArtifacts {
     /// Whether the bundle (or directory) had no `groups` member: Antrea dumps groups only since
     /// v2.0, so the Service groups the flows use are unknown, not absent.
     pub groups_missing: bool,
+    /// Lines of the `groups` file that hold no group (each costs that group only; they are in
+    /// [`NodeArtifacts::warnings`]).
+    pub groups_skipped: usize,
+    /// Why a group the flows name that the `groups` file lacks is unknown rather than absent,
+    /// when lines of it were skipped ([`GroupDump::missing_group_note`]).
+    #[serde(skip)]
+    pub groups_note: Option<String>,
     /// Whether this is the Antrea controller's bundle (`controller.tar.gz`, or a fallback
     /// `controller_<node>.tar.gz`): it holds `controllerinfo` or controller logs and neither
     /// `flows` nor `agentinfo`, so it describes no node.
@@ -536,7 +543,13 @@ impl NodeArtifacts {
                     a.warnings.extend(dump.warnings());
                     a.flows = Some(dump);
                 }
-                "groups" => a.groups = parse_groups(&text, &where_)?,
+                "groups" => {
+                    let dump = GroupDump::parse(&text, &where_)?;
+                    a.warnings.extend(dump.warnings());
+                    a.groups_skipped = dump.skipped_count();
+                    a.groups_note = dump.missing_group_note();
+                    a.groups = dump.groups;
+                }
                 "ovsports" => a.ports = Some(PortTable::parse(&text)),
                 "address" => {
                     a.addresses = parse_addresses(&text);

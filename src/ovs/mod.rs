@@ -17,7 +17,7 @@ pub mod value;
 pub use action::{Action, Ct, CtZone, Nat, NatKind, SubField, TableRef};
 pub use field::{Field, Prereq};
 pub use flow::{Flow, FlowDump, LineError, SkippedLine};
-pub use group::{Bucket, Group, GroupType};
+pub use group::{Bucket, Group, GroupDump, GroupType};
 pub use matching::{Match, Proto};
 pub use port::{Port, PortTable};
 pub use value::{PortRef, Value, Wide};

@@ -186,8 +186,13 @@ fn input_uses(n: &NodeInput, m: &NodeModel<'_>) -> Vec<InputUse> {
         add(
             &a.origin,
             format!(
-                "node inputs: {flows}, {} groups, {}{}, {} policies",
+                "node inputs: {flows}, {} groups{}, {}{}, {} policies",
                 a.groups.len(),
+                match a.groups_skipped {
+                    0 => String::new(),
+                    1 => " (1 line skipped)".to_string(),
+                    n => format!(" ({n} lines skipped)"),
+                },
                 if a.ports.is_some() { "ports" } else { "no ports" },
                 version.unwrap_or_default(),
                 a.network_policies.len()
