@@ -17,7 +17,9 @@ fuzz_target!(|data: &[u8]| {
         }
         // A dump remembers repeated action texts and match items; each flow must still be what
         // its line gives on its own (lines that parse alone: not continued, not numbered).
-        let lines: Vec<&str> = text.split('\n').collect();
+        // Lines as the dump reads them: pasted colour codes and markup removed.
+        let cleaned: Vec<String> = text.split('\n').map(|l| hoptrace::ovs::noise::clean(l).0.into_owned()).collect();
+        let lines: Vec<&str> = cleaned.iter().map(String::as_str).collect();
         for (f, n) in dump.flows.iter().zip(&dump.lines) {
             let Some(line) = n.checked_sub(1).and_then(|i| lines.get(i)).map(|l| l.trim_ascii()) else { continue };
             if line.ends_with('\\') || line.starts_with(|c: char| c.is_ascii_digit()) {

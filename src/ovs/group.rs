@@ -2,7 +2,7 @@
 //! weights and actions.
 
 use super::action::{parse_actions, write_list, Action};
-use super::flow::{read_text, FileError, LineError, SkippedLine, MAX_SKIPPED_LINES};
+use super::flow::{read_text, FileError, LineError, NoiseCount, SkippedLine, MAX_SKIPPED_LINES};
 use super::lex::{find_keyword, split_top, Sep};
 use super::value::parse_int;
 use crate::ovs::error::ParseError;
@@ -207,6 +207,8 @@ pub struct GroupDump {
     pub skipped: Vec<SkippedLine>,
     /// How many more lines were skipped than [`GroupDump::skipped`] lists.
     pub skipped_more: usize,
+    /// Lines that held ANSI colour codes or HTML markup, removed before parsing.
+    pub noise: NoiseCount,
 }
 
 impl GroupDump {
@@ -216,7 +218,8 @@ impl GroupDump {
     pub fn parse(text: &str, origin: &str) -> Result<GroupDump, LineError> {
         let mut d = GroupDump { origin: origin.to_string(), ..GroupDump::default() };
         let mut first_error = None;
-        for (line, t) in super::flow::FlowTexts::new(text, 1) {
+        let mut texts = super::flow::FlowTexts::new(text, 1);
+        for (line, t) in texts.by_ref() {
             let (e, quoted) = match t {
                 Ok(t) => match Group::parse(&t) {
                     Ok(g) => {
@@ -235,6 +238,7 @@ impl GroupDump {
                 d.skipped_more += 1;
             }
         }
+        d.noise = texts.noise;
         match first_error {
             Some(e) if d.groups.is_empty() => Err(e),
             _ => Ok(d),
@@ -248,7 +252,8 @@ impl GroupDump {
 
     /// What a reader of this dump is to be told, one message each naming `FILE:LINE`.
     pub fn warnings(&self) -> Vec<String> {
-        let mut out: Vec<String> = self.skipped.iter().map(ToString::to_string).collect();
+        let mut out: Vec<String> = self.noise.warning(&self.origin).into_iter().collect();
+        out.extend(self.skipped.iter().map(ToString::to_string));
         if self.skipped_more > 0 {
             out.push(format!(
                 "{}: {} more lines that are not groups skipped (the first {MAX_SKIPPED_LINES} are listed)",

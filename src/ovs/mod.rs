@@ -10,6 +10,7 @@ pub mod flow;
 pub mod group;
 pub mod lex;
 pub mod matching;
+pub mod noise;
 pub mod port;
 pub mod sim;
 pub mod value;
