@@ -323,20 +323,62 @@ fn v1_4_json_agentinfo_and_openflow13_numeric_flows() {
 }
 
 /// Two bundles of one node (two SupportBundleCollections, or two antctl runs in one directory)
-/// do not silently replace each other: the second is used and the input problem says so.
+/// are never merged: the one collected later by agentinfo's heartbeat is used (whatever the
+/// names' order), the same heartbeat twice is one collection given twice, and without heartbeats
+/// neither is used; the input problem names both.
 #[test]
-fn two_bundles_of_one_node_are_reported() {
+fn two_bundles_of_one_node_are_chosen_by_heartbeat_or_refused() {
     let tmp = tempfile::tempdir().unwrap();
-    let agent = node_dir(tmp.path(), "agent", &[("agentinfo", bundles("v2.6/agentinfo"))]);
+    let info = std::fs::read_to_string(bundles("v2.6/agentinfo")).unwrap();
+    let beat = "lastheartbeattime: 2026-08-21T02:15:42.123456789Z";
+    assert!(info.contains(beat), "the fixture's heartbeat");
+    let bundle = |dir: &str, text: &str, name: &str, root: &Path| {
+        let stage = tmp.path().join(dir);
+        std::fs::create_dir_all(&stage).unwrap();
+        std::fs::write(stage.join("agentinfo"), text).unwrap();
+        std::fs::create_dir_all(root).unwrap();
+        pack(&stage, &root.join(name));
+    };
+    let earlier = info.replace(beat, "lastheartbeattime: 2026-08-20T09:00:00Z");
+    let no_beat = info.replace(&format!("  {beat}\n"), "");
+    assert_ne!(no_beat, info);
+
+    // The later collection sorts first by name: the heartbeat decides, not the name.
     let root = tmp.path().join("uploads");
-    std::fs::create_dir_all(&root).unwrap();
-    pack(&agent, &root.join("k8s-node-2_sbc-before.tar.gz"));
-    pack(&agent, &root.join("k8s-node-2_sbc-incident.tar.gz"));
+    bundle("later", &info, "k8s-node-2_a-incident.tar.gz", &root);
+    bundle("earlier", &earlier, "k8s-node-2_b-baseline.tar.gz", &root);
     let inputs = discover(&[root.display().to_string()]);
     assert_eq!(inputs.nodes.len(), 1);
-    assert!(inputs.nodes[0].artifacts.as_ref().unwrap().origin.ends_with("k8s-node-2_sbc-incident.tar.gz"));
+    assert!(inputs.nodes[0].artifacts.as_ref().unwrap().origin.ends_with("k8s-node-2_a-incident.tar.gz"));
     assert_eq!(inputs.problems.len(), 1, "{:?}", inputs.problems);
-    assert!(inputs.problems[0].1.contains("a second bundle of node k8s-node-2"), "{:?}", inputs.problems);
+    let why = &inputs.problems[0].1;
+    assert!(
+        why.contains("k8s-node-2_b-baseline.tar.gz (agentinfo heartbeat 2026-08-20T09:00:00.000000000Z) and ")
+            && why.contains("k8s-node-2_a-incident.tar.gz (heartbeat 2026-08-21T02:15:42.123456789Z); the later, "),
+        "{why}"
+    );
+
+    // One collection given twice.
+    let root = tmp.path().join("copies");
+    bundle("later", &info, "k8s-node-2_sbc.tar.gz", &root);
+    bundle("later", &info, "k8s-node-2_sbc-copy.tar.gz", &root);
+    let inputs = discover(&[root.display().to_string()]);
+    assert!(inputs.nodes[0].artifacts.is_some());
+    assert!(inputs.problems[0].1.contains("the same collection given twice"), "{:?}", inputs.problems);
+
+    // Nothing tells which is current: neither is used, both are named.
+    let root = tmp.path().join("unknown");
+    bundle("later", &info, "k8s-node-2_x.tar.gz", &root);
+    bundle("none", &no_beat, "k8s-node-2_y.tar.gz", &root);
+    let inputs = discover(&[root.display().to_string()]);
+    assert!(inputs.nodes.iter().all(|n| n.artifacts.is_none()), "{:?}", inputs.nodes);
+    let why = &inputs.problems[0].1;
+    assert!(
+        why.contains("k8s-node-2_x.tar.gz and ")
+            && why.contains("k8s-node-2_y.tar.gz")
+            && why.contains("neither is used"),
+        "{why}"
+    );
 }
 
 /// Copies a directory tree.

@@ -104,6 +104,10 @@ impl AgentInfo {
             transport_interface: string(net, "transportInterface"),
             transport_ips,
             local_pod_num: get(v, "localPodNum").and_then(Value::as_u64),
+            heartbeat_ns: array(v, "agentConditions")
+                .iter()
+                .filter_map(|c| get(c, "lastHeartbeatTime")?.as_str().and_then(crate::time::parse_time))
+                .max(),
         }
     }
 }

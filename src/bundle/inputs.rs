@@ -242,6 +242,48 @@ fn add_node_dir(out: &mut AnalysisInputs, walk: &mut Walker, dir: &Path, node: O
     }
 }
 
+/// Two bundles of one node (two SupportBundleCollections, two antctl runs): the one collected
+/// later by agentinfo's heartbeat is used and the message names both with their times; the same
+/// heartbeat twice is one collection given twice; without a heartbeat in both nothing says which
+/// is current, so neither is used. Never merged.
+fn second_bundle(name: &str, first: NodeArtifacts, second: NodeArtifacts) -> (Option<NodeArtifacts>, String) {
+    let beat = |a: &NodeArtifacts| a.agent_info.as_ref().and_then(|i| i.heartbeat_ns);
+    let at = |t: i64| crate::time::rfc3339_nanos(t);
+    match (beat(&first), beat(&second)) {
+        (Some(x), Some(y)) if x == y => {
+            let why = format!(
+                "a second bundle of node {name} with the same agentinfo heartbeat ({}) as {}: the same collection given twice; {} is used",
+                at(x),
+                first.origin,
+                first.origin
+            );
+            (Some(first), why)
+        }
+        (Some(x), Some(y)) => {
+            let ((old, t_old), (new, t_new)) =
+                if x < y { ((first, x), (second, y)) } else { ((second, y), (first, x)) };
+            let why = format!(
+                "two bundles of node {name}: {} (agentinfo heartbeat {}) and {} (heartbeat {}); the later, {}, is used (give the earlier with --before for counter deltas, if the two bracket the probe)",
+                old.origin,
+                at(t_old),
+                new.origin,
+                at(t_new),
+                new.origin
+            );
+            (Some(new), why)
+        }
+        _ => {
+            let why = format!(
+                "two bundles of node {name}: {} and {}, and agentinfo gives no heartbeat in {} to tell which was collected later: neither is used (give the one to analyse, and the other with --before)",
+                first.origin,
+                second.origin,
+                if beat(&first).is_none() && beat(&second).is_none() { "either" } else { "one of them" }
+            );
+            (None, why)
+        }
+    }
+}
+
 fn add_file(out: &mut AnalysisInputs, path: &Path, node: Option<&str>) {
     match classify(path) {
         FileKind::Unreadable(why) => out.problem(path, why),
@@ -258,14 +300,13 @@ fn add_file(out: &mut AnalysisInputs, path: &Path, node: Option<&str>) {
                 let name = node.map(str::to_string).unwrap_or_else(|| a.node.clone());
                 a.node = name.clone();
                 let slot = &mut out.node_mut(&name).artifacts;
-                let earlier = slot.as_ref().map(|e| e.origin.clone());
-                *slot = Some(a);
-                if let Some(earlier) = earlier {
-                    // Two collections (or two antctl runs) of one node: say which one is used.
-                    out.problem(
-                        path,
-                        format!("a second bundle of node {name} (the first: {earlier}); this one is used, give the other with --before for counter deltas"),
-                    );
+                match slot.take() {
+                    None => *slot = Some(a),
+                    Some(first) => {
+                        let (kept, why) = second_bundle(&name, first, a);
+                        out.node_mut(&name).artifacts = kept;
+                        out.problem(path, why);
+                    }
                 }
             }
             Err(e) => out.problem(path, e.to_string()),
