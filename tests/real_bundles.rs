@@ -427,3 +427,62 @@ fn the_gateway_exit_is_named_as_the_agents_release_names_it() {
         assert!(last["interface"] == "antrea-gw0", "{version:?}: {last}");
     }
 }
+
+/// Agents before v1.5 write no policy files (antrea-io/antrea#3082); the controller's bundle
+/// holds the cluster-wide policies and groups, which then name the node's policy rules.
+#[test]
+fn a_bundle_without_policy_files_takes_the_controllers() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("k8s-np-ingress-drop");
+    copy_tree(&support::sample("k8s-np-ingress-drop"), &dir);
+    let controller = tmp.path().join("controller");
+    std::fs::create_dir_all(&controller).unwrap();
+    std::fs::copy(bundles("v2.6-controller/controllerinfo"), controller.join("controllerinfo")).unwrap();
+    for f in ["networkpolicies", "addressgroups", "appliedtogroups"] {
+        std::fs::rename(dir.join("k8s-node1").join(f), controller.join(f)).unwrap();
+    }
+    let policy_of_egress = |v: &serde_json::Value| -> Option<String> {
+        v["results"][0]["observations"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|o| o["componentInfo"] == "EgressRule")
+            .and_then(|o| o["networkPolicy"].as_str().map(str::to_string))
+    };
+    // Without the controller's bundle the sender's rule cannot be named.
+    let (v, _, _) = analyze(&[dir.to_str().unwrap()]);
+    assert_ne!(policy_of_egress(&v).as_deref(), Some("K8sNetworkPolicy:default/allow-client-egress"), "{v}");
+    // With it, the rule is named, and -v says where the policies came from.
+    pack(&controller, &dir.join("controller.tar.gz"));
+    let (v, stderr, _) = analyze(&[dir.to_str().unwrap()]);
+    assert_eq!(policy_of_egress(&v).as_deref(), Some("K8sNetworkPolicy:default/allow-client-egress"), "{v}");
+    assert!(stderr.contains("its cluster-wide policies stand in for those of k8s-node1"), "{stderr}");
+    assert!(stderr.contains("policies (from ") && stderr.contains("controller.tar.gz)"), "{stderr}");
+    // k8s-node2 has its own files: they are kept.
+    assert!(!stderr.contains("stand in for those of k8s-node1, k8s-node2"), "{stderr}");
+}
+
+/// A Windows agent's bundle (`pkg/support/dump_windows.go`: `ipconfig`, `routes`,
+/// `network-adapters`, `HNSNetwork`, `HNSEndpoint`, no `address`/`link`/`route`) is read for what
+/// hoptrace models, and says plainly what it does not.
+#[test]
+fn a_windows_agent_bundle_says_what_is_not_modelled() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = node_dir(tmp.path(), "win-node", &[("agentinfo", bundles("v2.6/agentinfo"))]);
+    std::fs::write(dir.join("ipconfig"), "Windows IP Configuration\r\n").unwrap();
+    std::fs::write(dir.join("HNSNetwork"), "Name : antrea-hnsnetwork\r\n").unwrap();
+    let expect = "a Windows agent's bundle (ipconfig, HNSNetwork): hoptrace does not read these members";
+    let a = NodeArtifacts::open(&dir).unwrap();
+    assert!(a.warnings.iter().any(|w| w.contains(expect)), "{:?}", a.warnings);
+    let archive = tmp.path().join("agent_k8s-node-2.tar.gz");
+    pack(&dir, &archive);
+    let a = NodeArtifacts::open(&archive).unwrap();
+    assert!(
+        a.warnings.iter().any(|w| w.contains(expect) && w.contains("simulated as a Linux agent's")),
+        "{:?}",
+        a.warnings
+    );
+    // A Linux agent's bundle says nothing of the kind.
+    let linux = node_dir(tmp.path(), "linux-node", &[("agentinfo", bundles("v2.6/agentinfo"))]);
+    assert!(NodeArtifacts::open(&linux).unwrap().warnings.is_empty());
+}

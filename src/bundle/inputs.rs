@@ -43,6 +43,9 @@ pub struct AnalysisInputs {
     pub problems: Vec<(String, String)>,
     /// Inputs recognised and deliberately not used (the controller's bundle): (file, what it is).
     pub skipped: Vec<(String, String)>,
+    /// The controller's bundle, when one was given: its cluster-wide policies stand in for those
+    /// of agent bundles that have none (before v1.5).
+    pub controller: Option<NodeArtifacts>,
 }
 
 impl AnalysisInputs {
@@ -133,6 +136,7 @@ pub fn discover(inputs: &[String]) -> AnalysisInputs {
         out.problem(&p.path, p.why);
     }
     out.nodes.sort_by(|a, b| a.name.cmp(&b.name));
+    controller_policies(&mut out);
     if let Some(cluster) = &out.cluster {
         for n in &mut out.nodes {
             if let (Some(a), Some(k)) = (n.artifacts.as_mut(), cluster.node(&n.name)) {
@@ -141,6 +145,32 @@ pub fn discover(inputs: &[String]) -> AnalysisInputs {
         }
     }
     out
+}
+
+/// Agents before v1.5 wrote no policy files (antrea-io/antrea#3082): for a node bundle without
+/// them, the controller's bundle's cluster-wide policies and groups are used instead, and `-v`
+/// says so (a policy applied elsewhere is among them; attribution then matches the node's
+/// conjunction clauses against the groups' members, as with the agent's own files).
+fn controller_policies(out: &mut AnalysisInputs) {
+    let Some(c) = out.controller.as_ref() else { return };
+    let mut used = Vec::new();
+    for n in &mut out.nodes {
+        let Some(a) = n.artifacts.as_mut().filter(|a| a.policies_missing && a.flows.is_some()) else { continue };
+        a.network_policies = c.network_policies.clone();
+        a.address_groups = c.address_groups.clone();
+        a.applied_to_groups = c.applied_to_groups.clone();
+        a.policies_from = Some(c.origin.clone());
+        used.push(n.name.clone());
+    }
+    if !used.is_empty() {
+        out.skipped.push((
+            c.origin.clone(),
+            format!(
+                "its cluster-wide policies stand in for those of {} (whose bundle has no policy files, as agents before v1.5 write none)",
+                used.join(", ")
+            ),
+        ));
+    }
 }
 
 /// `NODE:IFACE=FILE`: a capture taken on interface `IFACE` of `NODE`.
@@ -292,10 +322,15 @@ fn add_file(out: &mut AnalysisInputs, path: &Path, node: Option<&str>) {
             None => out.problem(path, "a capture needs its node: give it as NODE=FILE or inside a node directory"),
         },
         FileKind::AgentArchive => match NodeArtifacts::open(path) {
-            Ok(a) if a.controller => out.skipped.push((
-                path.display().to_string(),
-                "the Antrea controller's bundle (controllerinfo, controller logs, cluster-wide policies; no OVS flows): it describes no node".to_string(),
-            )),
+            Ok(a) if a.controller => {
+                out.skipped.push((
+                    path.display().to_string(),
+                    "the Antrea controller's bundle (controllerinfo, controller logs, cluster-wide policies; no OVS flows): it describes no node".to_string(),
+                ));
+                if !a.network_policies.is_empty() {
+                    out.controller = Some(a);
+                }
+            }
             Ok(mut a) => {
                 let name = node.map(str::to_string).unwrap_or_else(|| a.node.clone());
                 a.node = name.clone();

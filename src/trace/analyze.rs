@@ -186,7 +186,7 @@ fn input_uses(n: &NodeInput, m: &NodeModel<'_>) -> Vec<InputUse> {
         add(
             &a.origin,
             format!(
-                "node inputs: {flows}, {} groups{}, {}{}, {} policies",
+                "node inputs: {flows}, {} groups{}, {}{}, {} policies{}",
                 a.groups.len(),
                 match a.groups_skipped {
                     0 => String::new(),
@@ -195,7 +195,8 @@ fn input_uses(n: &NodeInput, m: &NodeModel<'_>) -> Vec<InputUse> {
                 },
                 if a.ports.is_some() { "ports" } else { "no ports" },
                 version.unwrap_or_default(),
-                a.network_policies.len()
+                a.network_policies.len(),
+                a.policies_from.as_deref().map(|c| format!(" (from {c})")).unwrap_or_default()
             ),
         );
     }
