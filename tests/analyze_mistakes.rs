@@ -633,3 +633,114 @@ fn a_flow_with_an_unknown_match_key_is_never_a_silent_drop() {
     );
     assert_every_observation_has_a_basis(&v);
 }
+
+#[test]
+fn a_probe_whose_tag_was_cleared_is_a_tuple_near_miss_with_each_capture_span() {
+    // Every copy of the Service probe in the captures with DSCP 0 instead of the tag (a fabric
+    // that clears the DSCP, a probe sent without it): the probe is not found, and the packets
+    // with its 5-tuple, as sent on k8s-node1 and after the DNAT to web-b on k8s-node2, are the
+    // near misses. probe.json records it sent a day after the captures ran.
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = copy_sample("pod-to-service-remote", tmp.path(), &|_| true);
+    // The probe's IPv4 header start: version/IHL, ToS 0x1c (DSCP 7), length 40, IP ID 0x845f.
+    let (tagged, cleared) = (b"\x45\x1c\x00\x28\x84\x5f", b"\x45\x00\x00\x28\x84\x5f");
+    let mut changed = 0;
+    for node in ["k8s-node1", "k8s-node2"] {
+        for e in std::fs::read_dir(dir.join(node)).unwrap() {
+            let p = e.unwrap().path();
+            if !p.extension().is_some_and(|x| x == "pcap" || x == "pcapng") {
+                continue;
+            }
+            let mut b = std::fs::read(&p).unwrap();
+            let mut i = 0;
+            while let Some(at) = b[i..].windows(6).position(|w| w == tagged) {
+                b[i + at..i + at + 6].copy_from_slice(cleared);
+                changed += 1;
+                i += at + 6;
+            }
+            std::fs::write(&p, b).unwrap();
+        }
+    }
+    assert_eq!(changed, 8, "the sample's copies of the probe");
+    let probe_path = dir.join("probe.json");
+    let mut probe: Value = serde_json::from_str(&std::fs::read_to_string(&probe_path).unwrap()).unwrap();
+    let first = pcap_records(&std::fs::read(dir.join("k8s-node1/k8s-node1_eth0.pcap")).unwrap())[0].0;
+    let next_day = first * 1000 + 86_400_000_000_000;
+    probe["sends"] = serde_json::json!([{ "timeNs": next_day, "time": "x", "interface": "eth0", "copy": 1 }]);
+    std::fs::write(&probe_path, serde_json::to_string(&probe).unwrap()).unwrap();
+
+    let (v, code) = analyze(&[dir.to_str().unwrap()]);
+    assert_eq!(code, 3, "{v}");
+    assert_eq!(v["phase"], "Failed");
+    assert!(v["results"].as_array().unwrap().is_empty(), "{v}");
+    let missing = findings(&v, "missing-input").join("\n");
+    assert!(
+        missing.contains(
+            "8 packet(s) have the probe's addresses, protocol and ports (as sent, or after the DNAT its Service's flows predict) but not its tag 7"
+        ),
+        "{missing}"
+    );
+    assert!(
+        missing.contains("10.10.1.5:10004 > 10.96.0.20:80, DSCP 0, the probe's own IP ID / flow label 0x845f (likely the probe itself"),
+        "{missing}"
+    );
+    // The server's replies echo the tag: those are the tag's near misses, counted apart.
+    assert!(missing.contains("8 packet(s) carry the probe's tag without the rest of its fingerprint"), "{missing}");
+    // Each capture's span, marked as not covering the send time.
+    assert!(missing.contains("k8s-node1_eth0.pcap 2026-11-26T20:47:57Z..2026-11-26T20:47:57Z (not while"), "{missing}");
+    assert!(missing.contains("7 without packets); k8s-node2"), "{missing}");
+    assert!(
+        missing.contains("(not while the probe was sent)") && missing.contains("probe.json records it sent at"),
+        "{missing}"
+    );
+}
+
+#[test]
+fn a_bad_group_line_costs_that_group_only() {
+    // A prompt pasted above the groups: the groups are all there, the path is the sample's.
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = copy_sample("pod-to-service-remote", tmp.path(), &|_| true);
+    let groups = dir.join("k8s-node1/groups");
+    let text = std::fs::read_to_string(&groups).unwrap();
+    std::fs::write(&groups, format!("user@k8s-node1:~$ ovs-ofctl dump-groups br-int\n{text}")).unwrap();
+    let (v, code) = analyze(&[dir.to_str().unwrap()]);
+    let (expected, _) = analyze(&[sample("pod-to-service-remote").to_str().unwrap()]);
+    assert_eq!(code, 0, "{v}");
+    assert_eq!(shape(&v), shape(&expected), "the rest of the groups give the same path");
+    let bad = findings(&v, "bad-input").join("\n");
+    assert!(
+        bad.contains(&format!(
+            "k8s-node1: {}:1: not a group: expected `group_id=N,type=TYPE,bucket=...`; line skipped (it reads `user@k8s-node1",
+            groups.display()
+        )),
+        "{bad}"
+    );
+    let (_, verbose, _) = run(&[dir.to_str().unwrap(), "--format", "json", "-o", "-", "-v"]);
+    assert!(verbose.contains(" groups (1 line skipped)"), "-v says what the groups file lost: {verbose}");
+
+    // The Service's own group damaged, and nothing but the flows to go by: the simulation
+    // cannot know the group's buckets, so it stops there — never "group 2 does not exist: drop".
+    let dir = copy_sample("pod-to-service-remote", &tmp.path().join("sim"), &|p| {
+        let capture = p.extension().is_some_and(|e| e == "pcap" || e == "pcapng");
+        !capture && !p.components().any(|c| c.as_os_str() == "before")
+    });
+    let groups = dir.join("k8s-node1/groups");
+    let text = std::fs::read_to_string(&groups).unwrap();
+    let damaged = text.replace("group_id=2,type=select,", "group_id=2,type=selct,");
+    assert_ne!(text, damaged);
+    std::fs::write(&groups, damaged).unwrap();
+    let (v, code) = analyze(&[dir.to_str().unwrap()]);
+    assert_eq!(code, 3, "{v}");
+    for (node, obs) in shape(&v) {
+        assert!(obs.iter().all(|o| !o.ends_with("/Dropped")), "{node}: {obs:?}");
+    }
+    let bad = findings(&v, "bad-input").join("\n");
+    assert!(bad.contains(&format!("{}:2: type=selct: unknown group type", groups.display())), "{bad}");
+    let all = v["findings"].to_string();
+    assert!(
+        all.contains("group 2 is unresolved")
+            && all.contains("had 1 line(s) that are not groups skipped (the first at line 2)"),
+        "{v}"
+    );
+    assert_every_observation_has_a_basis(&v);
+}

@@ -169,3 +169,76 @@ fn json_values_use_the_field_syntax() {
     let fields = tunnel["flow"]["match"]["fields"].as_array().unwrap();
     assert!(fields.iter().any(|m| m["field"] == "nw_dst" && m["value"] == "10.10.1.0/24"));
 }
+
+#[test]
+fn hit_says_what_skipped_lines_leave_unknown() {
+    // The earlier dump lost its table=1 flow to a damaged line; the later one a pasted prompt.
+    let tmp = tempfile::tempdir().unwrap();
+    let before = "cookie=0x1, duration=10.000s, table=0, n_packets=5, n_bytes=500, idle_age=1, priority=200,ip actions=goto_table:1\n\
+                  cookie=0x1, duration=10.000s, table=1, n_packets=9, n_bytes=900, idle_age=1, priority=0,reg0=zz actions=NORMAL\n";
+    let after = "user@node:~$ ovs-ofctl dump-flows br-int\n\
+                 cookie=0x1, duration=12.000s, table=0, n_packets=6, n_bytes=574, idle_age=0, priority=200,ip actions=goto_table:1\n\
+                 cookie=0x1, duration=12.000s, table=1, n_packets=10, n_bytes=974, idle_age=0, priority=0 actions=NORMAL\n";
+    std::fs::write(tmp.path().join("before"), before).unwrap();
+    std::fs::write(tmp.path().join("after"), after).unwrap();
+    let run = |format: &str| {
+        hoptrace()
+            .arg("flows")
+            .arg(tmp.path().join("before"))
+            .arg(tmp.path().join("after"))
+            .args(["--hit", "-q", "--format", format])
+            .output()
+            .unwrap()
+    };
+    let out = run("text");
+    let text = String::from_utf8(out.stdout).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 2, "{text}");
+    assert!(lines[0].starts_with("+1 packets +74 bytes  cookie=0x1"), "{text}");
+    // Its whole counter, not a delta: marked unknown, never shown as ten packets of the probe's.
+    assert!(lines[1].starts_with("+10? packets +974? bytes  cookie=0x1"), "{text}");
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        stderr.contains(
+            "before: 1 line(s) skipped, so the counters of the flows on them are unknown: 1 flow(s) shown with `?`"
+        ),
+        "{stderr}"
+    );
+    assert!(stderr.contains("after: 1 line(s) skipped: whether the flows on them were hit is unknown"), "{stderr}");
+    let v: serde_json::Value = serde_json::from_slice(&run("json").stdout).unwrap();
+    assert_eq!(v[1]["delta_unknown"], true, "{v}");
+    assert!(v[0].get("delta_unknown").is_none(), "{v}");
+}
+
+#[test]
+fn coloured_and_html_pasted_dumps_read_as_printed() {
+    let tmp = tempfile::tempdir().unwrap();
+    let plain = "cookie=0x1, table=0, priority=200,ip,nw_dst=10.0.0.1 actions=load:0x1->NXM_NX_REG1[],goto_table:1\n\
+                 table=1, priority=0 actions=drop\n";
+    // `ovs-ofctl --color`: keywords wrapped in SGR sequences.
+    let ansi = plain
+        .replace("cookie=", "\u{1b}[35mcookie=\u{1b}[m")
+        .replace("table=", "\u{1b}[35mtable=\u{1b}[m")
+        .replace("actions=", "\u{1b}[1;34mactions=\u{1b}[m");
+    // Copied from a web page: bold items, a line break tag, `->` as `-&gt;`.
+    let html = plain
+        .replace("nw_dst=10.0.0.1", "<b>nw_dst=10.0.0.1</b>")
+        .replace("->", "-&gt;")
+        .replace("drop\n", "drop<br>\n");
+    let flows = |name: &str, text: &str| {
+        let p = tmp.path().join(name);
+        std::fs::write(&p, text).unwrap();
+        let out = hoptrace().arg("flows").arg(&p).args(["--no-stats", "-q"]).output().unwrap();
+        assert!(out.status.success(), "{name}");
+        (String::from_utf8(out.stdout).unwrap(), String::from_utf8(out.stderr).unwrap())
+    };
+    let (expected, quiet) = flows("plain", plain);
+    assert!(quiet.is_empty(), "{quiet}");
+    let (text, stderr) = flows("ansi", &ansi);
+    assert_eq!(text, expected);
+    assert!(stderr.contains("ansi: 2 line(s) held ANSI colour codes (`ovs-ofctl --color`"), "{stderr}");
+    let (text, stderr) = flows("html", &html);
+    assert_eq!(text, expected);
+    assert!(stderr.contains("html: 2 line(s) held HTML markup"), "{stderr}");
+    assert!(!stderr.contains("unknown match field"), "markup is no match item: {stderr}");
+}

@@ -19,7 +19,7 @@ fn sample_probe() -> Probe {
 }
 
 fn scan(probe: &Probe, path: &Path) -> FileScan {
-    let target = ScanTarget::probe("n", &probe.fingerprint, Some(probe.ends()));
+    let target = ScanTarget::probe("n", &probe.fingerprint, Some(probe.ends()), &[]);
     scan_file(&target, path, None)
 }
 

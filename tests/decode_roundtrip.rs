@@ -5,7 +5,9 @@
 
 use etherparse::{IpDscp, IpHeaders, IpNumber, Ipv4Header, Ipv6FlowLabel, Ipv6Header, PacketBuilder};
 use hoptrace::capture::LinkType;
-use hoptrace::decode::{decode, match_fingerprint, may_carry_tag, Match, TransportInfo, TunnelKind};
+use hoptrace::decode::{
+    decode, match_fingerprint, may_carry_tag, FlowTuple, Match, Prefilter, TransportInfo, TunnelKind,
+};
 use hoptrace::probe::Fingerprint;
 use proptest::prelude::*;
 use std::net::IpAddr;
@@ -170,5 +172,16 @@ proptest! {
         }
         prop_assert_eq!(match_fingerprint(&fp, &ip, Some(&t)), Match::Probe);
         prop_assert!(may_carry_tag(p.dscp, LinkType::ETHERNET, &frame));
+        // Under another tag, the frame's own 5-tuple still takes it to the decoder, and the
+        // tuple matches what the decoder found; a tuple one address off does neither.
+        let tuple = FlowTuple { src: ip.src, dst: ip.dst, protocol: ip.protocol, src_port: None, dst_port: None };
+        let other = p.dscp ^ 1;
+        prop_assert!(Prefilter::new(other, &[tuple]).may_match(LinkType::ETHERNET, &frame));
+        prop_assert!(tuple.matches(&ip, Some(&t)));
+        let off = FlowTuple { src: if p.v6 { "fd00::ffff".parse().unwrap() } else { [203, 0, 113, 255].into() }, ..tuple };
+        prop_assert!(!off.matches(&ip, Some(&t)));
+        if !p.v6 && !may_carry_tag(other, LinkType::ETHERNET, &frame) {
+            prop_assert!(!Prefilter::new(other, &[off]).may_match(LinkType::ETHERNET, &frame));
+        }
     }
 }

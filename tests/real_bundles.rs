@@ -323,18 +323,166 @@ fn v1_4_json_agentinfo_and_openflow13_numeric_flows() {
 }
 
 /// Two bundles of one node (two SupportBundleCollections, or two antctl runs in one directory)
-/// do not silently replace each other: the second is used and the input problem says so.
+/// are never merged: the one collected later by agentinfo's heartbeat is used (whatever the
+/// names' order), the same heartbeat twice is one collection given twice, and without heartbeats
+/// neither is used; the input problem names both.
 #[test]
-fn two_bundles_of_one_node_are_reported() {
+fn two_bundles_of_one_node_are_chosen_by_heartbeat_or_refused() {
     let tmp = tempfile::tempdir().unwrap();
-    let agent = node_dir(tmp.path(), "agent", &[("agentinfo", bundles("v2.6/agentinfo"))]);
+    let info = std::fs::read_to_string(bundles("v2.6/agentinfo")).unwrap();
+    let beat = "lastheartbeattime: 2026-08-21T02:15:42.123456789Z";
+    assert!(info.contains(beat), "the fixture's heartbeat");
+    let bundle = |dir: &str, text: &str, name: &str, root: &Path| {
+        let stage = tmp.path().join(dir);
+        std::fs::create_dir_all(&stage).unwrap();
+        std::fs::write(stage.join("agentinfo"), text).unwrap();
+        std::fs::create_dir_all(root).unwrap();
+        pack(&stage, &root.join(name));
+    };
+    let earlier = info.replace(beat, "lastheartbeattime: 2026-08-20T09:00:00Z");
+    let no_beat = info.replace(&format!("  {beat}\n"), "");
+    assert_ne!(no_beat, info);
+
+    // The later collection sorts first by name: the heartbeat decides, not the name.
     let root = tmp.path().join("uploads");
-    std::fs::create_dir_all(&root).unwrap();
-    pack(&agent, &root.join("k8s-node-2_sbc-before.tar.gz"));
-    pack(&agent, &root.join("k8s-node-2_sbc-incident.tar.gz"));
+    bundle("later", &info, "k8s-node-2_a-incident.tar.gz", &root);
+    bundle("earlier", &earlier, "k8s-node-2_b-baseline.tar.gz", &root);
     let inputs = discover(&[root.display().to_string()]);
     assert_eq!(inputs.nodes.len(), 1);
-    assert!(inputs.nodes[0].artifacts.as_ref().unwrap().origin.ends_with("k8s-node-2_sbc-incident.tar.gz"));
+    assert!(inputs.nodes[0].artifacts.as_ref().unwrap().origin.ends_with("k8s-node-2_a-incident.tar.gz"));
     assert_eq!(inputs.problems.len(), 1, "{:?}", inputs.problems);
-    assert!(inputs.problems[0].1.contains("a second bundle of node k8s-node-2"), "{:?}", inputs.problems);
+    let why = &inputs.problems[0].1;
+    assert!(
+        why.contains("k8s-node-2_b-baseline.tar.gz (agentinfo heartbeat 2026-08-20T09:00:00.000000000Z) and ")
+            && why.contains("k8s-node-2_a-incident.tar.gz (heartbeat 2026-08-21T02:15:42.123456789Z); the later, "),
+        "{why}"
+    );
+
+    // One collection given twice.
+    let root = tmp.path().join("copies");
+    bundle("later", &info, "k8s-node-2_sbc.tar.gz", &root);
+    bundle("later", &info, "k8s-node-2_sbc-copy.tar.gz", &root);
+    let inputs = discover(&[root.display().to_string()]);
+    assert!(inputs.nodes[0].artifacts.is_some());
+    assert!(inputs.problems[0].1.contains("the same collection given twice"), "{:?}", inputs.problems);
+
+    // Nothing tells which is current: neither is used, both are named.
+    let root = tmp.path().join("unknown");
+    bundle("later", &info, "k8s-node-2_x.tar.gz", &root);
+    bundle("none", &no_beat, "k8s-node-2_y.tar.gz", &root);
+    let inputs = discover(&[root.display().to_string()]);
+    assert!(inputs.nodes.iter().all(|n| n.artifacts.is_none()), "{:?}", inputs.nodes);
+    let why = &inputs.problems[0].1;
+    assert!(
+        why.contains("k8s-node-2_x.tar.gz and ")
+            && why.contains("k8s-node-2_y.tar.gz")
+            && why.contains("neither is used"),
+        "{why}"
+    );
+}
+
+/// Copies a directory tree.
+fn copy_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let p = e.unwrap().path();
+        let dst = to.join(p.file_name().unwrap());
+        if p.is_dir() {
+            copy_tree(&p, &dst);
+        } else {
+            std::fs::copy(&p, &dst).unwrap();
+        }
+    }
+}
+
+/// The output action of a probe leaving through the gateway in encap mode follows the agent's
+/// release: `ForwardedOutOfOverlay` up to v2.4, `ForwardedOutOfNetwork` from v2.5.0
+/// (antrea-io/antrea#7481, listed in the 2.5.0 changelog). The sample records v2.6.0.
+#[test]
+fn the_gateway_exit_is_named_as_the_agents_release_names_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    for (version, action) in [
+        (None, "ForwardedOutOfNetwork"),
+        (Some("v2.4.3"), "ForwardedOutOfOverlay"),
+        (Some("v1.15.1"), "ForwardedOutOfOverlay"),
+        (Some("v2.5.0"), "ForwardedOutOfNetwork"),
+    ] {
+        let dir = tmp.path().join(version.unwrap_or("as-recorded"));
+        copy_tree(&support::sample("pod-to-external"), &dir);
+        let info = dir.join("k8s-node1").join("agentinfo");
+        let text = std::fs::read_to_string(&info).unwrap();
+        assert!(text.contains("version: \"v2.6.0\""), "the sample's recorded release");
+        if let Some(v) = version {
+            std::fs::write(&info, text.replace("version: \"v2.6.0\"", &format!("version: \"{v}\""))).unwrap();
+        }
+        let (v, _, code) = analyze(&[dir.to_str().unwrap()]);
+        assert_eq!((v["phase"].as_str(), code), (Some("Succeeded"), 0), "{version:?}: {v}");
+        let last = v["results"][0]["observations"].as_array().unwrap().last().unwrap().clone();
+        assert_eq!(
+            (last["component"].as_str(), last["action"].as_str()),
+            (Some("Forwarding"), Some(action)),
+            "{version:?}: {v}"
+        );
+        // Either name keeps its evidence: the sighting on the gateway.
+        assert!(last["interface"] == "antrea-gw0", "{version:?}: {last}");
+    }
+}
+
+/// Agents before v1.5 write no policy files (antrea-io/antrea#3082); the controller's bundle
+/// holds the cluster-wide policies and groups, which then name the node's policy rules.
+#[test]
+fn a_bundle_without_policy_files_takes_the_controllers() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("k8s-np-ingress-drop");
+    copy_tree(&support::sample("k8s-np-ingress-drop"), &dir);
+    let controller = tmp.path().join("controller");
+    std::fs::create_dir_all(&controller).unwrap();
+    std::fs::copy(bundles("v2.6-controller/controllerinfo"), controller.join("controllerinfo")).unwrap();
+    for f in ["networkpolicies", "addressgroups", "appliedtogroups"] {
+        std::fs::rename(dir.join("k8s-node1").join(f), controller.join(f)).unwrap();
+    }
+    let policy_of_egress = |v: &serde_json::Value| -> Option<String> {
+        v["results"][0]["observations"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|o| o["componentInfo"] == "EgressRule")
+            .and_then(|o| o["networkPolicy"].as_str().map(str::to_string))
+    };
+    // Without the controller's bundle the sender's rule cannot be named.
+    let (v, _, _) = analyze(&[dir.to_str().unwrap()]);
+    assert_ne!(policy_of_egress(&v).as_deref(), Some("K8sNetworkPolicy:default/allow-client-egress"), "{v}");
+    // With it, the rule is named, and -v says where the policies came from.
+    pack(&controller, &dir.join("controller.tar.gz"));
+    let (v, stderr, _) = analyze(&[dir.to_str().unwrap()]);
+    assert_eq!(policy_of_egress(&v).as_deref(), Some("K8sNetworkPolicy:default/allow-client-egress"), "{v}");
+    assert!(stderr.contains("its cluster-wide policies stand in for those of k8s-node1"), "{stderr}");
+    assert!(stderr.contains("policies (from ") && stderr.contains("controller.tar.gz)"), "{stderr}");
+    // k8s-node2 has its own files: they are kept.
+    assert!(!stderr.contains("stand in for those of k8s-node1, k8s-node2"), "{stderr}");
+}
+
+/// A Windows agent's bundle (`pkg/support/dump_windows.go`: `ipconfig`, `routes`,
+/// `network-adapters`, `HNSNetwork`, `HNSEndpoint`, no `address`/`link`/`route`) is read for what
+/// hoptrace models, and says plainly what it does not.
+#[test]
+fn a_windows_agent_bundle_says_what_is_not_modelled() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = node_dir(tmp.path(), "win-node", &[("agentinfo", bundles("v2.6/agentinfo"))]);
+    std::fs::write(dir.join("ipconfig"), "Windows IP Configuration\r\n").unwrap();
+    std::fs::write(dir.join("HNSNetwork"), "Name : antrea-hnsnetwork\r\n").unwrap();
+    let expect = "a Windows agent's bundle (ipconfig, HNSNetwork): hoptrace does not read these members";
+    let a = NodeArtifacts::open(&dir).unwrap();
+    assert!(a.warnings.iter().any(|w| w.contains(expect)), "{:?}", a.warnings);
+    let archive = tmp.path().join("agent_k8s-node-2.tar.gz");
+    pack(&dir, &archive);
+    let a = NodeArtifacts::open(&archive).unwrap();
+    assert!(
+        a.warnings.iter().any(|w| w.contains(expect) && w.contains("simulated as a Linux agent's")),
+        "{:?}",
+        a.warnings
+    );
+    // A Linux agent's bundle says nothing of the kind.
+    let linux = node_dir(tmp.path(), "linux-node", &[("agentinfo", bundles("v2.6/agentinfo"))]);
+    assert!(NodeArtifacts::open(&linux).unwrap().warnings.is_empty());
 }

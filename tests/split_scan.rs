@@ -176,7 +176,7 @@ fn build(c: &Capture) -> Vec<u8> {
 
 fn scan(path: &Path, threads: usize, options: SplitOptions) -> FileScan {
     let fp = fingerprint();
-    let target = ScanTarget::probe("n", &fp, None);
+    let target = ScanTarget::probe("n", &fp, None, &[]);
     let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
     let files = [path.to_path_buf()];
     pool.install(|| scan_files_with(&target, &files, None, options)).remove(0)

@@ -5,7 +5,7 @@
 #![no_main]
 
 use hoptrace::capture::LinkType;
-use hoptrace::decode::{decode, match_fingerprint, may_carry_tag};
+use hoptrace::decode::{decode, match_fingerprint, may_carry_tag, FlowTuple, Prefilter};
 use hoptrace::probe::Fingerprint;
 use libfuzzer_sys::fuzz_target;
 use std::alloc::{GlobalAlloc, Layout, System};
@@ -58,6 +58,11 @@ fuzz_target!(|data: &[u8]| {
     // The prefilter must never skip a frame whose innermost header carries the tag.
     assert!(prefilter_ok, "prefilter rejected DSCP {fp_dscp:?}");
     if let Some(ip) = d.ip {
+        // Nor a frame whose innermost header has a 5-tuple's addresses and protocol, under
+        // another tag.
+        let tuple = FlowTuple { src: ip.src, dst: ip.dst, protocol: ip.protocol, src_port: None, dst_port: None };
+        let other_tag = ip.dscp ^ 1;
+        assert!(Prefilter::new(other_tag, &[tuple]).may_match(link, frame), "prefilter rejected a 5-tuple");
         let fp = Fingerprint {
             dscp: ip.dscp,
             ip_version: ip.version,

@@ -5,7 +5,7 @@
 
 #![no_main]
 
-use hoptrace::ovs::{Flow, FlowDump, Group, PortTable};
+use hoptrace::ovs::{Flow, FlowDump, Group, GroupDump, PortTable};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
@@ -17,7 +17,9 @@ fuzz_target!(|data: &[u8]| {
         }
         // A dump remembers repeated action texts and match items; each flow must still be what
         // its line gives on its own (lines that parse alone: not continued, not numbered).
-        let lines: Vec<&str> = text.split('\n').collect();
+        // Lines as the dump reads them: pasted colour codes and markup removed.
+        let cleaned: Vec<String> = text.split('\n').map(|l| hoptrace::ovs::noise::clean(l).0.into_owned()).collect();
+        let lines: Vec<&str> = cleaned.iter().map(String::as_str).collect();
         for (f, n) in dump.flows.iter().zip(&dump.lines) {
             let Some(line) = n.checked_sub(1).and_then(|i| lines.get(i)).map(|l| l.trim_ascii()) else { continue };
             if line.ends_with('\\') || line.starts_with(|c: char| c.is_ascii_digit()) {
@@ -44,6 +46,14 @@ fuzz_target!(|data: &[u8]| {
         if let Ok(g) = Group::parse(line) {
             assert_eq!(Group::parse(&g.to_string()).as_ref(), Ok(&g));
         }
+    }
+    // A group dump keeps what parses; its skipped list is bounded.
+    if let Ok(groups) = GroupDump::parse(&text, "fuzz") {
+        assert!(groups.skipped.len() <= hoptrace::ovs::flow::MAX_SKIPPED_LINES);
+        for g in &groups.groups {
+            assert_eq!(Group::parse(&g.to_string()).as_ref(), Ok(g));
+        }
+        let _ = (groups.warnings(), groups.missing_group_note());
     }
     let _ = PortTable::parse(&text);
     let _ = hoptrace::bundle::lenient::documents(&text);

@@ -35,7 +35,7 @@ fuzz_target!(|data: &[u8]| {
         udp_length: None,
         sctp_initiate_tag: None,
     };
-    let target = ScanTarget::probe("n", &fp, None);
+    let target = ScanTarget::probe("n", &fp, None, &[]);
     let files = [path.clone()];
     let one = scan_files_with(&target, &files, None, SplitOptions { chunk_bytes: None, enabled: false });
     let split = pool().install(|| scan_files_with(&target, &files, None, SplitOptions { chunk_bytes: Some(chunk), enabled: true }));

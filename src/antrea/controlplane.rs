@@ -78,6 +78,11 @@ pub struct AgentInfo {
     /// `localPodNum`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub local_pod_num: Option<u64>,
+    /// The latest `agentConditions[].lastHeartbeatTime` (ns since the Unix epoch): taken while
+    /// the bundle was dumped, so it says when the bundle was collected (in a controller's
+    /// fallback bundle it is the CR's last update).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub heartbeat_ns: Option<i64>,
 }
 
 /// A member of an address or applied-to group.

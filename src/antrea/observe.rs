@@ -9,6 +9,7 @@ use super::node::PortRole;
 use super::observation::{Action, Component, Observation};
 use super::registers::REMOTE_SNAT;
 use super::tables::{Direction, Table};
+use super::version::AntreaVersion;
 use std::net::IpAddr;
 
 /// `reg0` bit 19: the probe needs Egress SNAT on a remote Egress node (RemoteSNATRegMark).
@@ -119,6 +120,9 @@ pub struct ObservingNode {
     pub egress: Option<EgressInfo>,
     /// The Egress IP that `pkt_mark` stands for.
     pub egress_ip_for_mark: Option<String>,
+    /// The agent's release (agentinfo `version`), which picks the vocabulary where releases
+    /// differ; unknown: the current release's.
+    pub version: Option<AntreaVersion>,
 }
 
 /// Resolves conj ids to the rules they realise (from the bundle's policies, per-policy dumps, ...).
@@ -247,6 +251,10 @@ fn output_observations(node: &ObservingNode, state: &TerminalState) -> Vec<Obser
     } else if to_gateway_ip && is_gateway {
         out.push(output(Action::Delivered));
     } else if node.mode.encap_capable() && is_gateway {
+        // Up to v2.4 every exit through the gateway in these modes was `ForwardedOutOfOverlay`
+        // (see [`AntreaVersion::says_forwarded_out_of_overlay`]).
+        let legacy = node.version.is_some_and(AntreaVersion::says_forwarded_out_of_overlay);
+        let out_of_network = if legacy { Action::ForwardedOutOfOverlay } else { Action::ForwardedOutOfNetwork };
         if state.pkt_mark != 0 {
             // With no tun_dst the source Pod is local: name, IP and node of its Egress; a probe
             // that arrived over a tunnel only has the IP the mark stands for.
@@ -255,7 +263,9 @@ fn output_observations(node: &ObservingNode, state: &TerminalState) -> Vec<Obser
                 e.egress_ip = node.egress_ip_for_mark.clone().or(e.egress_ip);
             }
             out.push(e);
-            out.push(output(Action::ForwardedOutOfNetwork));
+            out.push(output(out_of_network));
+        } else if legacy {
+            out.push(output(out_of_network));
         } else if node.wireguard && node.dst_remote_node_ip.is_some() {
             let mut o = output(Action::Forwarded);
             o.tunnel_dst_ip = node.dst_remote_node_ip.map(|ip| ip.to_string());
@@ -473,6 +483,16 @@ mod tests {
             summary(&observations(&node(true), &ext, &NoPolicies)),
             ["SpoofGuard/-/Forwarded", "Forwarding/Output/ForwardedOutOfNetwork"]
         );
+        // Agents up to v2.4 name the same exit ForwardedOutOfOverlay; v2.5 and later, and an
+        // unknown version, ForwardedOutOfNetwork.
+        for (version, action) in [("v2.4.3", "ForwardedOutOfOverlay"), ("v2.5.0", "ForwardedOutOfNetwork")] {
+            let agent = ObservingNode { version: AntreaVersion::parse(version), ..node(true) };
+            assert_eq!(
+                summary(&observations(&agent, &ext, &NoPolicies))[1],
+                format!("Forwarding/Output/{action}"),
+                "{version}"
+            );
+        }
         let gw = TerminalState { packet_dst: ip("10.10.0.1"), ..ext.clone() };
         assert_eq!(observations(&node(true), &gw, &NoPolicies)[1].action, Action::Delivered);
         let mut egress_node = node(true);

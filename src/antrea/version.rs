@@ -1,7 +1,8 @@
 //! Antrea release versions, as agentinfo's `version` writes them (`v2.6.0`, `v1.15.1`,
 //! `v2.8.0-dev`, `v1.4.0-3d2c1b0`), and the differences between releases that change how a
 //! bundle is read: fixed table ids before v1.6, OpenFlow 1.3 dumps (no `idle_age`) before v1.8,
-//! no `groups` file before v2.0, no `networkInfo` in agentinfo before v2.6.
+//! no `groups` file before v2.0, `ForwardedOutOfOverlay` up to v2.4, no `networkInfo` in
+//! agentinfo before v2.6.
 
 use serde::Serialize;
 use std::fmt;
@@ -60,6 +61,15 @@ impl AntreaVersion {
     pub fn dumps_groups(self) -> bool {
         self.at_least(2, 0)
     }
+
+    /// Whether the agent reports a probe leaving through the gateway in an encap-capable mode
+    /// (encap, hybrid) as `ForwardedOutOfOverlay`, for every destination: v2.4 and earlier.
+    /// v2.5.0 (antrea-io/antrea#7481, in its 2.5.0 changelog) removed that action for
+    /// `ForwardedOutOfNetwork`, and made an inter-Node Pod destination in hybrid mode
+    /// `Forwarded`.
+    pub fn says_forwarded_out_of_overlay(self) -> bool {
+        !self.at_least(2, 5)
+    }
 }
 
 impl fmt::Display for AntreaVersion {
@@ -78,6 +88,8 @@ mod tests {
         assert_eq!(v("v2.6.0"), Some(AntreaVersion { major: 2, minor: 6, patch: 0 }));
         assert_eq!(v("1.15.1"), Some(AntreaVersion { major: 1, minor: 15, patch: 1 }));
         assert_eq!(v("v2.8.0-dev"), Some(AntreaVersion::new(2, 8)));
+        assert!(v("v2.4.3").unwrap().says_forwarded_out_of_overlay());
+        assert!(!v("v2.5.0").unwrap().says_forwarded_out_of_overlay());
         assert_eq!(v("v1.4.0-3d2c1b0"), Some(AntreaVersion::new(1, 4)));
         assert_eq!(v("v2.6"), Some(AntreaVersion::new(2, 6)));
         assert_eq!(v(""), None);

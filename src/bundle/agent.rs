@@ -9,7 +9,7 @@ pub use crate::antrea::controlplane::{
     RuleService,
 };
 use crate::ovs::flow::FileError;
-use crate::ovs::group::parse_groups;
+use crate::ovs::group::GroupDump;
 use crate::ovs::{FlowDump, Group, LineError, PortTable};
 use serde::Serialize;
 use serde_json::Value;
@@ -50,6 +50,24 @@ pub const MEMBERS: &[&str] = &[
     "route",
     "link",
 ];
+
+/// Members only a Windows agent's bundle has (`pkg/support/dump_windows.go`): hoptrace reads
+/// none of them.
+const WINDOWS_MEMBERS: &[&str] = &["ipconfig", "routes", "network-adapters", "HNSNetwork", "HNSEndpoint"];
+
+/// What a Windows agent's bundle means for the analysis, said once (`None` for other bundles).
+fn windows_note(origin: &str, members: &[String]) -> Option<String> {
+    let listed: Vec<&str> = WINDOWS_MEMBERS.iter().copied().filter(|m| members.iter().any(|x| x == m)).collect();
+    (!listed.is_empty()).then(|| {
+        format!(
+            "{origin}: a Windows agent's bundle ({}): hoptrace does not read these members (no `address`, `link` or \
+             `route`: interface names and addresses come from agentinfo and the inventory only) and does not model \
+             the Windows pipeline (uplink on br-int, host traffic through OVS): its flows are read and simulated as \
+             a Linux agent's, which this node's results may not match",
+            listed.join(", ")
+        )
+    })
+}
 
 /// Errors reading a node bundle.
 #[derive(Debug, thiserror::Error)]
@@ -104,6 +122,10 @@ impl AgentInfo {
             transport_interface: string(net, "transportInterface"),
             transport_ips,
             local_pod_num: get(v, "localPodNum").and_then(Value::as_u64),
+            heartbeat_ns: array(v, "agentConditions")
+                .iter()
+                .filter_map(|c| get(c, "lastHeartbeatTime")?.as_str().and_then(crate::time::parse_time))
+                .max(),
         }
     }
 }
@@ -326,6 +348,19 @@ pub struct NodeArtifacts {
     /// Whether the bundle (or directory) had no `groups` member: Antrea dumps groups only since
     /// v2.0, so the Service groups the flows use are unknown, not absent.
     pub groups_missing: bool,
+    /// Whether the bundle had no `networkpolicies` member (agents before v1.5 wrote none):
+    /// the policies may then come from the controller's bundle.
+    pub policies_missing: bool,
+    /// Where the policies came from when not from this bundle (the controller's bundle).
+    #[serde(skip)]
+    pub policies_from: Option<String>,
+    /// Lines of the `groups` file that hold no group (each costs that group only; they are in
+    /// [`NodeArtifacts::warnings`]).
+    pub groups_skipped: usize,
+    /// Why a group the flows name that the `groups` file lacks is unknown rather than absent,
+    /// when lines of it were skipped ([`GroupDump::missing_group_note`]).
+    #[serde(skip)]
+    pub groups_note: Option<String>,
     /// Whether this is the Antrea controller's bundle (`controller.tar.gz`, or a fallback
     /// `controller_<node>.tar.gz`): it holds `controllerinfo` or controller logs and neither
     /// `flows` nor `agentinfo`, so it describes no node.
@@ -360,7 +395,10 @@ impl NodeArtifacts {
         }
         let fallback = dir.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
         let marks = dir.join(CONTROLLER_INFO).is_file() || dir.join("logs").join("controller").is_dir();
+        let windows_members: Vec<String> =
+            WINDOWS_MEMBERS.iter().filter(|m| dir.join(m).is_file()).map(|m| m.to_string()).collect();
         let mut a = NodeArtifacts::assemble(origin, NameSource::Directory(&fallback), files)?;
+        a.warnings.extend(windows_note(&a.origin, &windows_members));
         a.controller = marks && a.flows.is_none() && a.agent_info.is_none();
         a.warnings.extend(warnings);
         Ok(a)
@@ -395,6 +433,7 @@ impl NodeArtifacts {
         let mut damage: Option<String> = None;
         // `controllerinfo` or `logs/controller/...`: the controller's bundle.
         let mut controller_marks = false;
+        let mut windows_members: Vec<String> = Vec::new();
         let stream_msg = |what: &str, at: &str, e: &std::io::Error| {
             if streamed.get() > MAX_STREAM {
                 format!(
@@ -438,6 +477,9 @@ impl NodeArtifacts {
                 || in_logs.is_some_and(|i| comps.get(i + 1).is_some_and(|c| c == "controller"))
             {
                 controller_marks = true;
+            }
+            if comps.len() <= 2 && WINDOWS_MEMBERS.contains(&base.as_str()) {
+                windows_members.push(base.clone());
             }
             if comps.len() > 2 || comps.iter().any(|c| c == "logs") || !MEMBERS.contains(&base.as_str()) {
                 continue;
@@ -488,6 +530,7 @@ impl NodeArtifacts {
         }
         let mut a = NodeArtifacts::assemble(origin.clone(), NameSource::Archive(name), files)?;
         a.controller = controller_marks && a.flows.is_none() && a.agent_info.is_none();
+        a.warnings.extend(windows_note(&a.origin, &windows_members));
         a.warnings.extend(warnings);
         Ok(a)
     }
@@ -501,6 +544,7 @@ impl NodeArtifacts {
     ) -> Result<NodeArtifacts, BundleError> {
         let mut a = NodeArtifacts { origin, ..NodeArtifacts::default() };
         a.groups_missing = !files.iter().any(|(m, _, _)| m == "groups");
+        a.policies_missing = !files.iter().any(|(m, _, _)| m == "networkpolicies");
         for (member, where_, text) in files {
             // A YAML document that cannot be read costs that document; the rest is kept.
             let mut yaml = |f: &mut dyn FnMut(Value)| {
@@ -536,7 +580,13 @@ impl NodeArtifacts {
                     a.warnings.extend(dump.warnings());
                     a.flows = Some(dump);
                 }
-                "groups" => a.groups = parse_groups(&text, &where_)?,
+                "groups" => {
+                    let dump = GroupDump::parse(&text, &where_)?;
+                    a.warnings.extend(dump.warnings());
+                    a.groups_skipped = dump.skipped_count();
+                    a.groups_note = dump.missing_group_note();
+                    a.groups = dump.groups;
+                }
                 "ovsports" => a.ports = Some(PortTable::parse(&text)),
                 "address" => {
                     a.addresses = parse_addresses(&text);

@@ -43,6 +43,9 @@ pub struct AnalysisInputs {
     pub problems: Vec<(String, String)>,
     /// Inputs recognised and deliberately not used (the controller's bundle): (file, what it is).
     pub skipped: Vec<(String, String)>,
+    /// The controller's bundle, when one was given: its cluster-wide policies stand in for those
+    /// of agent bundles that have none (before v1.5).
+    pub controller: Option<NodeArtifacts>,
 }
 
 impl AnalysisInputs {
@@ -133,6 +136,7 @@ pub fn discover(inputs: &[String]) -> AnalysisInputs {
         out.problem(&p.path, p.why);
     }
     out.nodes.sort_by(|a, b| a.name.cmp(&b.name));
+    controller_policies(&mut out);
     if let Some(cluster) = &out.cluster {
         for n in &mut out.nodes {
             if let (Some(a), Some(k)) = (n.artifacts.as_mut(), cluster.node(&n.name)) {
@@ -141,6 +145,32 @@ pub fn discover(inputs: &[String]) -> AnalysisInputs {
         }
     }
     out
+}
+
+/// Agents before v1.5 wrote no policy files (antrea-io/antrea#3082): for a node bundle without
+/// them, the controller's bundle's cluster-wide policies and groups are used instead, and `-v`
+/// says so (a policy applied elsewhere is among them; attribution then matches the node's
+/// conjunction clauses against the groups' members, as with the agent's own files).
+fn controller_policies(out: &mut AnalysisInputs) {
+    let Some(c) = out.controller.as_ref() else { return };
+    let mut used = Vec::new();
+    for n in &mut out.nodes {
+        let Some(a) = n.artifacts.as_mut().filter(|a| a.policies_missing && a.flows.is_some()) else { continue };
+        a.network_policies = c.network_policies.clone();
+        a.address_groups = c.address_groups.clone();
+        a.applied_to_groups = c.applied_to_groups.clone();
+        a.policies_from = Some(c.origin.clone());
+        used.push(n.name.clone());
+    }
+    if !used.is_empty() {
+        out.skipped.push((
+            c.origin.clone(),
+            format!(
+                "its cluster-wide policies stand in for those of {} (whose bundle has no policy files, as agents before v1.5 write none)",
+                used.join(", ")
+            ),
+        ));
+    }
 }
 
 /// `NODE:IFACE=FILE`: a capture taken on interface `IFACE` of `NODE`.
@@ -242,6 +272,48 @@ fn add_node_dir(out: &mut AnalysisInputs, walk: &mut Walker, dir: &Path, node: O
     }
 }
 
+/// Two bundles of one node (two SupportBundleCollections, two antctl runs): the one collected
+/// later by agentinfo's heartbeat is used and the message names both with their times; the same
+/// heartbeat twice is one collection given twice; without a heartbeat in both nothing says which
+/// is current, so neither is used. Never merged.
+fn second_bundle(name: &str, first: NodeArtifacts, second: NodeArtifacts) -> (Option<NodeArtifacts>, String) {
+    let beat = |a: &NodeArtifacts| a.agent_info.as_ref().and_then(|i| i.heartbeat_ns);
+    let at = |t: i64| crate::time::rfc3339_nanos(t);
+    match (beat(&first), beat(&second)) {
+        (Some(x), Some(y)) if x == y => {
+            let why = format!(
+                "a second bundle of node {name} with the same agentinfo heartbeat ({}) as {}: the same collection given twice; {} is used",
+                at(x),
+                first.origin,
+                first.origin
+            );
+            (Some(first), why)
+        }
+        (Some(x), Some(y)) => {
+            let ((old, t_old), (new, t_new)) =
+                if x < y { ((first, x), (second, y)) } else { ((second, y), (first, x)) };
+            let why = format!(
+                "two bundles of node {name}: {} (agentinfo heartbeat {}) and {} (heartbeat {}); the later, {}, is used (give the earlier with --before for counter deltas, if the two bracket the probe)",
+                old.origin,
+                at(t_old),
+                new.origin,
+                at(t_new),
+                new.origin
+            );
+            (Some(new), why)
+        }
+        _ => {
+            let why = format!(
+                "two bundles of node {name}: {} and {}, and agentinfo gives no heartbeat in {} to tell which was collected later: neither is used (give the one to analyse, and the other with --before)",
+                first.origin,
+                second.origin,
+                if beat(&first).is_none() && beat(&second).is_none() { "either" } else { "one of them" }
+            );
+            (None, why)
+        }
+    }
+}
+
 fn add_file(out: &mut AnalysisInputs, path: &Path, node: Option<&str>) {
     match classify(path) {
         FileKind::Unreadable(why) => out.problem(path, why),
@@ -250,22 +322,26 @@ fn add_file(out: &mut AnalysisInputs, path: &Path, node: Option<&str>) {
             None => out.problem(path, "a capture needs its node: give it as NODE=FILE or inside a node directory"),
         },
         FileKind::AgentArchive => match NodeArtifacts::open(path) {
-            Ok(a) if a.controller => out.skipped.push((
-                path.display().to_string(),
-                "the Antrea controller's bundle (controllerinfo, controller logs, cluster-wide policies; no OVS flows): it describes no node".to_string(),
-            )),
+            Ok(a) if a.controller => {
+                out.skipped.push((
+                    path.display().to_string(),
+                    "the Antrea controller's bundle (controllerinfo, controller logs, cluster-wide policies; no OVS flows): it describes no node".to_string(),
+                ));
+                if !a.network_policies.is_empty() {
+                    out.controller = Some(a);
+                }
+            }
             Ok(mut a) => {
                 let name = node.map(str::to_string).unwrap_or_else(|| a.node.clone());
                 a.node = name.clone();
                 let slot = &mut out.node_mut(&name).artifacts;
-                let earlier = slot.as_ref().map(|e| e.origin.clone());
-                *slot = Some(a);
-                if let Some(earlier) = earlier {
-                    // Two collections (or two antctl runs) of one node: say which one is used.
-                    out.problem(
-                        path,
-                        format!("a second bundle of node {name} (the first: {earlier}); this one is used, give the other with --before for counter deltas"),
-                    );
+                match slot.take() {
+                    None => *slot = Some(a),
+                    Some(first) => {
+                        let (kept, why) = second_bundle(&name, first, a);
+                        out.node_mut(&name).artifacts = kept;
+                        out.problem(path, why);
+                    }
                 }
             }
             Err(e) => out.problem(path, e.to_string()),

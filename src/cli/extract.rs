@@ -5,6 +5,7 @@ use super::exit::{CliError, SUCCESS};
 use super::Outcome;
 use crate::decode::evidence::{CaptureReport, Evidence, ProbeRef, UnreadInput, EVIDENCE_SCHEMA};
 use crate::decode::scan::{expand_inputs, scan_files, ScanTarget};
+use crate::decode::tuple::FlowTuple;
 use crate::export::write_output;
 use crate::probe::Probe;
 use clap::Args;
@@ -77,7 +78,9 @@ pub fn run(args: &ExtractArgs, quiet: bool, verbose: bool) -> Outcome {
         bar
     });
     let started = Instant::now();
-    let target = ScanTarget::probe(&args.node, &probe.fingerprint, Some(probe.ends()));
+    // Without the node's flows, only the 5-tuple as sent is known.
+    let tuples = [FlowTuple::sent(&probe.ends(), probe.fingerprint.protocol)];
+    let target = ScanTarget::probe(&args.node, &probe.fingerprint, Some(probe.ends()), &tuples);
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(args.threads.unwrap_or(0))
         .build()

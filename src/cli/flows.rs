@@ -197,8 +197,34 @@ struct Row<'a> {
     table_id: Option<u8>,
     #[serde(skip_serializing_if = "Option::is_none")]
     delta: Option<&'a FlowDelta>,
+    /// `--hit`: the flow is not in the earlier dump, which had lines skipped (it may be one of
+    /// them), so its counter since it was added may count packets from before that dump.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    delta_unknown: bool,
     text: String,
     flow: &'a Flow,
+}
+
+/// What `--hit` cannot tell when the dumps had lines skipped: the counters of the flows on those
+/// lines are unknown.
+fn hit_warnings(before: &FlowDump, after: &FlowDump, unknown_rows: usize) -> Vec<String> {
+    let mut out = Vec::new();
+    let (b, a) = (before.skipped_count(), after.skipped_count());
+    if b > 0 {
+        out.push(format!(
+            "{}: {b} line(s) skipped, so the counters of the flows on them are unknown: {unknown_rows} flow(s) shown \
+             with `?` are not in this dump (they may be on those lines), and their count since they were added \
+             may include packets from before it",
+            before.origin
+        ));
+    }
+    if a > 0 {
+        out.push(format!(
+            "{}: {a} line(s) skipped: whether the flows on them were hit is unknown (they are not shown)",
+            after.origin
+        ));
+    }
+    out
 }
 
 /// Runs `hoptrace flows`.
@@ -210,6 +236,8 @@ pub fn run(args: &FlowsArgs, quiet: bool) -> Outcome {
     let inputs: Vec<Input> = args.files.iter().map(|p| load(p)).collect::<Result<_, _>>()?;
     let selected: Vec<&Input> = if args.hit { vec![&inputs[inputs.len() - 1]] } else { inputs.iter().collect() };
     let hit_deltas = if args.hit { Some(deltas(&inputs[0].dump, &inputs[inputs.len() - 1].dump)) } else { None };
+    // A flow missing from an earlier dump that had lines skipped may be one of those lines.
+    let before_skipped = args.hit && inputs[0].dump.skipped_count() > 0;
     let mut rows: Vec<Row<'_>> = Vec::new();
     for input in &selected {
         let want = args.port.as_deref().map(|p| resolve_port(input, p));
@@ -230,6 +258,7 @@ pub fn run(args: &FlowsArgs, quiet: bool) -> Outcome {
                 line: input.dump.lines[i],
                 table_id: input.tables.resolve(&f.table_or_zero()),
                 delta,
+                delta_unknown: before_skipped && delta.is_some_and(|d| d.new),
                 text,
                 flow: f,
             });
@@ -251,6 +280,9 @@ pub fn run(args: &FlowsArgs, quiet: bool) -> Outcome {
                     last_file = r.file;
                 }
                 match r.delta {
+                    Some(d) if r.delta_unknown => {
+                        writeln!(w, "+{}? packets +{}? bytes  {}", d.packets, d.bytes, r.text)?
+                    }
                     Some(d) => writeln!(w, "+{} packets +{} bytes  {}", d.packets, d.bytes, r.text)?,
                     None => writeln!(w, "{}", r.text)?,
                 }
@@ -262,6 +294,15 @@ pub fn run(args: &FlowsArgs, quiet: bool) -> Outcome {
         Ok(()) => {}
         Err(e) if is_broken_pipe(&e) => return Ok(SUCCESS),
         Err(e) => return Err(CliError::usage(format!("{}: cannot write: {e}", args.output.display()))),
+    }
+    if args.hit {
+        for w in hit_warnings(
+            &inputs[0].dump,
+            &inputs[inputs.len() - 1].dump,
+            rows.iter().filter(|r| r.delta_unknown).count(),
+        ) {
+            eprintln!("hoptrace: warning: {w}");
+        }
     }
     if !quiet {
         let total: usize = selected.iter().map(|i| i.dump.flows.len()).sum();

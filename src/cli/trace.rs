@@ -9,7 +9,8 @@ use crate::antrea::observe::TerminalState;
 use crate::antrea::simulated::{cluster, terminal_state, SimNode};
 use crate::bundle::agent::NodeArtifacts;
 use crate::export::write_output;
-use crate::ovs::group::load_groups;
+use crate::ovs::flow::read_text;
+use crate::ovs::group::GroupDump;
 use crate::ovs::sim::multinode::{trace_across, ClusterTrace, Stop};
 use crate::ovs::sim::trace::Outcome as SimOutcome;
 use crate::ovs::sim::Packet;
@@ -154,14 +155,23 @@ fn load_nodes(args: &TraceArgs) -> Result<Vec<SimNode>, CliError> {
         for w in dump.warnings() {
             eprintln!("hoptrace: warning: {w}");
         }
+        let groups = match &args.groups {
+            Some(g) => {
+                let d = GroupDump::parse(&read_text(g)?, &g.display().to_string())?;
+                for w in d.warnings() {
+                    eprintln!("hoptrace: warning: {w}");
+                }
+                d
+            }
+            None => GroupDump::default(),
+        };
         let artifacts = NodeArtifacts {
             node: name.clone(),
             origin: f.display().to_string(),
             flows: Some(dump),
-            groups: match &args.groups {
-                Some(g) => load_groups(g)?,
-                None => vec![],
-            },
+            groups_skipped: groups.skipped_count(),
+            groups_note: groups.missing_group_note(),
+            groups: groups.groups,
             ports: args.ports.as_deref().map(PortTable::load).transpose()?,
             ..NodeArtifacts::default()
         };

@@ -68,13 +68,6 @@ pub struct CaptureReport {
     pub packets: u64,
     /// Bytes of capture data read (after decompression).
     pub bytes: u64,
-    /// The earliest packet time in the file (ns since the Unix epoch): with [`Self::latest_ns`],
-    /// the span the capture covered.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub earliest_ns: Option<i64>,
-    /// The latest packet time in the file.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub latest_ns: Option<i64>,
     /// Link types met (tcpdump names).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub link_types: Vec<String>,
@@ -94,6 +87,21 @@ pub struct CaptureReport {
     /// The first [`MAX_LISTED_NEAR_MISSES`] of them, for telling the user what was there.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub listed_near_misses: Vec<NearMiss>,
+    /// Packets with one of the probe's 5-tuples (as sent, or after a DNAT the inputs predict)
+    /// but not its tag: the probe with its tag cleared or rewritten, or other packets of the
+    /// same connection.
+    #[serde(default, skip_serializing_if = "is_zero_u64")]
+    pub tuple_near_misses: u64,
+    /// The first [`MAX_LISTED_NEAR_MISSES`] of them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub listed_tuple_near_misses: Vec<NearMiss>,
+    /// The earliest packet time in the file (nanoseconds since the Unix epoch): with
+    /// [`CaptureReport::last_ns`], the span the capture covers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_ns: Option<i64>,
+    /// The latest packet time in the file.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_ns: Option<i64>,
     /// Packets that could not be decoded to an IP header, by reason.
     #[serde(default, skip_serializing_if = "Undecoded::is_empty")]
     pub undecoded: Undecoded,
@@ -116,7 +124,7 @@ pub struct CaptureReport {
 /// The most near misses listed per capture file (all are counted).
 pub const MAX_LISTED_NEAR_MISSES: usize = 3;
 
-/// A packet with the probe's tag that is not the probe.
+/// A packet with the probe's tag, or with its 5-tuple, that is not the probe.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct NearMiss {
@@ -134,6 +142,12 @@ pub struct NearMiss {
     /// IPv4 identification or IPv6 flow label.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ident: Option<u32>,
+    /// Its DSCP (absent in evidence written before it was recorded).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dscp: Option<u8>,
+    /// Its source and destination ports (TCP, UDP, SCTP).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ports: Option<(u16, u16)>,
 }
 
 /// Counts of packets that yielded no IP header.

@@ -15,9 +15,11 @@ pub mod sighting;
 pub mod sll;
 pub mod stt;
 pub mod transport;
+pub mod tuple;
 pub mod vxlan;
 
 pub use layers::{decode, Decoded, EthInfo, IpInfo, Stop, TunnelInfo, TunnelKind, MAX_TUNNEL_DEPTH};
-pub use prefilter::may_carry_tag;
+pub use prefilter::{may_carry_tag, Prefilter};
 pub use sighting::{is_reply, match_fingerprint, Match, Sighting};
 pub use transport::TransportInfo;
+pub use tuple::FlowTuple;

@@ -1,25 +1,82 @@
 //! A quick, conservative look at a frame before the full decode: it follows only the common
 //! path of a node capture (Ethernet or Linux cooked, 802.1Q, IPv4, Geneve/VXLAN with Ethernet
-//! inside) to the innermost IPv4 header, and says "certainly not tagged" when that header's DSCP
-//! is not the probe's tag. Anything unusual answers "maybe", and the full decoder decides. Scanning large
-//! captures spends most of its time here, so it reads a few bytes and builds nothing.
+//! inside) to the innermost IPv4 header, and says "certainly not wanted" when that header's DSCP
+//! is not the probe's tag and (with [`Prefilter`]) its addresses and protocol are not those of
+//! one of the probe's 5-tuples. Anything unusual answers "maybe", and the full decoder decides.
+//! Scanning large captures spends most of its time here, so it reads a few bytes and builds
+//! nothing.
 
 use super::bytes::{u16_at, u8_at};
 use super::numbers::{ether_type, ip_proto};
+use super::tuple::{FlowTuple, MAX_TUPLES};
 use super::{geneve, vxlan, MAX_TUNNEL_DEPTH};
 use crate::capture::LinkType;
+use std::net::IpAddr;
 
 /// `false` only when the innermost IP header of the frame (as [`super::decode`] would find it)
 /// certainly does not carry DSCP `tag`.
 pub fn may_carry_tag(tag: u8, link: LinkType, frame: &[u8]) -> bool {
+    check(tag, &[], link, frame)
+}
+
+/// What the scan wants the full decoder to see: packets that may carry the probe's tag, and
+/// IPv4 packets whose innermost addresses and protocol are those of one of the probe's 5-tuples
+/// (the ports are left to the decoder). IPv6 and anything unusual always go to the decoder.
+#[derive(Clone, Debug)]
+pub struct Prefilter {
+    tag: u8,
+    /// IPv4 source and destination address (the 8 bytes as on the wire, read as one native
+    /// word) and protocol, per tuple.
+    v4: Vec<(u64, u8)>,
+}
+
+impl Prefilter {
+    /// A prefilter for `tag` and the IPv4 ones among (the first [`MAX_TUPLES`] of) `tuples`.
+    pub fn new(tag: u8, tuples: &[FlowTuple]) -> Prefilter {
+        let v4 = tuples
+            .iter()
+            .take(MAX_TUPLES)
+            .filter_map(|t| match (t.src, t.dst) {
+                (IpAddr::V4(s), IpAddr::V4(d)) => {
+                    let mut a = [0u8; 8];
+                    a[..4].copy_from_slice(&s.octets());
+                    a[4..].copy_from_slice(&d.octets());
+                    Some((u64::from_ne_bytes(a), t.protocol))
+                }
+                _ => None,
+            })
+            .collect();
+        Prefilter { tag, v4 }
+    }
+
+    /// `false` only when the frame's innermost IP header certainly carries neither the tag nor
+    /// one of the tuples' addresses and protocol.
+    pub fn may_match(&self, link: LinkType, frame: &[u8]) -> bool {
+        check(self.tag, &self.v4, link, frame)
+    }
+}
+
+fn check(tag: u8, v4: &[(u64, u8)], link: LinkType, frame: &[u8]) -> bool {
     if !matches!(link, LinkType::ETHERNET | LinkType::LINUX_SLL | LinkType::LINUX_SLL2) {
         return true;
     }
-    quick(tag, frame, link).unwrap_or(true)
+    let Some(ip) = innermost_ipv4(frame, link) else { return true };
+    // `innermost_ipv4` returns the 20 bytes of the fixed header.
+    if ip.len() < 20 || ip[1] >> 2 == tag {
+        return true;
+    }
+    if v4.is_empty() {
+        return false;
+    }
+    let mut addrs = [0u8; 8];
+    addrs.copy_from_slice(&ip[12..20]);
+    let addrs = u64::from_ne_bytes(addrs);
+    v4.iter().any(|&(a, protocol)| a == addrs && ip[9] == protocol)
 }
 
-/// `None` means "could not tell".
-fn quick(tag: u8, frame: &[u8], link: LinkType) -> Option<bool> {
+/// The innermost IPv4 header (at least its 20 fixed bytes) the decoder would stop at, when the
+/// frame follows the common path; `None` means "could not tell".
+fn innermost_ipv4(frame: &[u8], link: LinkType) -> Option<&[u8]> {
     let mut b = frame;
     let mut outermost = true;
     for _ in 0..=MAX_TUNNEL_DEPTH {
@@ -54,17 +111,17 @@ fn quick(tag: u8, frame: &[u8], link: LinkType) -> Option<bool> {
         if first >> 4 != 4 || ihl < 20 {
             return None;
         }
-        let dscp = u8_at(b, ip + 1)? >> 2;
-        let protocol = u8_at(b, ip + 9)?;
-        let fragment_offset = u16_at(b, ip + 6)? & 0x1fff;
-        let total_len = u16_at(b, ip + 2)? as usize;
+        let header = b.get(ip..ip + 20)?;
+        let protocol = header[9];
+        let fragment_offset = u16_at(header, 6)? & 0x1fff;
+        let total_len = u16_at(header, 2)? as usize;
         if fragment_offset != 0 {
-            return Some(dscp == tag);
+            return Some(header);
         }
         if protocol != ip_proto::UDP {
             // GRE, STT and IP-in-IP tunnels are left to the full decoder; other protocols end here.
             let tunnel = matches!(protocol, ip_proto::GRE | ip_proto::TCP | ip_proto::IPV4 | ip_proto::IPV6);
-            return if tunnel { None } else { Some(dscp == tag) };
+            return if tunnel { None } else { Some(header) };
         }
         // Like the decoder, look no further than the IP total length (0 means a segmentation
         // offload super-packet: left to the decoder).
@@ -93,7 +150,7 @@ fn quick(tag: u8, frame: &[u8], link: LinkType) -> Option<bool> {
         } else if is(vxlan::GPE_PORT) {
             return None;
         } else {
-            return Some(dscp == tag);
+            return b.get(ip..ip + 20);
         }
     }
     None
@@ -121,5 +178,23 @@ mod tests {
         }
         // Other link types are always left to the decoder.
         assert!(may_carry_tag(7, LinkType::RAW, &ipv4(0)));
+    }
+
+    #[test]
+    fn untagged_packets_of_a_tuple_pass() {
+        let mut eth = vec![0u8; 12];
+        eth.extend([0x08, 0x00]);
+        eth.extend(ipv4(0));
+        let tuple = |src: [u8; 4], protocol| FlowTuple {
+            src: src.into(),
+            dst: [10, 0, 0, 2].into(),
+            protocol,
+            src_port: None,
+            dst_port: None,
+        };
+        assert!(!Prefilter::new(7, &[]).may_match(LinkType::ETHERNET, &eth));
+        assert!(Prefilter::new(7, &[tuple([10, 0, 0, 1], 1)]).may_match(LinkType::ETHERNET, &eth));
+        assert!(!Prefilter::new(7, &[tuple([10, 0, 0, 9], 1)]).may_match(LinkType::ETHERNET, &eth));
+        assert!(!Prefilter::new(7, &[tuple([10, 0, 0, 1], 17)]).may_match(LinkType::ETHERNET, &eth));
     }
 }

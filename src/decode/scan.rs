@@ -7,9 +7,10 @@ use super::evidence::{CaptureReport, ErrorReport, NearMiss, Undecoded, MAX_LISTE
 use super::identity::{self, Key};
 use super::layers::IpInfo;
 use super::layers::{decode, Stop};
-use super::prefilter::may_carry_tag;
+use super::prefilter::Prefilter;
 use super::sighting::{is_reply, match_fingerprint, Match, PacketContext, Sighting};
 use super::transport::TransportInfo;
+use super::tuple::{FlowTuple, MAX_TUPLES};
 use crate::capture::iface::{interface_from_file_name, is_placeholder_name};
 use crate::capture::reader::{read_range, RangeEnd, RangeStop, ReadState, ReadSummary, MAX_DAMAGE_REPORTS};
 use crate::capture::sniff::is_capture_file;
@@ -33,9 +34,19 @@ pub struct ScanTarget<'a> {
 
 impl<'a> ScanTarget<'a> {
     /// A scan for the probe with `fingerprint` (`ends`, when given, tells it from replies that
-    /// carry its fingerprint; `None` takes every fingerprint match as the probe).
-    pub fn probe(node: &'a str, fingerprint: &'a Fingerprint, ends: Option<ProbeEnds>) -> ScanTarget<'a> {
-        ScanTarget { node, want: Want::Probe { fingerprint, ends } }
+    /// carry its fingerprint; `None` takes every fingerprint match as the probe); packets with
+    /// one of `tuples` but not the tag are counted as near misses.
+    pub fn probe(
+        node: &'a str,
+        fingerprint: &'a Fingerprint,
+        ends: Option<ProbeEnds>,
+        tuples: &'a [FlowTuple],
+    ) -> ScanTarget<'a> {
+        let tuples = &tuples[..tuples.len().min(MAX_TUPLES)];
+        ScanTarget {
+            node,
+            want: Want::Probe { fingerprint, ends, tuples, prefilter: Prefilter::new(fingerprint.dscp, tuples) },
+        }
     }
 }
 
@@ -48,6 +59,11 @@ pub enum Want<'a> {
         fingerprint: &'a Fingerprint,
         /// The probe's ends.
         ends: Option<ProbeEnds>,
+        /// The probe's 5-tuples (as sent, and after the DNATs the inputs predict), at most
+        /// [`MAX_TUPLES`]: packets with one of them but not the tag are near misses.
+        tuples: &'a [FlowTuple],
+        /// The cheap test of a frame before decoding: the tag, or one of the tuples.
+        prefilter: Prefilter,
     },
     /// Real packets (`analyze --match`): every packet with a transport header whose headers and
     /// identity [`Key`] the selector accepts; [`FileScan::keys`] holds each one's key.
@@ -167,6 +183,8 @@ struct Collected {
     replies: u64,
     near_misses: u64,
     listed_near_misses: Vec<NearMiss>,
+    tuple_near_misses: u64,
+    listed_tuple_near_misses: Vec<NearMiss>,
 }
 
 impl Collected {
@@ -188,8 +206,8 @@ impl Collected {
                 self.interfaces.push(name.to_string());
             }
         }
-        if let Want::Probe { fingerprint, .. } = &target.want {
-            if !may_carry_tag(fingerprint.dscp, pkt.link_type, pkt.data) {
+        if let Want::Probe { prefilter, .. } = &target.want {
+            if !prefilter.may_match(pkt.link_type, pkt.data) {
                 return;
             }
         }
@@ -213,8 +231,8 @@ impl Collected {
             captured_length: pkt.data.len() as u32,
             original_length: pkt.orig_len,
         };
-        let (fingerprint, ends) = match &target.want {
-            Want::Probe { fingerprint, ends } => (*fingerprint, ends),
+        let (fingerprint, ends, tuples) = match &target.want {
+            Want::Probe { fingerprint, ends, tuples, .. } => (*fingerprint, ends, *tuples),
             Want::Keyed(select) => {
                 let transport = d.transport.as_ref();
                 let payload = d
@@ -230,18 +248,26 @@ impl Collected {
         };
         let m = match_fingerprint(fingerprint, &ip, d.transport.as_ref());
         if m == Match::No {
-            if ip.dscp == fingerprint.dscp {
-                self.near_misses += 1;
-                if self.listed_near_misses.len() < MAX_LISTED_NEAR_MISSES {
-                    self.listed_near_misses.push(NearMiss {
-                        packet: pkt.index,
-                        timestamp_ns: pkt.timestamp_ns,
-                        src: ip.src,
-                        dst: ip.dst,
-                        protocol: ip.protocol,
-                        ident: ip.identification.map(u32::from).or(ip.flow_label),
-                    });
-                }
+            let transport = d.transport.as_ref();
+            let (count, listed) = if ip.dscp == fingerprint.dscp {
+                (&mut self.near_misses, &mut self.listed_near_misses)
+            } else if tuples.iter().any(|t| t.matches(&ip, transport)) {
+                (&mut self.tuple_near_misses, &mut self.listed_tuple_near_misses)
+            } else {
+                return;
+            };
+            *count += 1;
+            if listed.len() < MAX_LISTED_NEAR_MISSES {
+                listed.push(NearMiss {
+                    packet: pkt.index,
+                    timestamp_ns: pkt.timestamp_ns,
+                    src: ip.src,
+                    dst: ip.dst,
+                    protocol: ip.protocol,
+                    ident: ip.identification.map(u32::from).or(ip.flow_label),
+                    dscp: Some(ip.dscp),
+                    ports: transport.and_then(TransportInfo::ports),
+                });
             }
             return;
         }
@@ -285,6 +311,13 @@ impl Collected {
             if self.listed_near_misses.len() < MAX_LISTED_NEAR_MISSES {
                 n.packet += base;
                 self.listed_near_misses.push(n);
+            }
+        }
+        self.tuple_near_misses += later.tuple_near_misses;
+        for mut n in later.listed_tuple_near_misses {
+            if self.listed_tuple_near_misses.len() < MAX_LISTED_NEAR_MISSES {
+                n.packet += base;
+                self.listed_tuple_near_misses.push(n);
             }
         }
     }
@@ -375,8 +408,8 @@ fn finish(mut report: CaptureReport, summary: ReadSummary, c: Collected, mode: S
     report.compression = summary.compression.name().map(str::to_string);
     report.packets = summary.packets;
     report.bytes = summary.bytes;
-    report.earliest_ns = c.span.map(|s| s.0);
-    report.latest_ns = c.span.map(|s| s.1);
+    report.first_ns = c.span.map(|s| s.0);
+    report.last_ns = c.span.map(|s| s.1);
     report.link_types = c.link_types.iter().map(|l| l.name()).collect();
     report.interfaces = c.interfaces;
     report.sightings = c.sightings.len() as u64;
@@ -384,6 +417,8 @@ fn finish(mut report: CaptureReport, summary: ReadSummary, c: Collected, mode: S
     report.replies = c.replies;
     report.near_misses = c.near_misses;
     report.listed_near_misses = c.listed_near_misses;
+    report.tuple_near_misses = c.tuple_near_misses;
+    report.listed_tuple_near_misses = c.listed_tuple_near_misses;
     let to_report = |e: &CaptureError| ErrorReport { packet: e.packet, offset: e.offset, message: e.to_string() };
     report.error = summary.error.as_ref().map(to_report);
     report.more_damage = summary.more_damage.iter().map(to_report).collect();

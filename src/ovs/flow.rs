@@ -4,6 +4,7 @@
 use super::action::{parse_actions_into, write_list, Action, TableRef};
 use super::lex::{Sep, TopSplit};
 use super::matching::{FieldMatch, Match};
+use super::noise::{clean, Noise};
 use super::value::parse_int;
 use crate::ovs::error::{ParseError, ParseErrorKind};
 use serde::Serialize;
@@ -484,6 +485,9 @@ pub struct FlowDump {
     /// a flow of the bridge that the dump does not give, which the simulator must not ignore.
     #[serde(skip)]
     pub damaged: Vec<DamagedFlow>,
+    /// Lines that held ANSI colour codes or HTML markup, removed before parsing.
+    #[serde(skip)]
+    pub noise: NoiseCount,
 }
 
 /// A skipped line that has `actions=`: most likely a flow of the bridge, damaged in the copy.
@@ -552,31 +556,101 @@ fn strip_numbering(t: &str) -> &str {
 }
 
 /// The flow texts of a dump, one per flow: blank, comment and header lines skipped, lines
-/// continued with a trailing `\` joined.
+/// continued with a trailing `\` joined, ANSI colour codes and HTML markup removed
+/// ([`super::noise`], counted in [`FlowTexts::noise`]).
 pub(crate) struct FlowTexts<'a> {
     text: &'a str,
     /// Byte offset of the next line.
     pos: usize,
     /// Number of the next line.
     next_line: usize,
+    /// The lines that had colour codes or markup removed.
+    pub(crate) noise: NoiseCount,
+    /// Whether the text holds any byte noise starts with (one scan of the whole text, so that
+    /// clean dumps pay nothing per line).
+    noisy: bool,
+}
+
+/// How many lines of a dump had pasted noise removed, and the first of them.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct NoiseCount {
+    /// Lines with either.
+    pub lines: usize,
+    /// Lines with ANSI colour codes.
+    pub ansi_lines: usize,
+    /// Lines with HTML tags or character references.
+    pub html_lines: usize,
+    /// The first such line (1-based).
+    pub first_line: Option<usize>,
+}
+
+impl NoiseCount {
+    fn add(&mut self, line: usize, n: Noise) {
+        self.ansi_lines += usize::from(n.ansi);
+        self.html_lines += usize::from(n.html);
+        if n.any() {
+            self.lines += 1;
+            self.first_line = Some(self.first_line.map_or(line, |f| f.min(line)));
+        }
+    }
+
+    /// Adds another chunk's counts.
+    pub(crate) fn merge(&mut self, o: NoiseCount) {
+        self.lines += o.lines;
+        self.ansi_lines += o.ansi_lines;
+        self.html_lines += o.html_lines;
+        self.first_line = match (self.first_line, o.first_line) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+    }
+
+    /// The warning a dump gives when lines were cleaned: `FILE: N line(s) held ...`.
+    pub fn warning(&self, origin: &str) -> Option<String> {
+        let first = self.first_line?;
+        let what = match (self.ansi_lines, self.html_lines) {
+            (0, h) => format!("{h} line(s) held HTML markup (a dump copied from a web page or ticket)"),
+            (a, 0) => format!("{a} line(s) held ANSI colour codes (`ovs-ofctl --color`, a coloured terminal)"),
+            (a, h) => format!("{a} line(s) held ANSI colour codes and {h} HTML markup"),
+        };
+        Some(format!("{origin}: {what}, removed before reading them (the first at line {first})"))
+    }
 }
 
 /// One flow's text and the line it starts on; `Err` when the text ends inside a continued line.
 pub(crate) type FlowText<'a> = (usize, Result<Cow<'a, str>, &'static str>);
 
+/// Whether `text` has a byte that starts pasted noise (ESC, `<`, `&`).
+fn may_be_noisy(text: &str) -> bool {
+    memchr::memchr3(0x1b, b'<', b'&', text.as_bytes()).is_some()
+}
+
+/// A line as read: colour codes and markup removed, trimmed, without Antrea's numbering.
+fn tidy(raw: &str) -> (Cow<'_, str>, Noise) {
+    match clean(raw) {
+        (Cow::Borrowed(b), n) => (Cow::Borrowed(strip_numbering(b.trim_ascii())), n),
+        (Cow::Owned(o), n) => (Cow::Owned(strip_numbering(o.trim_ascii()).to_string()), n),
+    }
+}
+
 impl<'a> FlowTexts<'a> {
     /// The texts of `text`, whose first line is numbered `first_line`.
     pub(crate) fn new(text: &'a str, first_line: usize) -> Self {
-        FlowTexts { text, pos: 0, next_line: first_line }
+        FlowTexts { text, pos: 0, next_line: first_line, noise: NoiseCount::default(), noisy: may_be_noisy(text) }
     }
 
-    /// The next line, trimmed and without Antrea's numbering.
-    fn line(&mut self) -> Option<&'a str> {
+    /// The next line, tidied ([`tidy`]).
+    fn line(&mut self) -> Option<Cow<'a, str>> {
         let rest = self.text.get(self.pos..).filter(|r| !r.is_empty())?;
         let end = memchr::memchr(b'\n', rest.as_bytes()).unwrap_or(rest.len());
         self.pos += end + 1;
         self.next_line += 1;
-        Some(strip_numbering(rest[..end].trim_ascii()))
+        if !self.noisy {
+            return Some(Cow::Borrowed(strip_numbering(rest[..end].trim_ascii())));
+        }
+        let (t, noise) = tidy(&rest[..end]);
+        self.noise.add(self.next_line - 1, noise);
+        Some(t)
     }
 }
 
@@ -586,11 +660,11 @@ impl<'a> Iterator for FlowTexts<'a> {
     fn next(&mut self) -> Option<FlowText<'a>> {
         let (first, t) = loop {
             let t = self.line()?;
-            if !skip_line(t) {
+            if !skip_line(&t) {
                 break (self.next_line - 1, t);
             }
         };
-        let Some(cont) = t.strip_suffix('\\') else { return Some((first, Ok(Cow::Borrowed(t)))) };
+        let Some(cont) = t.strip_suffix('\\') else { return Some((first, Ok(t))) };
         let mut joined = cont.to_string();
         loop {
             let Some(t) = self.line() else {
@@ -599,7 +673,7 @@ impl<'a> Iterator for FlowTexts<'a> {
             match t.strip_suffix('\\') {
                 Some(cont) => joined.push_str(cont),
                 None => {
-                    joined.push_str(t);
+                    joined.push_str(&t);
                     return Some((first, Ok(Cow::Owned(joined))));
                 }
             }
@@ -612,6 +686,7 @@ impl<'a> Iterator for FlowTexts<'a> {
 /// whole flow on its own; only other lines take the full test.
 fn count_texts(text: &str) -> (usize, usize) {
     let b = text.as_bytes();
+    let noisy = may_be_noisy(text);
     let (mut flows, mut lines, mut continued) = (0, 0, false);
     let mut start = 0;
     while start < b.len() {
@@ -621,15 +696,16 @@ fn count_texts(text: &str) -> (usize, usize) {
         lines += 1;
         let bytes = line.as_bytes();
         let first = bytes.iter().position(|&c| c != b' ').map(|i| bytes[i]);
-        let simple =
-            matches!(first, Some(b'a'..=b'z')) && bytes.last().is_some_and(|&c| c != b'\\' && !c.is_ascii_whitespace());
+        let simple = matches!(first, Some(b'a'..=b'z'))
+            && bytes.last().is_some_and(|&c| c != b'\\' && !c.is_ascii_whitespace())
+            && !(noisy && memchr::memchr3(0x1b, b'<', b'&', bytes).is_some());
         if simple && !continued {
             flows += 1;
             continue;
         }
-        let t = strip_numbering(line.trim_ascii());
+        let (t, _) = tidy(line);
         if !continued {
-            if skip_line(t) {
+            if skip_line(&t) {
                 continue;
             }
             flows += 1;
@@ -694,6 +770,7 @@ struct Skips {
     listed: Vec<SkippedLine>,
     more: usize,
     damaged: Vec<DamagedFlow>,
+    noise: NoiseCount,
 }
 
 impl Skips {
@@ -723,8 +800,8 @@ fn parse_chunk(chunk: &Chunk<'_>, origin: &str, flows: &mut [Flow], lines: &mut 
     // foldhash: a tenth of SipHash's cost on these short keys, still seeded per process.
     let mut parsed_actions: HashMap<&str, usize, foldhash::fast::RandomState> =
         HashMap::with_capacity_and_hasher(chunk.flows, Default::default());
-    let texts = FlowTexts::new(chunk.text, chunk.first_line);
-    for (k, ((line, text), number)) in texts.zip(lines.iter_mut()).enumerate() {
+    let mut texts = FlowTexts::new(chunk.text, chunk.first_line);
+    for (k, ((line, text), number)) in texts.by_ref().zip(lines.iter_mut()).enumerate() {
         let (earlier, rest) = flows.split_at_mut(k);
         let Some(flow) = rest.first_mut() else { break };
         let failed = match text {
@@ -760,6 +837,7 @@ fn parse_chunk(chunk: &Chunk<'_>, origin: &str, flows: &mut [Flow], lines: &mut 
             }
         }
     }
+    skips.noise = texts.noise;
     skips
 }
 
@@ -796,7 +874,9 @@ impl FlowDump {
         let mut skipped = Vec::new();
         let mut skipped_more = 0;
         let mut damaged = Vec::new();
+        let mut noise = NoiseCount::default();
         for s in skips {
+            noise.merge(s.noise);
             let room = MAX_SKIPPED_LINES - skipped.len();
             skipped_more += s.more + s.listed.len().saturating_sub(room);
             skipped.extend(s.listed.into_iter().take(room));
@@ -811,11 +891,16 @@ impl FlowDump {
                 return Err(skipped.swap_remove(0).error);
             }
         }
-        Ok(FlowDump { origin: origin.to_string(), flows, lines, skipped, skipped_more, damaged })
+        Ok(FlowDump { origin: origin.to_string(), flows, lines, skipped, skipped_more, damaged, noise })
+    }
+
+    /// Lines skipped in all (listed or not).
+    pub fn skipped_count(&self) -> usize {
+        self.skipped.len() + self.skipped_more
     }
 
     /// The flows whose match has an item that names no field OVS knows (a typo like `w_dst=`,
-    /// `<b>` markup, a log timestamp before `cookie=`): each one's line and first such item.
+    /// a log timestamp before `cookie=`): each one's line and first such item.
     /// Such a flow matches nothing real as written, so the simulator cannot use it.
     pub fn unusable(&self) -> impl Iterator<Item = (usize, &str)> + '_ {
         self.flows.iter().zip(&self.lines).filter_map(|(f, l)| f.matches.other.first().map(|o| (*l, o.as_str())))
@@ -825,7 +910,8 @@ impl FlowDump {
     /// skipped, then the flows with an unknown match item ([`FlowDump::unusable`]), each list
     /// bounded by [`MAX_SKIPPED_LINES`] and followed by how many more there are.
     pub fn warnings(&self) -> Vec<String> {
-        let mut out: Vec<String> = self.skipped.iter().map(ToString::to_string).collect();
+        let mut out: Vec<String> = self.noise.warning(&self.origin).into_iter().collect();
+        out.extend(self.skipped.iter().map(ToString::to_string));
         if self.skipped_more > 0 {
             out.push(format!(
                 "{}: {} more lines that are not flows skipped (the first {MAX_SKIPPED_LINES} are listed)",
@@ -851,8 +937,9 @@ impl FlowDump {
         out
     }
 
-    /// `N flows`, followed by how many lines were skipped and how many flows cannot be simulated
-    /// when there are any (for listings of inputs).
+    /// `N flows`, followed by how many lines were skipped, how many flows cannot be simulated and
+    /// how many lines had colour codes or markup removed, when there are any (for listings of
+    /// inputs).
     pub fn counts(&self) -> String {
         let mut s = format!("{} flows", self.flows.len());
         let skipped = self.skipped.len() + self.skipped_more;
@@ -862,6 +949,11 @@ impl FlowDump {
         let unusable = self.unusable().count();
         if unusable > 0 {
             s.push_str(&format!(", {unusable} with an unknown match field"));
+        }
+        match self.noise.lines {
+            0 => {}
+            1 => s.push_str(", colour codes or markup removed from 1 line"),
+            n => s.push_str(&format!(", colour codes or markup removed from {n} lines")),
         }
         s
     }
@@ -1028,17 +1120,17 @@ mod tests {
                     \u{1b}[1mtable=1, priority=0 actions=drop\n\
                     table=1, priority=0 actions=drop\n";
         let d = FlowDump::parse(text, "node1/flows").unwrap();
-        assert_eq!(d.lines, [3, 8], "{:?}", d.skipped);
+        // The colour codes of line 7 are removed: it is a flow.
+        assert_eq!(d.lines, [3, 7, 8], "{:?}", d.skipped);
         let skipped: Vec<String> = d.skipped.iter().map(ToString::to_string).collect();
-        assert_eq!(skipped.len(), 3, "{skipped:#?}");
+        assert_eq!(skipped.len(), 2, "{skipped:#?}");
         assert!(skipped[0].starts_with("node1/flows:1: not a flow: expected"), "{}", skipped[0]);
         assert!(skipped[0].contains("it reads `user@node:~$ kubectl exec"), "{}", skipped[0]);
         assert!(skipped[0].ends_with("…`)"), "excerpts are short: {}", skipped[0]);
         assert!(skipped[1].starts_with("node1/flows:4: not a flow"), "{}", skipped[1]);
-        assert!(
-            skipped[2].starts_with("node1/flows:7: ") && skipped[2].contains("it reads `\\u{1b}[1mtable=1"),
-            "{}",
-            skipped[2]
+        assert_eq!(
+            d.warnings()[0],
+            "node1/flows: 1 line(s) held ANSI colour codes (`ovs-ofctl --color`, a coloured terminal), removed before reading them (the first at line 7)"
         );
         // Nothing that parses: the whole file is refused, naming the first bad line.
         let e = FlowDump::parse("# a README\n\nThis is not a dump.\nNor is this.\n", "README").unwrap_err();
@@ -1046,9 +1138,11 @@ mod tests {
         assert!(e.to_string().starts_with("README:3: not a flow"), "{e}");
         // Empty and header-only files are empty dumps, as before.
         assert!(FlowDump::parse("FLOW\n", "antctl").unwrap().flows.is_empty());
-        assert_eq!(d.counts(), "2 flows, 3 lines skipped");
-        // Only the line with `actions=` may be a flow of the bridge (table and priority unreadable).
-        assert_eq!(d.damaged, [DamagedFlow { line: 7, table: None, priority: Some(0) }]);
+        assert_eq!(d.counts(), "3 flows, 2 lines skipped, colour codes or markup removed from 1 line");
+        // Neither skipped line has `actions=`: neither may be a flow of the bridge.
+        assert!(d.damaged.is_empty());
+        let d = FlowDump::parse("table=0 actions=drop\ntabel=1, priority=0,reg0=zz actions=drop\n", "f").unwrap();
+        assert_eq!(d.damaged, [DamagedFlow { line: 2, table: None, priority: Some(0) }], "table unreadable");
         let d = FlowDump::parse("table=0 actions=drop\ntable=L3Forwarding, priority=200,reg0=zz actions=drop\n", "f")
             .unwrap();
         let table = Some(TableRef::Name("L3Forwarding".into()));
@@ -1059,12 +1153,12 @@ mod tests {
     fn unknown_match_fields_make_a_flow_unusable_and_say_where() {
         let text = "table=0, priority=1 actions=drop\n\
                     2024-05-01T10:00:00.123Z cookie=0x1, table=0, priority=200,ip actions=drop\n\
-                    table=1, priority=200,<b>ct_state=-new+trk</b>,ip actions=drop\n\
+                    table=1, priority=200,w_src=10.0.0.2,ip actions=drop\n\
                     table=2, priority=200,ip,w_dst=10.0.0.1 actions=drop\n";
         let d = FlowDump::parse(text, "n/flows").unwrap();
         assert!(d.skipped.is_empty());
         let unusable: Vec<(usize, &str)> = d.unusable().collect();
-        assert_eq!(unusable, [(2, "2024-05-01T10:00:00.123Z"), (3, "<b>ct_state=-new+trk</b>"), (4, "w_dst=10.0.0.1")]);
+        assert_eq!(unusable, [(2, "2024-05-01T10:00:00.123Z"), (3, "w_src=10.0.0.2"), (4, "w_dst=10.0.0.1")]);
         // The rest of such a flow is read as written.
         assert_eq!((d.flows[1].priority(), d.flows[1].cookie), (200, Some(1)));
         let w = d.warnings();

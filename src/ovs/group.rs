@@ -2,7 +2,7 @@
 //! weights and actions.
 
 use super::action::{parse_actions, write_list, Action};
-use super::flow::{read_text, FileError, LineError};
+use super::flow::{read_text, FileError, LineError, NoiseCount, SkippedLine, MAX_SKIPPED_LINES};
 use super::lex::{find_keyword, split_top, Sep};
 use super::value::parse_int;
 use crate::ovs::error::ParseError;
@@ -83,6 +83,9 @@ impl Group {
     /// Parses one `dump-groups` line.
     pub fn parse(line: &str) -> Result<Group, ParseError> {
         let line = line.trim();
+        if !line.contains("group_id=") {
+            return Err(ParseError::syntax("not a group: expected `group_id=N,type=TYPE,bucket=...`"));
+        }
         let first_bucket = find_keyword(line, "bucket=").unwrap_or(line.len());
         let (head, mut rest) = line.split_at(first_bucket);
         let mut id = None;
@@ -185,10 +188,97 @@ pub fn parse_groups(text: &str, origin: &str) -> Result<Vec<Group>, LineError> {
     Ok(out)
 }
 
-/// Reads a groups file.
+/// Reads a groups file, strictly ([`parse_groups`]).
 pub fn load_groups(path: &Path) -> Result<Vec<Group>, FileError> {
     let text = read_text(path)?;
     Ok(parse_groups(&text, &path.display().to_string())?)
+}
+
+/// The groups of one dump as pasted or damaged: a line that does not parse costs that group
+/// only, and is recorded (like [`super::FlowDump::skipped`]).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct GroupDump {
+    /// Where the groups came from (file name).
+    pub origin: String,
+    /// The groups that parsed, in file order.
+    pub groups: Vec<Group>,
+    /// The first [`MAX_SKIPPED_LINES`] lines that hold no group and are not blank, comments or
+    /// headers.
+    pub skipped: Vec<SkippedLine>,
+    /// How many more lines were skipped than [`GroupDump::skipped`] lists.
+    pub skipped_more: usize,
+    /// Lines that held ANSI colour codes or HTML markup, removed before parsing.
+    pub noise: NoiseCount,
+}
+
+impl GroupDump {
+    /// Parses a `dump-groups` output or Antrea `groups` file; a line that does not parse is
+    /// skipped and recorded. When lines hold text but none of it parses (not a group dump at
+    /// all), the error names the first bad line.
+    pub fn parse(text: &str, origin: &str) -> Result<GroupDump, LineError> {
+        let mut d = GroupDump { origin: origin.to_string(), ..GroupDump::default() };
+        let mut first_error = None;
+        let mut texts = super::flow::FlowTexts::new(text, 1);
+        for (line, t) in texts.by_ref() {
+            let (e, quoted) = match t {
+                Ok(t) => match Group::parse(&t) {
+                    Ok(g) => {
+                        d.groups.push(g);
+                        continue;
+                    }
+                    Err(e) => (e, crate::textfile::excerpt(&t).to_string()),
+                },
+                Err(m) => (ParseError::syntax(m), crate::textfile::excerpt(line_text(text, line)).to_string()),
+            };
+            let error = LineError::new(origin, line, e);
+            first_error.get_or_insert_with(|| error.clone());
+            if d.skipped.len() < MAX_SKIPPED_LINES {
+                d.skipped.push(SkippedLine { error, excerpt: quoted });
+            } else {
+                d.skipped_more += 1;
+            }
+        }
+        d.noise = texts.noise;
+        match first_error {
+            Some(e) if d.groups.is_empty() => Err(e),
+            _ => Ok(d),
+        }
+    }
+
+    /// Lines skipped in all (listed or not).
+    pub fn skipped_count(&self) -> usize {
+        self.skipped.len() + self.skipped_more
+    }
+
+    /// What a reader of this dump is to be told, one message each naming `FILE:LINE`.
+    pub fn warnings(&self) -> Vec<String> {
+        let mut out: Vec<String> = self.noise.warning(&self.origin).into_iter().collect();
+        out.extend(self.skipped.iter().map(ToString::to_string));
+        if self.skipped_more > 0 {
+            out.push(format!(
+                "{}: {} more lines that are not groups skipped (the first {MAX_SKIPPED_LINES} are listed)",
+                self.origin, self.skipped_more
+            ));
+        }
+        out
+    }
+
+    /// Why a group the flows name but this dump lacks is unknown rather than absent, when lines
+    /// were skipped: it may be one of them.
+    pub fn missing_group_note(&self) -> Option<String> {
+        let first = self.skipped.first()?;
+        Some(format!(
+            "{} had {} line(s) that are not groups skipped (the first at line {}): it may be one of them",
+            self.origin,
+            self.skipped_count(),
+            first.error.line
+        ))
+    }
+}
+
+/// Line `n` (1-based) of `text`, for quoting a skipped line (the first line of a continued one).
+fn line_text(text: &str, n: usize) -> &str {
+    text.lines().nth(n.saturating_sub(1)).unwrap_or("").trim()
 }
 
 #[cfg(test)]
@@ -221,5 +311,24 @@ mod tests {
         assert_eq!((e.origin.as_str(), e.line), ("g", 2));
         let e = parse_groups("group_id=1,type=all,\\\n", "g").unwrap_err();
         assert!(e.message.contains("continued"), "{e}");
+    }
+
+    #[test]
+    fn a_bad_line_costs_that_group_only() {
+        let text = "group_id=1,type=all,bucket=output:1\n$ ovs-ofctl dump-groups br-int\ngroup_id=2,type=all,bucket=output:3\ngroup_id=3,type=sel\n";
+        let d = GroupDump::parse(text, "groups").unwrap();
+        assert_eq!(d.groups.iter().map(|g| g.id).collect::<Vec<_>>(), [1, 2]);
+        let w = d.warnings();
+        assert_eq!(w.len(), 2, "{w:?}");
+        assert!(w[0].starts_with("groups:2: ") && w[0].contains("it reads `$ ovs-ofctl dump-groups br-int`"), "{w:?}");
+        assert!(w[1].starts_with("groups:4: ") && w[1].contains("unknown group type"), "{w:?}");
+        assert!(d
+            .missing_group_note()
+            .unwrap()
+            .contains("2 line(s) that are not groups skipped (the first at line 2)"));
+        // Nothing parses: not a group dump at all, the first bad line named.
+        let e = GroupDump::parse("hello\nworld\n", "g").unwrap_err();
+        assert_eq!(e.line, 1);
+        assert!(GroupDump::parse("", "g").unwrap().groups.is_empty());
     }
 }

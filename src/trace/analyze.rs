@@ -12,6 +12,7 @@ use crate::bundle::inputs::{AnalysisInputs, NodeInput};
 use crate::decode::evidence::CaptureReport;
 use crate::decode::scan::{scan_files, ScanTarget};
 use crate::decode::sighting::Sighting;
+use crate::decode::tuple::{FlowTuple, MAX_TUPLES};
 use crate::ovs::delta::deltas;
 use crate::ovs::FlowDump;
 use crate::probe::Probe;
@@ -42,11 +43,12 @@ pub enum AnalyzeError {
 fn sightings(
     probe: &Probe,
     n: &NodeInput,
+    tuples: &[FlowTuple],
     pool: &rayon::ThreadPool,
     progress: Option<&ProgressBar>,
     findings: &mut Vec<Finding>,
 ) -> (Vec<Sighting>, Vec<CaptureReport>) {
-    let target = ScanTarget::probe(&n.name, &probe.fingerprint, Some(probe.ends()));
+    let target = ScanTarget::probe(&n.name, &probe.fingerprint, Some(probe.ends()), tuples);
     let scans = pool.install(|| scan_files(&target, &n.captures, progress));
     let mut out = Vec::new();
     let mut reports = Vec::new();
@@ -98,13 +100,33 @@ pub(crate) fn damage_finding(node: &str, report: &CaptureReport) -> Option<Findi
     })
 }
 
+/// The probe's 5-tuples a capture may show it with: as sent, and after the DNAT to each
+/// endpoint of the Service it was sent to (from any node's Service flows and groups, or the
+/// `--endpoint` addresses given), at most [`MAX_TUPLES`].
+fn probe_tuples(probe: &Probe, models: &[NodeModel<'_>], endpoints: &[std::net::IpAddr]) -> Vec<FlowTuple> {
+    let sent = FlowTuple::sent(&probe.ends(), probe.fingerprint.protocol);
+    let mut out = vec![sent];
+    if let Some((_, port)) = probe.transport.ports() {
+        let services = models.iter().filter_map(|m| m.view()?.service(probe.ip.dst, port, sent.protocol));
+        for ep in services.flat_map(|s| &s.endpoints) {
+            let t = FlowTuple { dst: ep.ip, dst_port: Some(ep.port), ..sent };
+            if !out.contains(&t) {
+                out.push(t);
+            }
+        }
+    }
+    for ep in endpoints {
+        if !out.iter().any(|t| t.dst == *ep) {
+            out.push(FlowTuple { dst: *ep, dst_port: None, ..sent });
+        }
+    }
+    out.truncate(MAX_TUPLES);
+    out
+}
+
 /// One node's model: its pipeline assembled once, the flows whose counters moved since the
-/// earlier dump, its sightings.
-pub(crate) fn model<'a>(
-    n: &'a NodeInput,
-    (sightings, reports): (Vec<Sighting>, Vec<CaptureReport>),
-    findings: &mut Vec<Finding>,
-) -> NodeModel<'a> {
+/// earlier dump (its sightings and capture reports are added once its captures are scanned).
+pub(crate) fn model<'a>(n: &'a NodeInput, findings: &mut Vec<Finding>) -> NodeModel<'a> {
     let artifacts = n.artifacts.as_ref();
     let mut m = NodeModel::new(&n.name, artifacts);
     if let (Some(before), Some(flows)) = (&n.before, artifacts.and_then(|a| a.flows.as_ref())) {
@@ -138,8 +160,6 @@ pub(crate) fn model<'a>(
     for w in n.before.iter().flat_map(FlowDump::warnings) {
         findings.push(Finding::new(FindingKind::BadInput, Some(&n.name), w));
     }
-    m.sightings = sightings;
-    m.reports = reports;
     m.has_captures = !n.captures.is_empty() || n.evidence.is_some();
     m
 }
@@ -176,11 +196,17 @@ pub(crate) fn input_uses(n: &NodeInput, m: &NodeModel<'_>) -> Vec<InputUse> {
         add(
             &a.origin,
             format!(
-                "node inputs: {flows}, {} groups, {}{}, {} policies",
+                "node inputs: {flows}, {} groups{}, {}{}, {} policies{}",
                 a.groups.len(),
+                match a.groups_skipped {
+                    0 => String::new(),
+                    1 => " (1 line skipped)".to_string(),
+                    n => format!(" ({n} lines skipped)"),
+                },
                 if a.ports.is_some() { "ports" } else { "no ports" },
                 version.unwrap_or_default(),
-                a.network_policies.len()
+                a.network_policies.len(),
+                a.policies_from.as_deref().map(|c| format!(" (from {c})")).unwrap_or_default()
             ),
         );
     }
@@ -286,10 +312,23 @@ pub fn analyze(
         .num_threads(opts.threads)
         .build()
         .map_err(|e| AnalyzeError::Threads(e.to_string()))?;
-    let mut models = Vec::new();
-    for n in &inputs.nodes {
-        let seen = sightings(probe, n, &pool, progress, &mut findings);
-        models.push(model(n, seen, &mut findings));
+    // The models first (their Service flows predict the probe's 5-tuple after DNAT), then the
+    // scans; each node's scan findings come before its model's.
+    let mut model_findings = Vec::new();
+    let mut models: Vec<NodeModel<'_>> = inputs
+        .nodes
+        .iter()
+        .map(|n| {
+            let mut f = Vec::new();
+            let m = model(n, &mut f);
+            model_findings.push(f);
+            m
+        })
+        .collect();
+    let tuples = probe_tuples(probe, &models, &opts.reconstruct.endpoints);
+    for ((n, m), mut mf) in inputs.nodes.iter().zip(&mut models).zip(model_findings) {
+        (m.sightings, m.reports) = sightings(probe, n, &tuples, &pool, progress, &mut findings);
+        findings.append(&mut mf);
     }
     if let Some(bar) = progress {
         bar.finish_and_clear();

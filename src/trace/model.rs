@@ -34,6 +34,8 @@ pub fn assemble(name: &str, artifacts: &NodeArtifacts) -> Option<SimNode> {
             }
             _ => format!("{origin} has no groups file (Antrea dumps groups only since v2.0)"),
         });
+    } else if let Some(note) = &artifacts.groups_note {
+        node.pipeline.groups_unknown = Some(note.clone());
     }
     Some(node)
 }

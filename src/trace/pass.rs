@@ -377,6 +377,7 @@ impl Pass<'_, '_, '_> {
                     v.peer_for(d).is_some() || v.local_pod_cidrs.iter().any(|&(n, p)| cidr_contains(n, p, d))
                 })
             }),
+            version: self.node.artifacts.and_then(|a| a.antrea_version()),
             ..ObservingNode::default()
         };
         match self.node.policies() {
@@ -428,7 +429,9 @@ impl Pass<'_, '_, '_> {
                 (Component::Forwarding, Action::Delivered, Some(Table::Output)) => {
                     attach(o, pod_out.or(seen.gw_out).or(seen.unknown_out))
                 }
-                (Component::Forwarding, Action::ForwardedOutOfNetwork, _) => attach(o, seen.gw_out.or(seen.tunnel_out)),
+                (Component::Forwarding, Action::ForwardedOutOfNetwork | Action::ForwardedOutOfOverlay, _) => {
+                    attach(o, seen.gw_out.or(seen.tunnel_out))
+                }
                 (Component::LB, ..) => {
                     if let Some(ip) = &o.translated_dst_ip {
                         o.pod = self

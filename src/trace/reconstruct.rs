@@ -314,8 +314,10 @@ pub fn describe(probe: &Probe) -> String {
 }
 
 /// The probe is in none of the captures although the sender's would have shown it: what was
-/// searched.
+/// searched (per node, and per capture the span of time it covers), when probe.json says the
+/// probe was sent, and the nearest misses.
 fn not_found(probe: &Probe, nodes: &[NodeModel<'_>]) -> Finding {
+    let sends: Vec<i64> = probe.sends.iter().filter_map(|s| i64::try_from(s.time_ns).ok()).collect();
     let searched: Vec<String> = nodes
         .iter()
         .filter(|n| n.has_captures)
@@ -325,24 +327,68 @@ fn not_found(probe: &Probe, nodes: &[NodeModel<'_>]) -> Finding {
                 n.reports.iter().flat_map(|r| r.interfaces.iter().map(String::as_str)).collect();
             ifaces.sort_unstable();
             ifaces.dedup();
+            let (full, empty): (Vec<_>, Vec<_>) = n.reports.iter().partition(|r| r.packets > 0);
+            let mut spans: Vec<String> = full.iter().take(MAX_LISTED_SPANS).map(|r| span(r, &sends)).collect();
+            if full.len() > MAX_LISTED_SPANS {
+                spans.push(format!("{} more", full.len() - MAX_LISTED_SPANS));
+            }
+            if !empty.is_empty() {
+                spans.push(format!("{} without packets", empty.len()));
+            }
             format!(
-                "{} ({} capture(s), {packets} packets{})",
+                "{} ({} capture(s), {packets} packets{}: {})",
                 n.name,
                 n.reports.len(),
-                if ifaces.is_empty() { String::new() } else { format!(", interfaces {}", ifaces.join(" ")) }
+                if ifaces.is_empty() { String::new() } else { format!(", interfaces {}", ifaces.join(" ")) },
+                spans.join(", ")
             )
         })
         .collect();
+    let sent = match (sends.iter().min(), sends.iter().max()) {
+        (Some(a), Some(b)) if a == b => format!(" probe.json records it sent at {}.", seconds(*a)),
+        (Some(a), Some(b)) => format!(" probe.json records it sent from {} to {}.", seconds(*a), seconds(*b)),
+        _ => String::new(),
+    };
     Finding::new(
         FindingKind::MissingInput,
         None,
         format!(
-            "no capture holds a sighting of the probe ({}); searched {}.{} Check that probe.json is the one that was injected and that the captures ran while it was sent; no path is built from other traffic",
+            "no capture holds a sighting of the probe ({}); searched {}.{sent}{}{} Check that probe.json is the one that was injected and that the captures ran while it was sent; no path is built from other traffic",
             describe(probe),
             searched.join("; "),
             near_misses(nodes),
+            tuple_near_misses(probe, nodes),
         ),
     )
+}
+
+/// The most captures per node whose time span the not-found finding lists.
+const MAX_LISTED_SPANS: usize = 8;
+
+/// A time to the second, as the user reads it beside a capture's span.
+fn seconds(ns: i64) -> String {
+    let t = rfc3339_nanos(ns - ns.rem_euclid(1_000_000_000));
+    t.replace(".000000000Z", "Z")
+}
+
+/// One capture's name and the span of time it covers; marked when probe.json's send times
+/// are known and none falls in it (give or take the clock offset hoptrace corrects).
+fn span(r: &crate::decode::evidence::CaptureReport, sends: &[i64]) -> String {
+    let name = std::path::Path::new(&r.file).file_name().map_or(r.file.clone(), |f| f.to_string_lossy().into_owned());
+    match (r.first_ns, r.last_ns) {
+        (Some(a), Some(b)) => {
+            let slack = MAX_CORRECTED_OFFSET_NS;
+            let outside =
+                !sends.is_empty() && sends.iter().all(|&t| t < a.saturating_sub(slack) || t > b.saturating_add(slack));
+            format!(
+                "{name} {}..{}{}",
+                seconds(a),
+                seconds(b),
+                if outside { " (not while the probe was sent)" } else { "" }
+            )
+        }
+        _ => format!("{name} without packet times"),
+    }
 }
 
 /// What the captures held with the probe's tag but not its fingerprint, said in a sentence
@@ -359,6 +405,41 @@ fn near_misses(nodes: &[NodeModel<'_>]) -> String {
     format!(
         " {count} packet(s) carry the probe's tag without the rest of its fingerprint (another probe or run?), the first {file} packet {}{time}: {} > {}, protocol {}{ident}.",
         first.packet, first.src, first.dst, first.protocol
+    )
+}
+
+/// What the captures held with the probe's 5-tuple (as sent or after a predicted DNAT) but
+/// another DSCP, said in a sentence (empty when nothing): the probe with its tag cleared or
+/// rewritten on the way (when the IP identity is the probe's too), or the same connection's
+/// other packets.
+fn tuple_near_misses(probe: &Probe, nodes: &[NodeModel<'_>]) -> String {
+    let count: u64 = nodes.iter().flat_map(|n| &n.reports).map(|r| r.tuple_near_misses).sum();
+    let Some((file, first)) =
+        nodes.iter().flat_map(|n| &n.reports).find_map(|r| r.listed_tuple_near_misses.first().map(|m| (&r.file, m)))
+    else {
+        return String::new();
+    };
+    let probe_ident = probe.ip.identification.map(u32::from).or(probe.ip.flow_label);
+    let ident = match first.ident {
+        Some(i) if Some(i) == probe_ident => format!(
+            ", the probe's own IP ID / flow label {i:#x} (likely the probe itself, its tag cleared or rewritten on the way)"
+        ),
+        Some(i) => format!(", IP ID / flow label {i:#x} (not the probe's: other packets of the same connection?)"),
+        None => String::new(),
+    };
+    let ep = |ip: IpAddr, port: Option<u16>| match (ip, port) {
+        (IpAddr::V6(a), Some(p)) => format!("[{a}]:{p}"),
+        (a, Some(p)) => format!("{a}:{p}"),
+        (a, None) => a.to_string(),
+    };
+    let time = first.timestamp_ns.map(|t| format!(" at {}", crate::time::rfc3339_nanos(t))).unwrap_or_default();
+    let dscp = first.dscp.map(|d| format!("DSCP {d}")).unwrap_or_else(|| "another DSCP".into());
+    format!(
+        " {count} packet(s) have the probe's addresses, protocol and ports (as sent, or after the DNAT its Service's flows predict) but not its tag {}, the first {file} packet {}{time}: {} > {}, {dscp}{ident}.",
+        probe.dataplane_tag,
+        first.packet,
+        ep(first.src, first.ports.map(|p| p.0)),
+        ep(first.dst, first.ports.map(|p| p.1)),
     )
 }
 

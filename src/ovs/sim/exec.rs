@@ -875,7 +875,7 @@ mod tests {
         assert_eq!(pl.trace(&ip, &SimOptions::default()).outcome, Outcome::Forwarded);
         // Table unreadable: any table.
         let pl = build(
-            "table=0, priority=100,ip actions=output:2\n<b>table=0, priority=200,ip,ct_state=+bogus actions=drop\n",
+            "table=0, priority=100,ip actions=output:2\n\x01table=0, priority=200,ip,ct_state=+bogus actions=drop\n",
         );
         let t = pl.trace(&ip, &SimOptions::default());
         assert_eq!(t.outcome, Outcome::Incomplete, "{:?}", t.notes);

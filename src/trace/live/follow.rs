@@ -464,7 +464,7 @@ impl Analyser<'_, '_> {
             let names_it = rep.interfaces.iter().any(|x| x == iface || x == "any")
                 || rep.link_types.iter().any(|l| l.starts_with("LINUX_SLL"));
             // A packet recorded after this one shows the capture was running when it would have come.
-            let spans = rep.earliest_ns.is_some_and(|a| a <= t) && rep.latest_ns.is_some_and(|b| b > t);
+            let spans = rep.first_ns.is_some_and(|a| a <= t) && rep.last_ns.is_some_and(|b| b > t);
             names_it && spans && rep.error.is_none()
         });
         let Some(rep) = covering else { return false };
@@ -675,7 +675,9 @@ pub fn follow(
     }
     let mut models: Vec<NodeModel<'_>> = Vec::new();
     for (n, r) in inputs.nodes.iter().zip(found.reports) {
-        models.push(model(n, (Vec::new(), r), &mut findings));
+        let mut m = model(n, &mut findings);
+        m.reports = r;
+        models.push(m);
     }
     let moved = models
         .iter_mut()
@@ -839,7 +841,7 @@ fn nothing_matched(opts: &FollowOptions, models: &[NodeModel<'_>]) -> Finding {
         .iter()
         .flat_map(|m| m.reports.iter())
         .map(|r| {
-            let span = match (r.earliest_ns, r.latest_ns) {
+            let span = match (r.first_ns, r.last_ns) {
                 (Some(a), Some(b)) => {
                     format!(", {} .. {}", crate::time::rfc3339_nanos(a), crate::time::rfc3339_nanos(b))
                 }
