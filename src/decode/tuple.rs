@@ -73,6 +73,7 @@ mod tests {
             length: 40,
             fragment_offset: 0,
             more_fragments: false,
+            dont_fragment: false,
         }
     }
 
