@@ -1,8 +1,10 @@
-//! Following real, untagged traffic (`analyze --match`): which packets to follow ([`spec`]),
-//! how the source Pod's packets group into connections, how each packet is recognised at every
-//! other capture point by the fields an Antrea path does not rewrite, and each packet's and
-//! connection's fate.
+//! Following real, untagged traffic (`analyze --match`, docs/live.md): which packets to follow
+//! ([`spec`]); the passes over the captures and the result ([`follow`]); sightings with one
+//! identity key assembled into packets ([`packets`], keys in [`crate::decode::identity`]);
+//! packets grouped into connections the way conntrack does ([`connection`]); each packet's fate
+//! (`analyser`); the result document ([`report`]).
 
+mod analyser;
 pub mod connection;
 pub mod follow;
 pub mod packets;
