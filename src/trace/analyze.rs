@@ -238,7 +238,7 @@ fn edit_distance(a: &str, b: &str) -> usize {
 
 /// Node names that look like typos of each other (a `NODE=` name beside the bundle's own
 /// name), and capture files whose `NODE_` prefix names another node than the one given.
-pub(crate) fn name_findings(inputs: &AnalysisInputs) -> Vec<Finding> {
+fn name_findings(inputs: &AnalysisInputs) -> Vec<Finding> {
     let mut out = Vec::new();
     let known: Vec<&str> = inputs.nodes.iter().filter(|n| n.artifacts.is_some()).map(|n| n.name.as_str()).collect();
     for n in inputs.nodes.iter().filter(|n| n.artifacts.is_none()) {
@@ -295,6 +295,23 @@ fn copy_anchor(probe: &Probe, models: &[NodeModel<'_>], inputs: &AnalysisInputs)
     })
 }
 
+/// The findings the inputs give before anything is scanned: files that could not be used, and
+/// node names that look like typos.
+pub(crate) fn input_findings(inputs: &AnalysisInputs) -> Vec<Finding> {
+    let mut findings: Vec<Finding> = inputs
+        .problems
+        .iter()
+        .map(|(file, why)| Finding::new(FindingKind::BadInput, None, format!("{file}: {why}")))
+        .collect();
+    findings.extend(name_findings(inputs));
+    findings
+}
+
+/// The scan's worker threads (0: one per core).
+pub(crate) fn worker_pool(threads: usize) -> Result<rayon::ThreadPool, AnalyzeError> {
+    rayon::ThreadPoolBuilder::new().num_threads(threads).build().map_err(|e| AnalyzeError::Threads(e.to_string()))
+}
+
 /// Analyses `inputs` for `probe`: the reconstructed path with every finding.
 pub fn analyze(
     probe: &Probe,
@@ -302,16 +319,8 @@ pub fn analyze(
     opts: &AnalyzeOptions,
     progress: Option<&ProgressBar>,
 ) -> Result<Analysis, AnalyzeError> {
-    let mut findings: Vec<Finding> = inputs
-        .problems
-        .iter()
-        .map(|(file, why)| Finding::new(FindingKind::BadInput, None, format!("{file}: {why}")))
-        .collect();
-    findings.extend(name_findings(inputs));
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(opts.threads)
-        .build()
-        .map_err(|e| AnalyzeError::Threads(e.to_string()))?;
+    let mut findings = input_findings(inputs);
+    let pool = worker_pool(opts.threads)?;
     // The models first (their Service flows predict the probe's 5-tuple after DNAT), then the
     // scans; each node's scan findings come before its model's.
     let mut model_findings = Vec::new();

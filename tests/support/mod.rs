@@ -167,3 +167,13 @@ pub fn antrea_essentials(results: &serde_json::Value) -> Vec<(String, Vec<Fields
         })
         .collect()
 }
+
+/// Whether an expected result (`expected.json`) ends in a drop or a reject.
+pub fn expects_drop(want: &serde_json::Value) -> bool {
+    want["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|r| r["observations"].as_array().unwrap())
+        .any(|o| o["action"] == "Dropped" || o["action"] == "Rejected")
+}

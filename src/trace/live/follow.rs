@@ -20,7 +20,9 @@ use crate::decode::scan::{scan_files, ScanTarget, Want};
 use crate::decode::sighting::Sighting;
 use crate::decode::{IpInfo, TransportInfo};
 use crate::ovs::delta::deltas;
-use crate::trace::analyze::{damage_finding, model, name_findings, name_interfaces, AnalyzeError, AnalyzeOptions};
+use crate::trace::analyze::{
+    damage_finding, input_findings, model, name_interfaces, worker_pool, AnalyzeError, AnalyzeOptions,
+};
 use crate::trace::model::NodeModel;
 use crate::trace::result::EvidenceKind;
 use crate::trace::result::{Finding, FindingKind};
@@ -175,16 +177,8 @@ pub fn follow(
     inputs: &AnalysisInputs,
     progress: Option<&ProgressBar>,
 ) -> Result<LiveResult, AnalyzeError> {
-    let mut findings: Vec<Finding> = inputs
-        .problems
-        .iter()
-        .map(|(file, why)| Finding::new(FindingKind::BadInput, None, format!("{file}: {why}")))
-        .collect();
-    findings.extend(name_findings(inputs));
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(opts.analyze.threads)
-        .build()
-        .map_err(|e| AnalyzeError::Threads(e.to_string()))?;
+    let mut findings = input_findings(inputs);
+    let pool = worker_pool(opts.analyze.threads)?;
     let found = candidates(opts, inputs, &pool, progress, &mut findings);
     if let Some(bar) = progress {
         bar.finish_and_clear();
