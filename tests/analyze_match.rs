@@ -131,6 +131,44 @@ fn bad_specs_exit_2_and_say_why() {
     assert_eq!(out.status.code(), Some(2), "--dropped-only needs --match");
 }
 
+/// `-S`/`-D`/`-f` name the SPEC as `craft` does: through the inputs' cluster inventory, to the
+/// same connections as the SPEC written out; a name that is not there, a side given twice and a
+/// name without an inventory exit 2 and say so.
+#[test]
+fn names_resolve_through_the_inventory_like_craft() {
+    let dir = sample("live-service-spread");
+    let run =
+        |args: &[&str]| hoptrace().args(["analyze", "--format", "json", "-q"]).args(args).arg(&dir).output().unwrap();
+    let mut by_spec =
+        json(&run(&["--connections", "all", "--match", "tcp,nw_src=10.10.1.5,nw_dst=10.96.0.30,tp_dst=80"]), "spec");
+    let mut by_name = json(
+        &run(&["--connections", "all", "-S", "default/client", "-D", "default/web", "-f", "tcp,tcp_dst=80"]),
+        "names",
+    );
+    assert_eq!(by_name["spec"], "tcp,tcp_dst=80,nw_src=10.10.1.5,nw_dst=10.96.0.30");
+    by_spec["spec"] = Value::Null;
+    by_name["spec"] = Value::Null;
+    assert_eq!(by_spec, by_name);
+    assert_eq!(by_name["summary"]["found"], 6);
+    for (args, want) in [
+        (&["-S", "default/clinet"][..], "source Pod default/clinet not found in"),
+        (
+            &["-S", "default/client", "--match", "tcp,nw_src=10.10.1.5"][..],
+            "-S/--source and nw_src both give the source",
+        ),
+        (&["-D", "default/web", "-f", "ipv6"][..], "does not have a ClusterIP of the probe's family"),
+    ] {
+        let out = run(args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(want), "{args:?}: {err}");
+    }
+    let no_inventory =
+        hoptrace().args(["analyze", "-q", "-S", "default/client"]).arg(dir.join("k8s-node1")).output().unwrap();
+    assert_eq!(no_inventory.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&no_inventory.stderr).contains("needs a cluster inventory among the inputs"));
+}
+
 /// Nothing matches: exit 3, and the finding lists every capture searched with its time span, so
 /// a capture of the wrong day or the wrong Pod shows.
 #[test]

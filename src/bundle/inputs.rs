@@ -37,6 +37,9 @@ pub struct AnalysisInputs {
     pub nodes: Vec<NodeInput>,
     /// The cluster inventory, if one was found.
     pub cluster: Option<ClusterInfo>,
+    /// The file the cluster inventory was read from (names that are not in it are said to be
+    /// missing from this file).
+    pub cluster_file: Option<String>,
     /// A `probe.json` found in a scenario directory (used when `--probe` is not given).
     pub probe: Option<PathBuf>,
     /// What could not be used: (file, why).
@@ -364,6 +367,7 @@ fn add_file(out: &mut AnalysisInputs, path: &Path, node: Option<&str>) {
                 let better = out.cluster.as_ref().is_none_or(|old| old.services.len() < c.services.len());
                 if better {
                     out.cluster = Some(c);
+                    out.cluster_file = Some(file);
                 }
             }
             Err(e) => out.problem(path, e.to_string()),

@@ -11,14 +11,15 @@ use crate::export::result::{summary_line, write_csv_with, write_json, write_tabl
 use crate::export::traceflow::write_yaml;
 use crate::export::tree::{write_tree, TreeOptions};
 use crate::export::write_output;
+use crate::probe::resolve::{Names, ResolveError};
 use crate::probe::Probe;
 use crate::trace::copies::CopyChoice;
 use crate::trace::live::follow::{follow, FollowOptions, Which};
-use crate::trace::live::spec::LiveMatch;
+use crate::trace::live::spec::{LiveMatch, SpecError};
 use crate::trace::phase::{outcome, PathOutcome};
 use crate::trace::reconstruct::Options;
 use crate::trace::{self, Analysis, AnalyzeOptions};
-use clap::{Args, ValueEnum};
+use clap::{ArgGroup, Args, ValueEnum};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -36,6 +37,8 @@ Examples:
   # no probe: follow a client's real connections to a Service, and the replies
   hoptrace analyze bundle/ --connections all --replies \\
       --match tcp,nw_src=10.10.1.5,nw_dst=10.96.0.30,tp_dst=80
+  # the same, named as craft names them (through the inputs' cluster inventory)
+  hoptrace analyze bundle/ -S default/client -D default/web -f tcp,tcp_dst=80
   # triage: every TCP connection in the captures that lost a packet
   hoptrace analyze bundle/ --match tcp --connections all --dropped-only
 
@@ -79,6 +82,7 @@ pub enum Detail {
 /// Arguments of `hoptrace analyze`.
 #[derive(Debug, Args)]
 #[command(after_help = EXAMPLES)]
+#[command(group(ArgGroup::new("follow").multiple(true).args(["live", "source", "destination", "flow"])))]
 pub struct AnalyzeArgs {
     /// Node directories, support bundles, agent tarballs, NODE=FILE and NODE:IFACE=FILE pairs,
     /// evidence files.
@@ -120,25 +124,36 @@ pub struct AnalyzeArgs {
     pub at: Option<i64>,
     /// Follow real traffic instead of a probe: SPEC is the packet as the source Pod sent it,
     /// before any NAT, in ovs-ofctl syntax (`tcp,nw_src=10.10.1.5,nw_dst=10.96.0.20,tp_dst=80`).
-    #[arg(long = "match", value_name = "SPEC", conflicts_with_all = ["probe", "copy", "at"])]
+    #[arg(long = "match", value_name = "SPEC", conflicts_with_all = ["probe", "copy", "at", "flow"])]
     pub live: Option<String>,
+    /// Follow real traffic from this Pod (`ns/pod`, resolved through the inputs' cluster
+    /// inventory as `craft -S` resolves it) or address: the SPEC's source.
+    #[arg(short = 'S', long = "source", value_name = "NS/POD|IP", conflicts_with_all = ["probe", "copy", "at"])]
+    pub source: Option<String>,
+    /// Follow real traffic to this Pod, Service (its ClusterIP, before DNAT) or address: the
+    /// SPEC's destination.
+    #[arg(short = 'D', long = "destination", value_name = "NS/NAME|IP", conflicts_with_all = ["probe", "copy", "at"])]
+    pub destination: Option<String>,
+    /// With -S/-D: the rest of the SPEC in antctl's flow syntax (`tcp,tcp_dst=80`).
+    #[arg(short = 'f', long = "flow", value_name = "FLOW", conflicts_with_all = ["probe", "copy", "at"])]
+    pub flow: Option<String>,
     /// With --match: which connections to report: `first` (as Antrea's liveTraffic
     /// Traceflow), `all`, or a number N (the first N).
-    #[arg(long, value_name = "first|all|N", default_value = "first", requires = "live", value_parser = parse_which)]
+    #[arg(long, value_name = "first|all|N", default_value = "first", requires = "follow", value_parser = parse_which)]
     pub connections: Which,
     /// With --match: only connections with a dropped packet, and every drop flow that dropped
     /// packets.
-    #[arg(long, requires = "live")]
+    #[arg(long, requires = "follow")]
     pub dropped_only: bool,
     /// With --match: also follow each delivered connection's replies back to the client
     /// ("the SYN arrived; where did the SYN-ACK go?").
-    #[arg(long, requires = "live")]
+    #[arg(long, requires = "follow")]
     pub replies: bool,
     /// With --match: only packets sent at or after TIME (RFC 3339 or Unix seconds).
-    #[arg(long, value_name = "TIME", value_parser = parse_at, requires = "live")]
+    #[arg(long, value_name = "TIME", value_parser = parse_at, requires = "follow")]
     pub from: Option<i64>,
     /// With --match: only packets sent at or before TIME.
-    #[arg(long, value_name = "TIME", value_parser = parse_at, requires = "live")]
+    #[arg(long, value_name = "TIME", value_parser = parse_at, requires = "follow")]
     pub to: Option<i64>,
     /// Table: show times in the local time zone (with their offset) instead of UTC.
     #[arg(long)]
@@ -180,8 +195,8 @@ fn parse_at(s: &str) -> Result<i64, String> {
 /// Runs `hoptrace analyze`.
 pub fn run(args: &AnalyzeArgs, quiet: bool, verbose: bool) -> Outcome {
     super::check_output_name(&args.output)?;
-    if let Some(spec) = &args.live {
-        return run_live(args, spec, &discover_inputs(args)?, quiet, verbose);
+    if args.follows() {
+        return run_live(args, &discover_inputs(args)?, quiet, verbose);
     }
     let (probe, probe_path, inputs, analysis) = discover_and_analyze(args, quiet)?;
     if verbose {
@@ -305,9 +320,37 @@ fn write_result(
     }
 }
 
-/// `analyze --match SPEC`: follows real traffic.
-fn run_live(args: &AnalyzeArgs, spec: &str, inputs: &AnalysisInputs, quiet: bool, verbose: bool) -> Outcome {
-    let spec = LiveMatch::parse(spec).map_err(|e| CliError::usage(e.to_string()))?;
+impl AnalyzeArgs {
+    /// Whether real traffic is followed (`--match`, or `-S`/`-D`/`-f`) instead of a probe.
+    fn follows(&self) -> bool {
+        self.live.is_some() || self.source.is_some() || self.destination.is_some() || self.flow.is_some()
+    }
+}
+
+/// The packets to follow: `--match SPEC`, narrowed by `-S`/`-D` (names resolved through the
+/// inputs' cluster inventory), or `-f FLOW` with them.
+fn live_match(args: &AnalyzeArgs, inputs: &AnalysisInputs) -> Result<LiveMatch, CliError> {
+    let names = inputs
+        .cluster
+        .as_ref()
+        .map(|c| (c as &dyn Names, inputs.cluster_file.as_deref().unwrap_or("the cluster inventory")));
+    LiveMatch::from_endpoints(
+        args.live.as_deref().or(args.flow.as_deref()),
+        args.source.as_deref(),
+        args.destination.as_deref(),
+        names,
+    )
+    .map_err(|e| match e {
+        SpecError::Name(ResolveError::NeedCluster(name)) => CliError::usage(format!(
+            "{name:?} is a name: resolving it needs a cluster inventory among the inputs (a support bundle's clusterinfo, or `kubectl get pods,services,nodes -A -o json > cluster.json` given as an input)"
+        )),
+        e => CliError::usage(e.to_string()),
+    })
+}
+
+/// `analyze --match SPEC` (or `-S`/`-D`/`-f`): follows real traffic.
+fn run_live(args: &AnalyzeArgs, inputs: &AnalysisInputs, quiet: bool, verbose: bool) -> Outcome {
+    let spec = live_match(args, inputs)?;
     let format = format_of(args);
     if matches!(format, Format::Yaml | Format::Tree) || args.pcap_out.is_some() {
         return Err(CliError::usage(

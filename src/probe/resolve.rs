@@ -235,11 +235,11 @@ pub const PLACEHOLDER_SRC_MAC: MacAddr = MacAddr([0x02, 0x00, 0x00, 0x00, 0x00, 
 pub const PLACEHOLDER_DST_MAC: MacAddr = MacAddr([0xaa, 0xbb, 0xcc, 0xdd, 0xee, 0xff]);
 
 /// The probe's source: its address, the endpoint as named, and the Pod (for its node).
-type Source = (IpAddr, Option<Endpoint>, Option<NamedPod>);
+pub type Source = (IpAddr, Option<Endpoint>, Option<NamedPod>);
 
 /// The probe's destination: its address, the endpoint as named, the Pod (for its node), and a
 /// Service's first port (protocol and number, which decide the probe's transport).
-type Destination = (IpAddr, Option<Endpoint>, Option<NamedPod>, Option<(Proto, u16)>);
+pub type Destination = (IpAddr, Option<Endpoint>, Option<NamedPod>, Option<(Proto, u16)>);
 
 fn ip_endpoint(ip: IpAddr) -> Option<Endpoint> {
     Some(Endpoint { kind: EndpointKind::Ip, name: None, ip, node: None })
@@ -251,16 +251,21 @@ fn resolve_source(
     cluster: Option<(&dyn Names, &str)>,
     want_v6: bool,
 ) -> Result<Source, ResolveError> {
-    let s = match (&req.source, req.src_ip) {
-        (Some(_), Some(_)) => return Err(ResolveError::Conflict("-S/--source", "--src-ip")),
-        (None, Some(ip)) => return Ok((ip, None, None)),
-        (None, None) => return Err(ResolveError::NoSource),
-        (Some(s), None) => s,
-    };
+    match (&req.source, req.src_ip) {
+        (Some(_), Some(_)) => Err(ResolveError::Conflict("-S/--source", "--src-ip")),
+        (None, Some(ip)) => Ok((ip, None, None)),
+        (None, None) => Err(ResolveError::NoSource),
+        (Some(s), None) => source_named(s, cluster, want_v6),
+    }
+}
+
+/// `-S ns/pod|IP` as `craft` takes it: an address, or a Pod (not on the host network) resolved
+/// through the cluster inventory, its address of the wanted family.
+pub fn source_named(s: &str, cluster: Option<(&dyn Names, &str)>, want_v6: bool) -> Result<Source, ResolveError> {
     if let Ok(ip) = s.parse::<IpAddr>() {
         return Ok((ip, ip_endpoint(ip), None));
     }
-    let (cl, file) = cluster.ok_or_else(|| ResolveError::NeedCluster(s.clone()))?;
+    let (cl, file) = cluster.ok_or_else(|| ResolveError::NeedCluster(s.to_string()))?;
     let (ns, name) = split_name(s);
     let pod = cl.pod(&ns, &name).ok_or_else(|| ResolveError::UnknownName {
         what: "source Pod",
@@ -282,16 +287,25 @@ fn resolve_destination(
     cluster: Option<(&dyn Names, &str)>,
     want_v6: bool,
 ) -> Result<Destination, ResolveError> {
-    let d = match (&req.destination, req.dst_ip) {
-        (Some(_), Some(_)) => return Err(ResolveError::Conflict("-D/--destination", "--dst-ip")),
-        (None, Some(ip)) => return Ok((ip, None, None, None)),
-        (None, None) => return Err(ResolveError::NoDestination),
-        (Some(d), None) => d,
-    };
+    match (&req.destination, req.dst_ip) {
+        (Some(_), Some(_)) => Err(ResolveError::Conflict("-D/--destination", "--dst-ip")),
+        (None, Some(ip)) => Ok((ip, None, None, None)),
+        (None, None) => Err(ResolveError::NoDestination),
+        (Some(d), None) => destination_named(d, cluster, want_v6),
+    }
+}
+
+/// `-D ns/pod|ns/svc|IP` as `craft` takes it: an address, or a Pod or Service (its ClusterIP of
+/// the wanted family, and its first port) resolved through the cluster inventory.
+pub fn destination_named(
+    d: &str,
+    cluster: Option<(&dyn Names, &str)>,
+    want_v6: bool,
+) -> Result<Destination, ResolveError> {
     if let Ok(ip) = d.parse::<IpAddr>() {
         return Ok((ip, ip_endpoint(ip), None, None));
     }
-    let (cl, file) = cluster.ok_or_else(|| ResolveError::NeedCluster(d.clone()))?;
+    let (cl, file) = cluster.ok_or_else(|| ResolveError::NeedCluster(d.to_string()))?;
     let (ns, name) = split_name(d);
     let full = format!("{ns}/{name}");
     if let Some(pod) = cl.pod(&ns, &name) {

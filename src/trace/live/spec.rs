@@ -7,6 +7,7 @@
 use crate::decode::{IpInfo, TransportInfo};
 use crate::ether::ip_proto;
 use crate::ovs::{Field, Flow, Value};
+use crate::probe::resolve::{self, Names, ResolveError};
 use std::fmt;
 use std::net::IpAddr;
 
@@ -63,7 +64,7 @@ pub struct LiveMatch {
 }
 
 /// Why a SPEC cannot be used (exit 2).
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
 pub enum SpecError {
     /// Not flow syntax.
     #[error("--match {spec}: {message}")]
@@ -80,6 +81,21 @@ pub enum SpecError {
         spec: String,
         /// The field.
         field: String,
+    },
+    /// `-S`/`-D` could not be resolved through the cluster inventory.
+    #[error("{0}")]
+    Name(#[from] ResolveError),
+    /// `-S`/`-D` names a side the SPEC already gives.
+    #[error("--match {spec}: {flag} and {field} both give the {side}: use one")]
+    Twice {
+        /// The SPEC.
+        spec: String,
+        /// `-S/--source` or `-D/--destination`.
+        flag: &'static str,
+        /// The SPEC's field.
+        field: &'static str,
+        /// "source" or "destination".
+        side: &'static str,
     },
     /// Mixed IPv4 and IPv6.
     #[error("--match {spec}: mixes IPv4 and IPv6 ({detail})")]
@@ -155,6 +171,39 @@ impl LiveMatch {
             }
         }
         Ok(out)
+    }
+
+    /// The SPEC `craft`'s way: `flow` in antctl's flow syntax (`tcp,tcp_dst=80`; default any IP
+    /// traffic), narrowed by `-S ns/pod|IP` and `-D ns/pod|ns/svc|IP` resolved through the cluster
+    /// inventory `names` (with the file it came from). A Service destination is its ClusterIP,
+    /// every port unless `flow` names one: the packets are matched as the Pod sent them, before
+    /// DNAT. The resolved SPEC is the match's text.
+    pub fn from_endpoints(
+        flow: Option<&str>,
+        source: Option<&str>,
+        destination: Option<&str>,
+        names: Option<(&dyn Names, &str)>,
+    ) -> Result<LiveMatch, SpecError> {
+        let base = LiveMatch::parse(flow.unwrap_or("ip"))?;
+        let (src_field, dst_field) = if base.ipv6 { ("ipv6_src", "ipv6_dst") } else { ("nw_src", "nw_dst") };
+        let mut text = base.text.clone();
+        let sides = [
+            (source, "-S/--source", src_field, "source", base.src.is_some()),
+            (destination, "-D/--destination", dst_field, "destination", base.dst.is_some()),
+        ];
+        for (given, flag, field, side, already) in sides {
+            let Some(given) = given else { continue };
+            if already {
+                return Err(SpecError::Twice { spec: base.text, flag, field, side });
+            }
+            let ip = if side == "source" {
+                resolve::source_named(given, names, base.ipv6)?.0
+            } else {
+                resolve::destination_named(given, names, base.ipv6)?.0
+            };
+            text.push_str(&format!(",{field}={ip}"));
+        }
+        LiveMatch::parse(&text)
     }
 
     /// Whether a packet, as seen on the source Pod's side (before NAT), is one to follow.
