@@ -202,3 +202,53 @@ fn pcap_and_result_cannot_share_stdout() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("both write to stdout"));
     assert!(out.stdout.is_empty());
 }
+
+/// With `--match`: every sighting of every followed packet and reply, once, each commented with
+/// its hop (counted per packet), node, interface, connection, packet and fate, on an interface
+/// named as in the result.
+#[test]
+fn followed_packets_and_replies_are_stitched() {
+    require!(Need::Tool("tshark"));
+    let dir = tempfile::tempdir().unwrap();
+    let pcap = dir.path().join("followed.pcapng");
+    let spec = "udp,nw_src=10.10.1.10,nw_dst=10.10.2.6,tp_dst=5353";
+    let out = hoptrace()
+        .args(["analyze", "-q", "--format", "json", "--replies", "--match", spec, "--pcap-out"])
+        .arg(&pcap)
+        .arg(sample("live-reply-dropped"))
+        .output()
+        .unwrap();
+    assert!(out.stderr.is_empty(), "{}", String::from_utf8_lossy(&out.stderr));
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let conn = &v["connections"][0];
+    let mut expected = Vec::new();
+    for (packets, what) in [(&conn["packets"], ""), (&conn["replies"]["packets"], "reply ")] {
+        for p in packets.as_array().unwrap() {
+            for (hop, s) in p["sightings"].as_array().unwrap().iter().enumerate() {
+                let iface = s["interface"].as_str().unwrap();
+                expected.push((
+                    iface.to_string(),
+                    format!(
+                        "hop {}: node {}, interface {iface}; connection 1 {what}packet {} (",
+                        hop + 1,
+                        s["node"].as_str().unwrap(),
+                        p["number"]
+                    ),
+                    format!("{} packet {}", s["file"].as_str().unwrap(), s["packet"]),
+                ));
+            }
+        }
+    }
+    let frames = tshark_frames(&pcap);
+    assert_eq!(frames.len(), expected.len());
+    assert!(expected.len() > 10, "the request and its reply, seen on both nodes");
+    for (iface, start, source) in &expected {
+        let f = frames
+            .iter()
+            .find(|f| f.comment.contains(source.as_str()))
+            .unwrap_or_else(|| panic!("{source} not stitched"));
+        assert!(f.comment.starts_with(start.as_str()), "{} vs {start}", f.comment);
+        assert_eq!(&f.interface, iface);
+    }
+    assert!(frames.iter().any(|f| f.comment.contains("reply packet 1") && f.comment.contains(", dropped;")));
+}

@@ -6,7 +6,7 @@ use super::sim_args::SimArgs;
 use super::Outcome;
 use crate::bundle::inputs::{discover, AnalysisInputs};
 use crate::export::live::{live_summary_line, write_live_csv, write_live_json, write_live_table};
-use crate::export::pcapng::write_stitched;
+use crate::export::pcapng::{write_followed, write_stitched, StitchReport};
 use crate::export::result::{summary_line, write_csv_with, write_json, write_table_with, ViewOptions};
 use crate::export::traceflow::write_yaml;
 use crate::export::tree::{write_tree, TreeOptions};
@@ -162,9 +162,10 @@ pub struct AnalyzeArgs {
     /// `finding`).
     #[arg(long)]
     pub csv_findings: bool,
-    /// Also write every sighting of the probe as one pcapng: one interface per node and
-    /// interface, packets in corrected time order, each commented with its hop, node, interface,
-    /// the observation it supports and the time since the previous hop.
+    /// Also write every sighting of the probe (with --match: of every packet followed) as one
+    /// pcapng: one interface per node and interface, packets in time order, each commented with
+    /// its hop, node, interface, the observation (or connection and packet) and the time since
+    /// the previous hop.
     #[arg(long, value_name = "FILE")]
     pub pcap_out: Option<PathBuf>,
     /// Conntrack, bucket and endpoint choices for the simulation.
@@ -211,26 +212,7 @@ pub fn run(args: &AnalyzeArgs, quiet: bool, verbose: bool) -> Outcome {
             eprintln!("hoptrace: ignored {file}: {why}");
         }
     }
-    if let Some(path) = &args.pcap_out {
-        super::check_output_name(path)?;
-        if path.as_os_str() == "-" && args.output.as_os_str() == "-" {
-            return Err(CliError::usage("--pcap-out - and -o - would both write to stdout: give one of them a file"));
-        }
-        let mut report = None;
-        write_output(path, |w| {
-            report = Some(write_stitched(w, &analysis.result, &analysis.sightings)?);
-            Ok(())
-        })
-        .map_err(|e| CliError::usage(format!("{}: cannot write: {e}", path.display())))?;
-        for why in report.iter().flat_map(|r| &r.left_out) {
-            eprintln!("hoptrace: warning: --pcap-out {}: {why}", path.display());
-        }
-        if verbose {
-            if let Some(r) = &report {
-                eprintln!("hoptrace: {}: {} sightings", path.display(), r.written);
-            }
-        }
-    }
+    pcap_out(args, verbose, |w| write_stitched(w, &analysis.result, &analysis.sightings))?;
     let result = analysis.result;
     let format = format_of(args);
     // Colour only for a person at a terminal, and never when NO_COLOR is set (no-color.org).
@@ -253,6 +235,33 @@ pub fn run(args: &AnalyzeArgs, quiet: bool, verbose: bool) -> Outcome {
         PathOutcome::Dropped => DROPPED,
         PathOutcome::Incomplete => INCOMPLETE,
     })
+}
+
+/// `--pcap-out FILE`: writes the sightings with `stitch`, atomically, and warns about what it
+/// left out.
+fn pcap_out(
+    args: &AnalyzeArgs,
+    verbose: bool,
+    stitch: impl FnOnce(&mut dyn std::io::Write) -> std::io::Result<StitchReport>,
+) -> Result<(), CliError> {
+    let Some(path) = &args.pcap_out else { return Ok(()) };
+    super::check_output_name(path)?;
+    if path.as_os_str() == "-" && args.output.as_os_str() == "-" {
+        return Err(CliError::usage("--pcap-out - and -o - would both write to stdout: give one of them a file"));
+    }
+    let mut report = StitchReport::default();
+    write_output(path, |w| {
+        report = stitch(w)?;
+        Ok(())
+    })
+    .map_err(|e| CliError::usage(format!("{}: cannot write: {e}", path.display())))?;
+    for why in &report.left_out {
+        eprintln!("hoptrace: warning: --pcap-out {}: {why}", path.display());
+    }
+    if verbose {
+        eprintln!("hoptrace: {}: {} sightings", path.display(), report.written);
+    }
+    Ok(())
 }
 
 /// Finds the inputs and the probe named by `args`, and reconstructs the path: what `analyze`
@@ -352,9 +361,9 @@ fn live_match(args: &AnalyzeArgs, inputs: &AnalysisInputs) -> Result<LiveMatch, 
 fn run_live(args: &AnalyzeArgs, inputs: &AnalysisInputs, quiet: bool, verbose: bool) -> Outcome {
     let spec = live_match(args, inputs)?;
     let format = format_of(args);
-    if matches!(format, Format::Yaml | Format::Tree) || args.pcap_out.is_some() {
+    if matches!(format, Format::Yaml | Format::Tree) {
         return Err(CliError::usage(
-            "--match writes table, json or csv (--format yaml, --format tree and --pcap-out are for a probe's path)",
+            "--match writes table, json or csv (--format yaml and --format tree are for a probe's path)",
         ));
     }
     let opts = FollowOptions {
@@ -376,6 +385,7 @@ fn run_live(args: &AnalyzeArgs, inputs: &AnalysisInputs, quiet: bool, verbose: b
             eprintln!("hoptrace: ignored {file}: {why}");
         }
     }
+    pcap_out(args, verbose, |w| write_followed(w, &result))?;
     write_result(args, |w| match format {
         Format::Json => write_live_json(w, &result),
         Format::Csv => write_live_csv(w, &result),

@@ -12,6 +12,7 @@ use crate::antrea::observation::{EvidenceKind, Observation};
 use crate::capture::{open_capture, read_capture, Direction, LinkType};
 use crate::decode::sighting::Sighting;
 use crate::export::result::human_duration;
+use crate::trace::live::report::LiveResult;
 use crate::trace::TraceResult;
 use pcap_file::pcapng::blocks::enhanced_packet::{EnhancedPacketBlock, EnhancedPacketOption};
 use pcap_file::pcapng::blocks::interface_description::{InterfaceDescriptionBlock, InterfaceDescriptionOption};
@@ -88,7 +89,7 @@ fn serde_name<T: serde::Serialize>(v: &T) -> String {
 fn interface_name(s: &Sighting) -> String {
     s.interface.clone().unwrap_or_else(|| match s.ifindex {
         Some(i) => format!("ifindex {i}"),
-        None => Path::new(&s.file).file_name().map_or_else(|| s.file.clone(), |f| f.to_string_lossy().into_owned()),
+        None => file_name(&s.file),
     })
 }
 
@@ -110,25 +111,122 @@ fn frames(file: &str, wanted: &BTreeSet<u64>) -> Result<Frames, String> {
     Ok(got)
 }
 
+/// One packet to stitch: where its bytes are, where it was seen, and what its comment says.
+struct Item<'a> {
+    /// The packet it is a sighting of: hops are numbered, and Δt measured, per packet.
+    packet_of: usize,
+    node: &'a str,
+    interface: String,
+    file: &'a str,
+    packet: u64,
+    /// The time written (corrected when the caller corrects clocks).
+    time_ns: Option<i64>,
+    /// The correction applied to this node's clock, for the comment.
+    offset_ns: i64,
+    direction: Option<Direction>,
+    /// What the sighting is (`supports Forwarding/Output Forwarded …`, `connection 2 packet 1 …`).
+    label: String,
+}
+
 /// Writes every sighting in `sightings` as one pcapng (see the module documentation).
 pub fn write_stitched(out: &mut dyn Write, result: &TraceResult, sightings: &[Sighting]) -> io::Result<StitchReport> {
+    let items = sightings
+        .iter()
+        .map(|s| {
+            let obs = supported(result, s);
+            let offset_ns = offset(result, &s.node);
+            Item {
+                packet_of: 0,
+                node: &s.node,
+                interface: interface_name(s),
+                file: &s.file,
+                packet: s.packet,
+                time_ns: s.timestamp_ns.map(|t| t.saturating_add(offset_ns)),
+                offset_ns,
+                direction: s.direction,
+                label: if obs.is_empty() {
+                    "supports no observation (the probe seen on its way)".to_string()
+                } else {
+                    format!("supports {}", obs.join(" and "))
+                },
+            }
+        })
+        .collect();
+    write_items(out, items, "sightings of the probe, in corrected time order")
+}
+
+/// Writes every sighting of every packet `--match` followed (the replies too) as one pcapng:
+/// each packet's comment names its connection, packet, hop and fate; the times are each node's
+/// own clock (live traffic is not clock-corrected).
+pub fn write_followed(out: &mut dyn Write, result: &LiveResult) -> io::Result<StitchReport> {
+    let mut items = Vec::new();
+    let mut packet_of = 0;
+    for (c, conn) in result.connections.iter().enumerate() {
+        let replies = conn.replies.as_deref().map(|r| (r, "reply "));
+        for (conn_or_reply, what) in std::iter::once((conn, "")).chain(replies) {
+            for p in &conn_or_reply.packets {
+                for s in &p.sightings {
+                    let label = format!(
+                        "connection {} {what}packet {} ({}, ct {}), {}; here {} ttl {}",
+                        c + 1,
+                        p.number,
+                        conn_or_reply.tuple,
+                        p.ct_state,
+                        serde_name(&p.fate),
+                        s.tuple,
+                        s.ttl
+                    );
+                    items.push(Item {
+                        packet_of,
+                        node: &s.node,
+                        interface: s.interface.clone().unwrap_or_else(|| file_name(&s.file)),
+                        file: &s.file,
+                        packet: s.packet,
+                        time_ns: s.time_ns,
+                        offset_ns: 0,
+                        direction: None,
+                        label,
+                    });
+                }
+                packet_of += 1;
+            }
+        }
+    }
+    write_items(
+        out,
+        items,
+        &format!("sightings of the packets --match {} followed, in each node's own time", result.spec),
+    )
+}
+
+fn file_name(file: &str) -> String {
+    Path::new(file).file_name().map_or_else(|| file.to_string(), |f| f.to_string_lossy().into_owned())
+}
+
+/// Writes `items` in time order (see the module documentation); `what` says in the section's
+/// comment what they are (`sightings of the probe, …`).
+fn write_items(out: &mut dyn Write, mut items: Vec<Item>, what: &str) -> io::Result<StitchReport> {
     let mut report = StitchReport::default();
-    // Corrected time order; sightings without a time (pcapng Simple Packet Blocks) last.
-    let mut order: Vec<(&Sighting, Option<i64>)> =
-        sightings.iter().map(|s| (s, s.timestamp_ns.map(|t| t.saturating_add(offset(result, &s.node))))).collect();
-    order.sort_by(|(a, ta), (b, tb)| {
-        (ta.is_none(), ta, &a.node, &a.file, a.packet).cmp(&(tb.is_none(), tb, &b.node, &b.file, b.packet))
+    // Time order; sightings without a time (pcapng Simple Packet Blocks) last.
+    items.sort_by(|a, b| {
+        (a.time_ns.is_none(), a.time_ns, a.node, a.file, a.packet).cmp(&(
+            b.time_ns.is_none(),
+            b.time_ns,
+            b.node,
+            b.file,
+            b.packet,
+        ))
     });
-    if order.len() > MAX_STITCHED {
+    if items.len() > MAX_STITCHED {
         report.left_out.push(format!(
             "{} sightings beyond the first {MAX_STITCHED} (a re-used probe or a loop?)",
-            order.len() - MAX_STITCHED
+            items.len() - MAX_STITCHED
         ));
-        order.truncate(MAX_STITCHED);
+        items.truncate(MAX_STITCHED);
     }
     let mut by_file: BTreeMap<&str, BTreeSet<u64>> = BTreeMap::new();
-    for (s, _) in &order {
-        by_file.entry(s.file.as_str()).or_default().insert(s.packet);
+    for s in &items {
+        by_file.entry(s.file).or_default().insert(s.packet);
     }
     let mut bytes: BTreeMap<&str, Frames> = BTreeMap::new();
     for (file, wanted) in &by_file {
@@ -145,43 +243,38 @@ pub fn write_stitched(out: &mut dyn Write, result: &TraceResult, sightings: &[Si
     }
     let mut interfaces: Vec<(IfaceKey, String)> = Vec::new();
     let mut packets: Vec<Stitched> = Vec::new();
-    let mut previous: Option<(i64, usize)> = None;
+    // Per packet followed: (hops written, the last hop's time and number).
+    let mut hops: BTreeMap<usize, (usize, Option<(i64, usize)>)> = BTreeMap::new();
     let mut last_time = 0i64;
-    for (s, t) in &order {
-        let Some((data, link, orig)) = bytes.get(s.file.as_str()).and_then(|f| f.get(&s.packet)) else { continue };
-        let iface = interface_name(s);
-        let key: IfaceKey = (s.node.clone(), iface.clone(), link.0);
+    for s in &items {
+        let Some((data, link, orig)) = bytes.get(s.file).and_then(|f| f.get(&s.packet)) else { continue };
+        let key: IfaceKey = (s.node.to_string(), s.interface.clone(), link.0);
         let id = match interfaces.iter().position(|(k, _)| *k == key) {
             Some(i) => i,
             None => {
-                let file =
-                    Path::new(&s.file).file_name().map_or_else(|| s.file.clone(), |f| f.to_string_lossy().into_owned());
-                interfaces.push((key, format!("node {}, interface {iface} (captured in {file})", s.node)));
+                let description =
+                    format!("node {}, interface {} (captured in {})", s.node, s.interface, file_name(s.file));
+                interfaces.push((key, description));
                 interfaces.len() - 1
             }
         };
-        let hop = packets.len() + 1;
-        let obs = supported(result, s);
-        let mut comment = format!("hop {hop}: node {}, interface {iface}; ", s.node);
-        if obs.is_empty() {
-            comment.push_str("supports no observation (the probe seen on its way); ");
-        } else {
-            comment.push_str(&format!("supports {}; ", obs.join(" and ")));
-        }
-        match (t, previous) {
+        let (count, previous) = hops.entry(s.packet_of).or_default();
+        *count += 1;
+        let hop = *count;
+        let mut comment = format!("hop {hop}: node {}, interface {}; {}; ", s.node, s.interface, s.label);
+        match (s.time_ns, *previous) {
             (Some(t), Some((p, ph))) => comment.push_str(&format!("Δt {} since hop {ph}", signed(t - p))),
             (Some(_), None) => comment.push_str("first hop"),
             (None, _) => comment.push_str("no capture time (stamped with the previous hop's)"),
         }
         comment.push_str(&format!("; {} packet {}", s.file, s.packet));
-        let off = offset(result, &s.node);
-        if off != 0 {
-            comment.push_str(&format!(", clock corrected by {}", signed(off)));
+        if s.offset_ns != 0 {
+            comment.push_str(&format!(", clock corrected by {}", signed(s.offset_ns)));
         }
-        let time_ns = t.unwrap_or(last_time);
-        if let Some(t) = t {
-            previous = Some((*t, hop));
-            last_time = *t;
+        let time_ns = s.time_ns.unwrap_or(last_time);
+        if let Some(t) = s.time_ns {
+            *previous = Some((t, hop));
+            last_time = t;
         }
         packets.push(Stitched {
             interface: id,
@@ -196,7 +289,7 @@ pub fn write_stitched(out: &mut dyn Write, result: &TraceResult, sightings: &[Si
     section
         .options
         .push(SectionHeaderOption::UserApplication(Cow::Owned(format!("hoptrace {}", env!("CARGO_PKG_VERSION")))));
-    let mut note = format!("the probe's {} sightings in corrected time order", packets.len());
+    let mut note = format!("{} {what}", packets.len());
     if !report.left_out.is_empty() {
         note.push_str(&format!("; left out: {}", report.left_out.join("; ")));
     }

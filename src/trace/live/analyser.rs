@@ -147,6 +147,7 @@ fn seen_at(s: &Sighting) -> SeenAt {
         file: s.file.clone(),
         packet: s.packet,
         time: s.timestamp_ns.map(crate::time::rfc3339_nanos),
+        time_ns: s.timestamp_ns,
         tuple: Tuple::of(&s.ip, s.transport.as_ref()).to_string(),
         ttl: s.ip.ttl,
     }

@@ -79,6 +79,9 @@ pub struct SeenAt {
     /// Capture time (the node's clock).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub time: Option<String>,
+    /// The same time in nanoseconds since the epoch (for `--pcap-out`; the JSON has `time`).
+    #[serde(skip)]
+    pub time_ns: Option<i64>,
     /// The innermost 5-tuple as seen there (after any NAT).
     pub tuple: String,
     /// TTL or hop limit there.
